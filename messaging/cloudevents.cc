@@ -1,0 +1,73 @@
+#include "messaging/cloudevents.h"
+
+#include <time.h>
+
+#include <cstdint>
+#include <cstdio>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace herald {
+
+std::string NewEventId() {
+  thread_local absl::BitGen gen;
+  uint64_t hi = absl::Uniform<uint64_t>(gen);
+  uint64_t lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  int pos = 0;
+  auto put = [&](uint64_t bits, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) {
+      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+      id[pos++] = kHex[(bits >> (i * 4)) & 0xf];
+    }
+  };
+  put(hi, 16);
+  put(lo, 16);
+  return id;
+}
+
+std::string FormatEventTime(absl::Time time) {
+  // absl::FormatTime goes through the time-zone library; this is on the hot
+  // send path, so format the UTC calendar second once per second per thread.
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local char prefix[64];
+  int64_t millis = absl::ToUnixMillis(time);
+  int64_t second = millis >= 0 ? millis / 1000 : (millis - 999) / 1000;
+  int ms = static_cast<int>(millis - second * 1000);
+  if (second != cached_second) {
+    time_t t = static_cast<time_t>(second);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    std::snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                  tm.tm_min, tm.tm_sec);
+    cached_second = second;
+  }
+  char out[96];
+  int n = std::snprintf(out, sizeof(out), "%s.%03dZ", prefix, ms);
+  return std::string(out, n);
+}
+
+absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text) {
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an RFC 3339 time: ", error));
+  }
+  return time;
+}
+
+const std::string* FindHeader(const Headers& headers, absl::string_view name) {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->first == name) return &it->second;
+  }
+  return nullptr;
+}
+
+}  // namespace herald

@@ -1,0 +1,62 @@
+// File: messaging/cloudevents.h
+//
+// The CloudEvents Kafka protocol binding (binary mode) as Herald writes it:
+// every record carries these headers and its value is the Protobuf encoding.
+//
+//   ce_specversion  1.0
+//   ce_id           a random UUID (version 4), unique per event
+//   ce_type         full Protobuf message name, e.g. herald.contracts.v1.PaymentCreated
+//   ce_source       the sending service (Config::service)
+//   ce_time         RFC 3339 UTC time with milliseconds
+//   content-type    application/protobuf
+#ifndef HERALD_MESSAGING_CLOUDEVENTS_H_
+#define HERALD_MESSAGING_CLOUDEVENTS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace herald {
+
+// A Kafka record header; the value may hold any bytes.
+using Header = std::pair<std::string, std::string>;
+using Headers = std::vector<Header>;
+
+namespace ce {
+inline constexpr char kSpecVersion[] = "ce_specversion";
+inline constexpr char kId[] = "ce_id";
+inline constexpr char kType[] = "ce_type";
+inline constexpr char kSource[] = "ce_source";
+inline constexpr char kTime[] = "ce_time";
+inline constexpr char kContentType[] = "content-type";
+inline constexpr char kSpecVersionValue[] = "1.0";
+inline constexpr char kProtobufContentType[] = "application/protobuf";
+}  // namespace ce
+
+// NewEventId()
+//
+// A random version-4 UUID in canonical text form (36 characters).
+std::string NewEventId();
+
+// FormatEventTime()
+//
+// `time` as RFC 3339 in UTC with milliseconds: "2026-11-24T06:25:56.123Z".
+std::string FormatEventTime(absl::Time time);
+
+// ParseEventTime()
+//
+// Parses any RFC 3339 time (offsets and fractional seconds allowed).
+absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text);
+
+// FindHeader()
+//
+// The value of the last header named `name`, or nullptr.
+const std::string* FindHeader(const Headers& headers, absl::string_view name);
+
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_CLOUDEVENTS_H_

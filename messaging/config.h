@@ -1,0 +1,140 @@
+// File: messaging/config.h
+//
+// Herald's configuration: one struct shared by every binary, filled from (in
+// increasing precedence) defaults, a YAML file, `HERALD_*` environment
+// variables and command-line overrides. Every key has a dotted name; the YAML
+// file nests on the dots, the environment variable is `HERALD_` plus the name
+// upper-cased with dots as underscores:
+//
+//   brokers: "kafka-1:9092,kafka-2:9092"      # HERALD_BROKERS, --brokers
+//   db: "postgresql://herald@db/herald"       # HERALD_DB, --db
+//   producer:
+//     compression: lz4                        # HERALD_PRODUCER_COMPRESSION
+//   kafka:
+//     properties:                             # passed to librdkafka untouched
+//       security.protocol: SASL_SSL
+//
+// Unknown keys and bad values fail loading with a message that names the key,
+// the value and where it came from. See README.md for the full key reference.
+//
+// Example:
+//
+//   herald::ConfigSources sources;
+//   sources.file = "herald.yaml";
+//   sources.overrides = {{"brokers", "localhost:9092"}};
+//   absl::StatusOr<herald::Config> config = herald::LoadConfig(sources);
+//   if (!config.ok()) return config.status();
+#ifndef HERALD_MESSAGING_CONFIG_H_
+#define HERALD_MESSAGING_CONFIG_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace herald {
+
+// Where a consumer group starts when it has no committed offset.
+enum class OffsetReset { kEarliest, kLatest };
+
+// Producer batch compression codec.
+enum class Compression { kNone, kGzip, kSnappy, kLz4, kZstd };
+
+struct ProducerConfig {
+  Compression compression = Compression::kNone;
+  // How long librdkafka waits to fill a batch.
+  int linger_ms = 5;
+  // How long a message may wait for delivery (including retries) before it
+  // fails with a timeout; maps to librdkafka's `message.timeout.ms`.
+  int delivery_timeout_ms = 300000;
+  // How long Send() waits for room when the local queue is full.
+  int enqueue_timeout_ms = 5000;
+  // How long the destructor waits for outstanding deliveries.
+  int close_timeout_ms = 10000;
+};
+
+struct ConsumerConfig {
+  // Consumer group id; workers set their own default.
+  std::string group_id;
+  OffsetReset auto_offset_reset = OffsetReset::kEarliest;
+  int session_timeout_ms = 10000;
+  int heartbeat_interval_ms = 3000;
+  // Offsets of handled messages are committed this often, and on Stop().
+  int commit_interval_ms = 1000;
+  // Pause before a message whose handler failed is delivered again.
+  int retry_backoff_ms = 1000;
+  // Longest a fetch waits for data; bounds end-to-end latency on idle topics.
+  int fetch_wait_max_ms = 100;
+};
+
+struct Config {
+  // Name of this service; the CloudEvents `ce_source` of what it sends.
+  std::string service = "herald";
+  // Kafka bootstrap servers, "host:port[,host:port...]". Empty means: use
+  // the in-memory development broker (gateway only).
+  std::string brokers;
+  // Kafka client.id.
+  std::string client_id = "herald";
+  // Database: "sqlite:PATH" or "postgresql://..." (libpq URL).
+  std::string db = "sqlite:herald.db";
+  // Gateway HTTP port.
+  int http_port = 8080;
+  // Worker admin (health, metrics) port.
+  int admin_port = 9100;
+  ProducerConfig producer;
+  ConsumerConfig consumer;
+  // Arbitrary librdkafka properties (SASL, TLS, ...), applied last to every
+  // producer and consumer; `kafka.properties.<name>` in YAML.
+  std::map<std::string, std::string> kafka_properties;
+};
+
+// The inputs of LoadConfig, in increasing precedence.
+struct ConfigSources {
+  // (key, value) pairs applied over the built-in defaults, before the file:
+  // a binary's own defaults (its service name, its consumer group).
+  std::vector<std::pair<std::string, std::string>> defaults;
+  // YAML file to read, if any. A missing file is an error.
+  std::optional<std::string> file;
+  // Reads an environment variable; defaults to getenv. Only names starting
+  // with `HERALD_` are consulted.
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+  // Every `HERALD_*` variable name in the environment, to reject unknown
+  // ones; defaults to scanning `environ`.
+  std::function<std::vector<std::string>()> env_names;
+  // (key, value) pairs, usually from command-line flags; applied last.
+  std::vector<std::pair<std::string, std::string>> overrides;
+};
+
+// Builds a Config from `sources`. Fails with InvalidArgument naming the key,
+// its value and its source when a key is unknown or a value is malformed, and
+// with NotFound when the YAML file does not exist.
+absl::StatusOr<Config> LoadConfig(const ConfigSources& sources);
+
+// Sets one dotted key (e.g. "producer.linger_ms") from its text form.
+// `source` names where it came from in error messages.
+absl::Status SetConfigKey(Config& config, absl::string_view key,
+                          absl::string_view value, absl::string_view source);
+
+// Names of every key LoadConfig accepts, for documentation and tests.
+std::vector<std::string> ConfigKeys();
+
+// The environment variable that sets `key`: "producer.linger_ms" ->
+// "HERALD_PRODUCER_LINGER_MS".
+std::string EnvVarForKey(absl::string_view key);
+
+// Checks "host:port[,host:port...]" (an optional "scheme://" prefix per entry
+// is allowed).
+absl::Status ValidateBrokerList(absl::string_view brokers);
+
+// Checks "sqlite:PATH" or "postgresql://..."/"postgres://...".
+absl::Status ValidateDbUrl(absl::string_view db);
+
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_CONFIG_H_

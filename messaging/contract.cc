@@ -1,0 +1,100 @@
+#include "messaging/contract.h"
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "contracts/v1/options.pb.h"
+
+namespace herald {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+absl::StatusOr<Contract> ReadContract(const Descriptor& type) {
+  const auto& options = type.options();
+  Contract contract;
+  contract.type = type.full_name();
+  contract.topic = options.GetExtension(contracts::v1::topic);
+  if (contract.topic.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(type.full_name(),
+                     " is not a Herald contract: it declares no "
+                     "(herald.contracts.v1.topic) option"));
+  }
+  const std::string& key_name =
+      options.GetExtension(contracts::v1::partition_key);
+  if (key_name.empty()) return contract;
+  const FieldDescriptor* field = type.FindFieldByName(key_name);
+  if (field == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(type.full_name(), " names partition key '", key_name,
+                     "', which is not one of its fields"));
+  }
+  if (field->is_repeated() ||
+      field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(type.full_name(), " partition key '", key_name,
+                     "' must be a singular scalar field"));
+  }
+  contract.key_field = field;
+  return contract;
+}
+
+}  // namespace
+
+absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache ABSL_GUARDED_BY(mu) =
+      new absl::flat_hash_map<const Descriptor*,
+                              std::unique_ptr<absl::StatusOr<Contract>>>();
+  absl::MutexLock lock(&mu);
+  auto& entry = (*cache)[&type];
+  if (entry == nullptr) {
+    entry = std::make_unique<absl::StatusOr<Contract>>(ReadContract(type));
+  }
+  if (!entry->ok()) return entry->status();
+  return &**entry;
+}
+
+std::string KeyFieldValue(const google::protobuf::Message& event,
+                          const FieldDescriptor& field) {
+  const auto* reflection = event.GetReflection();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return reflection->GetString(event, &field);
+    case FieldDescriptor::CPPTYPE_INT32:
+      return absl::StrCat(reflection->GetInt32(event, &field));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return absl::StrCat(reflection->GetInt64(event, &field));
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return absl::StrCat(reflection->GetUInt32(event, &field));
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return absl::StrCat(reflection->GetUInt64(event, &field));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return reflection->GetBool(event, &field) ? "true" : "false";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return reflection->GetEnum(event, &field)->name();
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return absl::StrCat(reflection->GetDouble(event, &field));
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return absl::StrCat(reflection->GetFloat(event, &field));
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return "";
+}
+
+absl::StatusOr<std::string> PartitionKeyOf(
+    const google::protobuf::Message& event) {
+  absl::StatusOr<const Contract*> contract = ContractOf(*event.GetDescriptor());
+  if (!contract.ok()) return contract.status();
+  if ((*contract)->key_field == nullptr) return std::string();
+  return KeyFieldValue(event, *(*contract)->key_field);
+}
+
+}  // namespace herald

@@ -1,0 +1,47 @@
+// File: messaging/envelope.h
+//
+// An event turned into the exact Kafka record Herald publishes: topic, key,
+// CloudEvents headers and the Protobuf bytes. `Producer::Send<T>` does this
+// for you; the outbox stores an `OutgoingMessage` in the database and later
+// publishes it with `Producer::Publish`, byte for byte.
+//
+// Example:
+//
+//   absl::StatusOr<herald::OutgoingMessage> record =
+//       herald::EncodeEvent(payment, "gateway");
+#ifndef HERALD_MESSAGING_ENVELOPE_H_
+#define HERALD_MESSAGING_ENVELOPE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "messaging/cloudevents.h"
+
+namespace herald {
+
+// A fully encoded Kafka record.
+struct OutgoingMessage {
+  std::string topic;
+  std::string key;
+  Headers headers;
+  std::string value;
+  // The `ce_id` header, kept apart for delivery reports and logs.
+  std::string event_id;
+};
+
+// EncodeEvent()
+//
+// Encodes `event` with a new event id and the current time. Topic and key come
+// from the contract; a non-empty `topic` overrides the contract's topic.
+// Fails with FailedPrecondition when the message type is not a contract (and
+// no topic is given).
+absl::StatusOr<OutgoingMessage> EncodeEvent(
+    const google::protobuf::Message& event, absl::string_view source,
+    absl::string_view topic = "");
+
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_ENVELOPE_H_

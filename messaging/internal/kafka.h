@@ -1,0 +1,44 @@
+// File: messaging/internal/kafka.h
+//
+// The one place that turns a herald::Config into librdkafka configuration and
+// librdkafka errors into absl::Status. Private to //messaging: public headers
+// never include librdkafka.
+#ifndef HERALD_MESSAGING_INTERNAL_KAFKA_H_
+#define HERALD_MESSAGING_INTERNAL_KAFKA_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "messaging/config.h"
+
+namespace herald {
+namespace kafka_internal {
+
+enum class ClientKind { kProducer, kConsumer };
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+// A librdkafka configuration for `kind` from `config`: Herald's settings first,
+// then `config.kafka_properties` untouched. Fails with InvalidArgument naming
+// the property when librdkafka rejects one, and when no brokers are set.
+absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind);
+
+// Sets one property, with an error that names it.
+absl::Status SetProperty(rd_kafka_conf_t* conf, absl::string_view name,
+                         absl::string_view value);
+
+// Maps a librdkafka error to the closest absl code, keeping its text.
+absl::Status ToStatus(rd_kafka_resp_err_t err, absl::string_view context);
+
+}  // namespace kafka_internal
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_INTERNAL_KAFKA_H_

@@ -1,0 +1,65 @@
+#include "messaging/metadata.h"
+
+#include <librdkafka/rdkafka.h>
+
+namespace herald {
+namespace {
+
+rd_kafka_headers_t* HeadersOf(const void* record) {
+  if (record == nullptr) return nullptr;
+  rd_kafka_headers_t* headers = nullptr;
+  // Headers are parsed lazily by librdkafka; the record stays ours.
+  if (rd_kafka_message_headers(
+          static_cast<const rd_kafka_message_t*>(record), &headers) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return nullptr;
+  }
+  return headers;
+}
+
+}  // namespace
+
+std::optional<absl::string_view> Metadata::Header(
+    absl::string_view name) const {
+  rd_kafka_headers_t* headers = HeadersOf(record_);
+  if (headers == nullptr) return std::nullopt;
+  const void* value;
+  size_t size;
+  std::string n(name);
+  if (rd_kafka_header_get_last(headers, n.c_str(), &value, &size) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  if (value == nullptr) return absl::string_view();
+  return absl::string_view(static_cast<const char*>(value), size);
+}
+
+Headers Metadata::AllHeaders() const {
+  Headers out;
+  rd_kafka_headers_t* headers = HeadersOf(record_);
+  if (headers == nullptr) return out;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+       RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    out.emplace_back(name, value == nullptr
+                               ? std::string()
+                               : std::string(static_cast<const char*>(value),
+                                             size));
+  }
+  return out;
+}
+
+absl::Time Metadata::EventTime() const {
+  std::optional<absl::string_view> text = Header(ce::kTime);
+  if (text.has_value()) {
+    absl::StatusOr<absl::Time> time = ParseEventTime(*text);
+    if (time.ok()) return *time;
+  }
+  return timestamp;
+}
+
+}  // namespace herald

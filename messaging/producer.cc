@@ -1,0 +1,239 @@
+#include "messaging/producer.h"
+
+#include <glog/logging.h>
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "messaging/internal/kafka.h"
+
+namespace herald {
+
+using kafka_internal::ToStatus;
+
+namespace {
+
+// Owned by librdkafka from produce until the delivery report; holds the
+// value bytes so that librdkafka need not copy them.
+struct PendingDelivery {
+  std::string value;
+  std::string event_id;
+  DeliveryCallback callback;
+};
+
+// Adapts a callback-style send to a future.
+template <typename SendFn>
+std::future<DeliveryResult> AsFuture(SendFn send) {
+  auto promise = std::make_shared<std::promise<DeliveryResult>>();
+  std::future<DeliveryResult> future = promise->get_future();
+  send([promise](const DeliveryResult& result) { promise->set_value(result); });
+  return future;
+}
+
+}  // namespace
+
+class Producer::Impl {
+ public:
+  Impl(const Config& config) : config_(config) {}
+
+  ~Impl() {
+    if (rk_ == nullptr) return;
+    rd_kafka_resp_err_t err =
+        rd_kafka_flush(rk_, config_.producer.close_timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      LOG(WARNING) << "producer closing with " << rd_kafka_outq_len(rk_)
+                   << " undelivered messages; cancelling them";
+      rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(rk_, 1000);
+    }
+    stop_ = true;
+    if (poller_.joinable()) poller_.join();
+    rd_kafka_poll(rk_, 0);
+    rd_kafka_destroy(rk_);
+  }
+
+  absl::Status Start() {
+    absl::StatusOr<kafka_internal::ConfPtr> conf =
+        kafka_internal::NewConf(config_, kafka_internal::ClientKind::kProducer);
+    if (!conf.ok()) return conf.status();
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &Impl::OnDelivery);
+    rd_kafka_conf_set_error_cb(conf->get(), &Impl::OnError);
+    char error[512];
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof(error));
+    if (rk_ == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot create Kafka producer: ", error));
+    }
+    conf->release();  // owned by rk_ now
+    poller_ = std::thread([this] {
+      while (!stop_) rd_kafka_poll(rk_, 100);
+    });
+    return absl::OkStatus();
+  }
+
+  void Publish(OutgoingMessage message, DeliveryCallback callback) {
+    {
+      absl::Status fatal = FatalError();
+      if (!fatal.ok()) {
+        callback(fatal);
+        return;
+      }
+    }
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(message.headers.size());
+    for (const auto& [name, value] : message.headers) {
+      rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
+                          value.size());
+    }
+    auto* pending = new PendingDelivery{std::move(message.value),
+                                        std::move(message.event_id),
+                                        std::move(callback)};
+    const void* key = message.key.empty() ? nullptr : message.key.data();
+    absl::Time deadline =
+        absl::Now() + absl::Milliseconds(config_.producer.enqueue_timeout_ms);
+    rd_kafka_resp_err_t err;
+    while (true) {
+      err = rd_kafka_producev(
+          rk_, RD_KAFKA_V_TOPIC(message.topic.c_str()),
+          RD_KAFKA_V_KEY(key, message.key.size()),
+          RD_KAFKA_V_VALUE(pending->value.data(), pending->value.size()),
+          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending),
+          RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() >= deadline) {
+        break;
+      }
+      // The local queue drains as deliveries complete.
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(headers);  // still ours on failure
+      pending->callback(
+          ToStatus(err, absl::StrCat("cannot enqueue to ", message.topic)));
+      delete pending;
+      return;
+    }
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  absl::Status Flush(absl::Duration timeout) {
+    rd_kafka_resp_err_t err =
+        rd_kafka_flush(rk_, absl::ToInt64Milliseconds(timeout));
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("flush timed out with ", rd_kafka_outq_len(rk_),
+                       " messages outstanding"));
+    }
+    return ToStatus(err, "flush");
+  }
+
+  int64_t InFlight() const { return in_flight_.load(); }
+
+  absl::Status FatalError() const {
+    absl::MutexLock lock(&mu_);
+    return fatal_;
+  }
+
+  const Config& config() const { return config_; }
+
+ private:
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message,
+                         void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    auto* pending = static_cast<PendingDelivery*>(message->_private);
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      pending->callback(ToStatus(
+          message->err, absl::StrCat("delivery to ",
+                                     rd_kafka_topic_name(message->rkt),
+                                     " failed")));
+    } else {
+      DeliveryReport report;
+      report.topic = rd_kafka_topic_name(message->rkt);
+      report.partition = message->partition;
+      report.offset = message->offset;
+      report.event_id = std::move(pending->event_id);
+      pending->callback(std::move(report));
+    }
+    delete pending;
+    self->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason,
+                      void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char fatal[512];
+      rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+      LOG(ERROR) << "Kafka producer fatal error: " << fatal;
+      absl::MutexLock lock(&self->mu_);
+      self->fatal_ = absl::InternalError(absl::StrCat(
+          "fatal producer error (", rd_kafka_err2name(cause), "): ", fatal));
+      return;
+    }
+    LOG(WARNING) << "Kafka producer: " << rd_kafka_err2name(
+                        static_cast<rd_kafka_resp_err_t>(err))
+                 << ": " << reason;
+  }
+
+  const Config config_;
+  rd_kafka_t* rk_ = nullptr;
+  std::thread poller_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> in_flight_{0};
+  mutable absl::Mutex mu_;
+  absl::Status fatal_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
+    const Config& config) {
+  auto impl = std::make_unique<Impl>(config);
+  absl::Status started = impl->Start();
+  if (!started.ok()) return started;
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Producer::~Producer() = default;
+
+std::future<DeliveryResult> Producer::SendMessage(
+    const google::protobuf::Message& event, absl::string_view topic) {
+  return AsFuture([&](DeliveryCallback done) {
+    SendMessage(event, topic, std::move(done));
+  });
+}
+
+void Producer::SendMessage(const google::protobuf::Message& event,
+                           absl::string_view topic,
+                           DeliveryCallback on_delivery) {
+  absl::StatusOr<OutgoingMessage> message =
+      EncodeEvent(event, impl_->config().service, topic);
+  if (!message.ok()) {
+    on_delivery(message.status());
+    return;
+  }
+  impl_->Publish(*std::move(message), std::move(on_delivery));
+}
+
+void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {
+  impl_->Publish(std::move(message), std::move(on_delivery));
+}
+
+std::future<DeliveryResult> Producer::Publish(OutgoingMessage message) {
+  return AsFuture([&](DeliveryCallback done) {
+    impl_->Publish(std::move(message), std::move(done));
+  });
+}
+
+absl::Status Producer::Flush(absl::Duration timeout) {
+  return impl_->Flush(timeout);
+}
+
+int64_t Producer::InFlight() const { return impl_->InFlight(); }
+
+absl::Status Producer::FatalError() const { return impl_->FatalError(); }
+
+}  // namespace herald

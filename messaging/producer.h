@@ -1,0 +1,132 @@
+// File: messaging/producer.h
+//
+// `Producer` publishes typed events to Kafka. Topic and key come from the
+// event's contract (see messaging/contract.h); every record carries the
+// CloudEvents headers (messaging/cloudevents.h) and the Protobuf encoding.
+// Sends are asynchronous: each returns a future of its delivery report, or
+// calls a callback. Defaults: acks=all, idempotence on.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<herald::Producer>> producer =
+//       herald::Producer::Create(config);
+//   if (!producer.ok()) return producer.status();
+//   herald::contracts::v1::PaymentCreated payment;
+//   payment.set_payment_id("pay_123");
+//   std::future<herald::DeliveryResult> sent = (*producer)->Send(payment);
+//   absl::StatusOr<herald::DeliveryReport> report = sent.get();
+//
+// Thread safety: every method may be called from any thread. Delivery
+// callbacks run on the producer's own polling thread: keep them short.
+#ifndef HERALD_MESSAGING_PRODUCER_H_
+#define HERALD_MESSAGING_PRODUCER_H_
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "messaging/config.h"
+#include "messaging/envelope.h"
+
+namespace herald {
+
+// Where a record landed.
+struct DeliveryReport {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  std::string event_id;
+};
+
+// The outcome of one send. Errors: DeadlineExceeded (not delivered within
+// producer.delivery_timeout_ms), ResourceExhausted (local queue full for
+// producer.enqueue_timeout_ms), Cancelled (producer closed first),
+// FailedPrecondition (not a contract), InvalidArgument (too large),
+// Internal (fatal producer error), Unavailable (other broker errors).
+using DeliveryResult = absl::StatusOr<DeliveryReport>;
+using DeliveryCallback = std::function<void(const DeliveryResult&)>;
+
+class Producer {
+ public:
+  // Connects lazily: creation succeeds while brokers are down, and sends wait
+  // (up to producer.delivery_timeout_ms) for them. Fails with InvalidArgument
+  // on bad configuration.
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(const Config& config);
+
+  // Waits up to producer.close_timeout_ms for outstanding deliveries, then
+  // cancels the rest (their callbacks run with Cancelled).
+  ~Producer();
+
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Send()
+  //
+  // Publishes `event` to its contract's topic, keyed by its partition key.
+  template <typename T>
+  std::future<DeliveryResult> Send(const T& event) {
+    static_assert(std::is_base_of_v<google::protobuf::Message, T>,
+                  "Send<T> takes a Protobuf contract message");
+    return SendMessage(event, "");
+  }
+
+  // Publishes `event` to `topic` instead of its contract's topic.
+  template <typename T>
+  std::future<DeliveryResult> Send(absl::string_view topic, const T& event) {
+    static_assert(std::is_base_of_v<google::protobuf::Message, T>,
+                  "Send<T> takes a Protobuf contract message");
+    return SendMessage(event, topic);
+  }
+
+  // Publishes `event`; `on_delivery` runs once with the outcome.
+  template <typename T>
+  void Send(const T& event, DeliveryCallback on_delivery) {
+    static_assert(std::is_base_of_v<google::protobuf::Message, T>,
+                  "Send<T> takes a Protobuf contract message");
+    SendMessage(event, "", std::move(on_delivery));
+  }
+
+  // SendMessage()
+  //
+  // The untyped form of Send, for code that holds a `Message&`.
+  std::future<DeliveryResult> SendMessage(
+      const google::protobuf::Message& event, absl::string_view topic);
+  void SendMessage(const google::protobuf::Message& event,
+                   absl::string_view topic, DeliveryCallback on_delivery);
+
+  // Publish()
+  //
+  // Publishes an already encoded record as it is (the outbox relay's path).
+  void Publish(OutgoingMessage message, DeliveryCallback on_delivery);
+  std::future<DeliveryResult> Publish(OutgoingMessage message);
+
+  // Flush()
+  //
+  // Waits until every send so far has its delivery report; DeadlineExceeded
+  // if `timeout` passes first.
+  absl::Status Flush(absl::Duration timeout);
+
+  // Sends whose delivery report has not arrived yet.
+  int64_t InFlight() const;
+
+  // OK, or the fatal error librdkafka raised (e.g. an idempotence violation);
+  // after one the producer accepts nothing more and must be recreated.
+  absl::Status FatalError() const;
+
+ private:
+  class Impl;
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_PRODUCER_H_

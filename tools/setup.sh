@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package Herald needs to build, test and benchmark.
+# Idempotent and non-interactive: safe to run again on a machine that has them.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap              # Bazel 4.2.3 (WORKSPACE mode, offline)
+  bazel-rules-proto bazel-rules-java bazel-skylib bazel-platforms
+  g++ clang-format pkg-config
+  librdkafka-dev               # Kafka client + mock cluster (rdkafka_mock.h)
+  libprotobuf-dev protobuf-compiler
+  libabsl-dev libgoogle-glog-dev libgflags-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libpq-dev postgresql-15
+  libboost1.81-dev             # Beast/Asio; do not mix with libboost-dev 1.74
+  libyaml-cpp-dev libcurl4-openssl-dev
+  wrk                          # HTTP load generator for tools/ benchmarks
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
