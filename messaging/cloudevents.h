@@ -5,9 +5,9 @@
 //
 //   ce_specversion  1.0
 //   ce_id           a random UUID (version 4), unique per event
-//   ce_type         full Protobuf message name, e.g. herald.contracts.v1.PaymentCreated
-//   ce_source       the sending service (Config::service)
-//   ce_time         RFC 3339 UTC time with milliseconds
+//   ce_type         full Protobuf message name, e.g.
+//   herald.contracts.v1.PaymentCreated ce_source       the sending service
+//   (Config::service) ce_time         RFC 3339 UTC time with milliseconds
 //   content-type    application/protobuf
 #ifndef HERALD_MESSAGING_CLOUDEVENTS_H_
 #define HERALD_MESSAGING_CLOUDEVENTS_H_
@@ -41,11 +41,18 @@ inline constexpr char kProtobufContentType[] = "application/protobuf";
 //
 // A random version-4 UUID in canonical text form (36 characters).
 std::string NewEventId();
+inline constexpr size_t kEventIdSize = 36;
+// Writes a new event id into `out` (exactly kEventIdSize chars, no NUL).
+void WriteEventId(char* out);
 
 // FormatEventTime()
 //
 // `time` as RFC 3339 in UTC with milliseconds: "2026-11-24T06:25:56.123Z".
 std::string FormatEventTime(absl::Time time);
+inline constexpr size_t kEventTimeMaxSize = 32;
+// Writes FormatEventTime(time) into `out` (up to kEventTimeMaxSize chars, no
+// NUL) and returns its length.
+size_t WriteEventTime(absl::Time time, char* out);
 
 // ParseEventTime()
 //

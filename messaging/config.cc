@@ -47,15 +47,14 @@ absl::StatusOr<int> ParseInt(absl::string_view v, int min, int max) {
     return Invalid("expected an integer");
   }
   if (value < min || value > max) {
-    return Invalid(absl::StrCat("expected an integer in [", min, ", ", max,
-                                "]"));
+    return Invalid(
+        absl::StrCat("expected an integer in [", min, ", ", max, "]"));
   }
   return value;
 }
 
 template <typename Section>
-Setter IntKey(Section Config::*section, int Section::*field, int min,
-              int max) {
+Setter IntKey(Section Config::*section, int Section::*field, int min, int max) {
   return [=](Config& c, absl::string_view v) -> absl::Status {
     absl::StatusOr<int> value = ParseInt(v, min, max);
     if (!value.ok()) return value.status();
@@ -199,9 +198,8 @@ absl::Status ApplyYamlFile(Config& config, const std::string& path) {
     }
     return ApplyYamlNode(config, root, "", absl::StrCat("'", path, "'"));
   } catch (const YAML::Exception& e) {
-    return Invalid(
-        absl::StrCat("configuration file '", path, "' is not valid YAML: ",
-                     e.what()));
+    return Invalid(absl::StrCat("configuration file '", path,
+                                "' is not valid YAML: ", e.what()));
   }
 }
 
@@ -218,8 +216,8 @@ std::vector<std::string> EnvironNames() {
 }  // namespace
 
 std::string EnvVarForKey(absl::string_view key) {
-  return absl::StrCat("HERALD_",
-                      absl::AsciiStrToUpper(absl::StrReplaceAll(key, {{".", "_"}})));
+  return absl::StrCat(
+      "HERALD_", absl::AsciiStrToUpper(absl::StrReplaceAll(key, {{".", "_"}})));
 }
 
 std::vector<std::string> ConfigKeys() {
@@ -241,8 +239,7 @@ absl::Status ValidateBrokerList(absl::string_view brokers) {
     int port;
     if (!absl::SimpleAtoi(entry.substr(colon + 1), &port) || port < 1 ||
         port > 65535) {
-      return Invalid(
-          absl::StrCat("'", entry, "' has no valid port (1-65535)"));
+      return Invalid(absl::StrCat("'", entry, "' has no valid port (1-65535)"));
     }
   }
   return absl::OkStatus();
@@ -269,10 +266,10 @@ absl::Status SetConfigKey(Config& config, absl::string_view key,
   }
   const KeySpec* spec = FindKey(key);
   if (spec == nullptr) {
-    return Invalid(absl::StrCat("unknown configuration key '", key, "' in ",
-                                source, "; known keys: ",
-                                absl::StrJoin(ConfigKeys(), ", "),
-                                ", kafka.properties.<librdkafka property>"));
+    return Invalid(
+        absl::StrCat("unknown configuration key '", key, "' in ", source,
+                     "; known keys: ", absl::StrJoin(ConfigKeys(), ", "),
+                     ", kafka.properties.<librdkafka property>"));
   }
   absl::Status s = spec->set(config, value);
   if (!s.ok()) {

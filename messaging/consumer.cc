@@ -124,15 +124,27 @@ class Consumer::Impl {
   void Stop() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
+    stop_requested_ = true;
   }
 
   int64_t handled_count() const { return handled_.load(); }
 
- private:
-  bool stopping() {
-    absl::MutexLock lock(&mu_);
-    return stop_;
+  std::vector<std::string> Assignment() const {
+    std::vector<std::string> out;
+    rd_kafka_topic_partition_list_t* partitions = nullptr;
+    if (rd_kafka_assignment(rk_, &partitions) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return out;
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+      out.push_back(absl::StrCat(partitions->elems[i].topic, "/",
+                                 partitions->elems[i].partition));
+    }
+    rd_kafka_topic_partition_list_destroy(partitions);
+    return out;
   }
+
+ private:
+  bool stopping() { return stop_requested_.load(std::memory_order_relaxed); }
 
   // Handles one record: decode, run the handler, store the offset on
   // success; on failure rewind the partition to the record and back off.
@@ -258,7 +270,8 @@ class Consumer::Impl {
   bool closed_ = false;
   std::atomic<int64_t> handled_{0};
   absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;  // wakes the retry backoff
+  std::atomic<bool> stop_requested_{false};
 };
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
@@ -289,5 +302,9 @@ absl::Status Consumer::Run() { return impl_->Run(); }
 void Consumer::Stop() { impl_->Stop(); }
 
 int64_t Consumer::handled_count() const { return impl_->handled_count(); }
+
+std::vector<std::string> Consumer::Assignment() const {
+  return impl_->Assignment();
+}
 
 }  // namespace herald

@@ -30,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -127,6 +128,9 @@ class Consumer {
 
   // Records handled successfully so far.
   int64_t handled_count() const;
+
+  // The partitions currently assigned to this member, as "topic/partition".
+  std::vector<std::string> Assignment() const;
 
  private:
   class Impl;

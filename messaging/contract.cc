@@ -52,6 +52,14 @@ absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
   static auto* cache ABSL_GUARDED_BY(mu) =
       new absl::flat_hash_map<const Descriptor*,
                               std::unique_ptr<absl::StatusOr<Contract>>>();
+  {
+    absl::ReaderMutexLock lock(&mu);
+    auto it = cache->find(&type);
+    if (it != cache->end()) {
+      if (!it->second->ok()) return it->second->status();
+      return &**it->second;
+    }
+  }
   absl::MutexLock lock(&mu);
   auto& entry = (*cache)[&type];
   if (entry == nullptr) {

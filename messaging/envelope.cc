@@ -22,9 +22,9 @@ absl::StatusOr<OutgoingMessage> EncodeEvent(
     return contract.status();
   }
   if (!event.SerializeToString(&out.value)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot serialize ", event.GetDescriptor()->full_name(),
-        " (missing required fields?)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot serialize ", event.GetDescriptor()->full_name(),
+                     " (missing required fields?)"));
   }
   out.event_id = NewEventId();
   out.headers = {

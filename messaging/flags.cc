@@ -8,8 +8,9 @@ ABSL_FLAG(std::optional<std::string>, config, std::nullopt,
           "YAML configuration file (default: $HERALD_CONFIG, else none)");
 ABSL_FLAG(std::optional<std::string>, brokers, std::nullopt,
           "Kafka bootstrap servers, host:port[,host:port...]");
-ABSL_FLAG(std::optional<std::string>, db, std::nullopt,
-          "Database: sqlite:PATH or postgresql://... (default sqlite:herald.db)");
+ABSL_FLAG(
+    std::optional<std::string>, db, std::nullopt,
+    "Database: sqlite:PATH or postgresql://... (default sqlite:herald.db)");
 
 namespace herald {
 

@@ -9,9 +9,8 @@ rd_kafka_headers_t* HeadersOf(const void* record) {
   if (record == nullptr) return nullptr;
   rd_kafka_headers_t* headers = nullptr;
   // Headers are parsed lazily by librdkafka; the record stays ours.
-  if (rd_kafka_message_headers(
-          static_cast<const rd_kafka_message_t*>(record), &headers) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_message_headers(static_cast<const rd_kafka_message_t*>(record),
+                               &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return nullptr;
   }
   return headers;
@@ -45,10 +44,10 @@ Headers Metadata::AllHeaders() const {
        rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
        RD_KAFKA_RESP_ERR_NO_ERROR;
        ++i) {
-    out.emplace_back(name, value == nullptr
-                               ? std::string()
-                               : std::string(static_cast<const char*>(value),
-                                             size));
+    out.emplace_back(name,
+                     value == nullptr
+                         ? std::string()
+                         : std::string(static_cast<const char*>(value), size));
   }
   return out;
 }

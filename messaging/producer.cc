@@ -9,6 +9,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "messaging/cloudevents.h"
+#include "messaging/contract.h"
 #include "messaging/internal/kafka.h"
 
 namespace herald {
@@ -77,42 +79,92 @@ class Producer::Impl {
   }
 
   void Publish(OutgoingMessage message, DeliveryCallback callback) {
-    {
-      absl::Status fatal = FatalError();
-      if (!fatal.ok()) {
-        callback(fatal);
-        return;
-      }
-    }
     rd_kafka_headers_t* headers = rd_kafka_headers_new(message.headers.size());
     for (const auto& [name, value] : message.headers) {
       rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
                           value.size());
     }
-    auto* pending = new PendingDelivery{std::move(message.value),
-                                        std::move(message.event_id),
-                                        std::move(callback)};
-    const void* key = message.key.empty() ? nullptr : message.key.data();
-    absl::Time deadline =
-        absl::Now() + absl::Milliseconds(config_.producer.enqueue_timeout_ms);
-    rd_kafka_resp_err_t err;
-    while (true) {
-      err = rd_kafka_producev(
-          rk_, RD_KAFKA_V_TOPIC(message.topic.c_str()),
-          RD_KAFKA_V_KEY(key, message.key.size()),
-          RD_KAFKA_V_VALUE(pending->value.data(), pending->value.size()),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending),
-          RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() >= deadline) {
-        break;
+    auto* pending =
+        new PendingDelivery{std::move(message.value),
+                            std::move(message.event_id), std::move(callback)};
+    Enqueue(message.topic, message.key, headers, pending);
+  }
+
+  // Encodes `event` straight into librdkafka's structures: the same record as
+  // EncodeEvent + Publish, without the intermediate copies (hot path).
+  void Send(const google::protobuf::Message& event, absl::string_view topic,
+            DeliveryCallback callback) {
+    absl::StatusOr<const Contract*> contract =
+        ContractOf(*event.GetDescriptor());
+    if (!contract.ok() && topic.empty()) {
+      callback(contract.status());
+      return;
+    }
+    auto* pending = new PendingDelivery{{}, {}, std::move(callback)};
+    if (!event.SerializeToString(&pending->value)) {
+      pending->callback(absl::InvalidArgumentError(absl::StrCat(
+          "cannot serialize ", event.GetDescriptor()->full_name())));
+      delete pending;
+      return;
+    }
+    std::string key;
+    if (contract.ok() && (*contract)->key_field != nullptr) {
+      key = KeyFieldValue(event, *(*contract)->key_field);
+    }
+    pending->event_id.resize(kEventIdSize);
+    WriteEventId(pending->event_id.data());
+    char time[kEventTimeMaxSize];
+    size_t time_size = WriteEventTime(absl::Now(), time);
+    const std::string& type = event.GetDescriptor()->full_name();
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
+    auto add = [headers](absl::string_view name, absl::string_view value) {
+      rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
+                          value.size());
+    };
+    add(ce::kSpecVersion, ce::kSpecVersionValue);
+    add(ce::kId, pending->event_id);
+    add(ce::kType, type);
+    add(ce::kSource, config_.service);
+    add(ce::kTime, absl::string_view(time, time_size));
+    add(ce::kContentType, ce::kProtobufContentType);
+    Enqueue(topic.empty() ? absl::string_view((*contract)->topic) : topic, key,
+            headers, pending);
+  }
+
+  // Hands a record to librdkafka, waiting up to enqueue_timeout_ms for room.
+  // Takes ownership of `headers` and `pending` in every case.
+  void Enqueue(absl::string_view topic, absl::string_view key,
+               rd_kafka_headers_t* headers, PendingDelivery* pending) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FATAL;
+    if (!has_fatal_error_.load(std::memory_order_relaxed)) {
+      const void* key_data = key.empty() ? nullptr : key.data();
+      std::string topic_name(topic);
+      absl::Time deadline = absl::InfinitePast();
+      while (true) {
+        err = rd_kafka_producev(
+            rk_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
+            RD_KAFKA_V_KEY(key_data, key.size()),
+            RD_KAFKA_V_VALUE(pending->value.data(), pending->value.size()),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending),
+            RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+        // The local queue drains as deliveries complete.
+        absl::Time now = absl::Now();
+        if (deadline == absl::InfinitePast()) {
+          deadline =
+              now + absl::Milliseconds(config_.producer.enqueue_timeout_ms);
+        }
+        if (now >= deadline) break;
+        absl::SleepFor(absl::Milliseconds(1));
       }
-      // The local queue drains as deliveries complete.
-      absl::SleepFor(absl::Milliseconds(1));
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_headers_destroy(headers);  // still ours on failure
+      absl::Status fatal = FatalError();
       pending->callback(
-          ToStatus(err, absl::StrCat("cannot enqueue to ", message.topic)));
+          !fatal.ok()
+              ? fatal
+              : ToStatus(err, absl::StrCat("cannot enqueue to ", topic)));
       delete pending;
       return;
     }
@@ -123,9 +175,9 @@ class Producer::Impl {
     rd_kafka_resp_err_t err =
         rd_kafka_flush(rk_, absl::ToInt64Milliseconds(timeout));
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("flush timed out with ", rd_kafka_outq_len(rk_),
-                       " messages outstanding"));
+      return absl::DeadlineExceededError(absl::StrCat("flush timed out with ",
+                                                      rd_kafka_outq_len(rk_),
+                                                      " messages outstanding"));
     }
     return ToStatus(err, "flush");
   }
@@ -145,10 +197,10 @@ class Producer::Impl {
     auto* self = static_cast<Impl*>(opaque);
     auto* pending = static_cast<PendingDelivery*>(message->_private);
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      pending->callback(ToStatus(
-          message->err, absl::StrCat("delivery to ",
-                                     rd_kafka_topic_name(message->rkt),
-                                     " failed")));
+      pending->callback(
+          ToStatus(message->err,
+                   absl::StrCat("delivery to ",
+                                rd_kafka_topic_name(message->rkt), " failed")));
     } else {
       DeliveryReport report;
       report.topic = rd_kafka_topic_name(message->rkt);
@@ -166,15 +218,17 @@ class Producer::Impl {
     auto* self = static_cast<Impl*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char fatal[512];
-      rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+      rd_kafka_resp_err_t cause =
+          rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
       LOG(ERROR) << "Kafka producer fatal error: " << fatal;
       absl::MutexLock lock(&self->mu_);
       self->fatal_ = absl::InternalError(absl::StrCat(
           "fatal producer error (", rd_kafka_err2name(cause), "): ", fatal));
+      self->has_fatal_error_ = true;
       return;
     }
-    LOG(WARNING) << "Kafka producer: " << rd_kafka_err2name(
-                        static_cast<rd_kafka_resp_err_t>(err))
+    LOG(WARNING) << "Kafka producer: "
+                 << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
                  << ": " << reason;
   }
 
@@ -183,6 +237,7 @@ class Producer::Impl {
   std::thread poller_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> has_fatal_error_{false};
   mutable absl::Mutex mu_;
   absl::Status fatal_ ABSL_GUARDED_BY(mu_);
 };
@@ -209,13 +264,7 @@ std::future<DeliveryResult> Producer::SendMessage(
 void Producer::SendMessage(const google::protobuf::Message& event,
                            absl::string_view topic,
                            DeliveryCallback on_delivery) {
-  absl::StatusOr<OutgoingMessage> message =
-      EncodeEvent(event, impl_->config().service, topic);
-  if (!message.ok()) {
-    on_delivery(message.status());
-    return;
-  }
-  impl_->Publish(*std::move(message), std::move(on_delivery));
+  impl_->Send(event, topic, std::move(on_delivery));
 }
 
 void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {

@@ -94,6 +94,15 @@ class Producer {
     SendMessage(event, "", std::move(on_delivery));
   }
 
+  // Publishes `event` to `topic`; `on_delivery` runs once with the outcome.
+  template <typename T>
+  void Send(absl::string_view topic, const T& event,
+            DeliveryCallback on_delivery) {
+    static_assert(std::is_base_of_v<google::protobuf::Message, T>,
+                  "Send<T> takes a Protobuf contract message");
+    SendMessage(event, topic, std::move(on_delivery));
+  }
+
   // SendMessage()
   //
   // The untyped form of Send, for code that holds a `Message&`.

@@ -25,11 +25,11 @@ using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
 using contracts::v1::UserRegistered;
 using google::protobuf::util::MessageDifferencer;
+using ::testing::MatchesRegex;
 using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;
-using ::testing::MatchesRegex;
 
 // What a handler saw, copied out of the record.
 struct Received {
@@ -48,9 +48,9 @@ class RoundTripTest : public ::testing::Test {
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    for (const char* topic : {"payment.created", "payment.updated",
-                              "user.registered", "notification.email",
-                              "custom.topic"}) {
+    for (const char* topic :
+         {"payment.created", "payment.updated", "user.registered",
+          "notification.email", "custom.topic"}) {
       ASSERT_TRUE(cluster_->CreateTopic(topic, 3).ok());
     }
     config_ = TestConfig(*cluster_, "roundtrip");
@@ -87,11 +87,15 @@ class RoundTripTest : public ::testing::Test {
 TEST_F(RoundTripTest, EveryContractArrivesWithKeyAndCloudEventsHeaders) {
   auto consumer = Consumer::Create(config_);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE((*consumer)->Subscribe<PaymentCreated>(Record<PaymentCreated>()).ok());
-  ASSERT_TRUE((*consumer)->Subscribe<PaymentUpdated>(Record<PaymentUpdated>()).ok());
-  ASSERT_TRUE((*consumer)->Subscribe<UserRegistered>(Record<UserRegistered>()).ok());
   ASSERT_TRUE(
-      (*consumer)->Subscribe<EmailNotification>(Record<EmailNotification>()).ok());
+      (*consumer)->Subscribe<PaymentCreated>(Record<PaymentCreated>()).ok());
+  ASSERT_TRUE(
+      (*consumer)->Subscribe<PaymentUpdated>(Record<PaymentUpdated>()).ok());
+  ASSERT_TRUE(
+      (*consumer)->Subscribe<UserRegistered>(Record<UserRegistered>()).ok());
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<EmailNotification>(Record<EmailNotification>())
+                  .ok());
   RunningConsumer running(*std::move(consumer));
 
   auto producer = Producer::Create(config_);
@@ -152,7 +156,8 @@ TEST_F(RoundTripTest, EveryContractArrivesWithKeyAndCloudEventsHeaders) {
     EXPECT_EQ(got.topic, expected.topic);
     EXPECT_EQ(got.key, expected.key);
     EXPECT_THAT(got.event_id,
-                MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+                MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-"
+                             "f]{3}-[0-9a-f]{12}"));
     ASSERT_NE(FindHeader(got.headers, "ce_specversion"), nullptr);
     EXPECT_EQ(*FindHeader(got.headers, "ce_specversion"), "1.0");
     EXPECT_EQ(*FindHeader(got.headers, "ce_id"), id);
@@ -162,7 +167,8 @@ TEST_F(RoundTripTest, EveryContractArrivesWithKeyAndCloudEventsHeaders) {
     EXPECT_EQ(*FindHeader(got.headers, "content-type"), "application/protobuf");
     ASSERT_NE(FindHeader(got.headers, "ce_time"), nullptr);
     EXPECT_THAT(*FindHeader(got.headers, "ce_time"),
-                MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"));
+                MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-"
+                             "9]{2}\\.[0-9]{3}Z"));
     EXPECT_GE(got.event_time, before);
     EXPECT_LE(got.event_time, absl::Now());
   }
@@ -171,10 +177,10 @@ TEST_F(RoundTripTest, EveryContractArrivesWithKeyAndCloudEventsHeaders) {
 TEST_F(RoundTripTest, ExplicitTopicOverridesTheContract) {
   auto consumer = Consumer::Create(config_);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE((*consumer)
-                  ->Subscribe<UserRegistered>("custom.topic",
-                                              Record<UserRegistered>())
-                  .ok());
+  ASSERT_TRUE(
+      (*consumer)
+          ->Subscribe<UserRegistered>("custom.topic", Record<UserRegistered>())
+          .ok());
   RunningConsumer running(*std::move(consumer));
   auto producer = Producer::Create(config_);
   ASSERT_TRUE(producer.ok());

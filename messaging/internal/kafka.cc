@@ -67,14 +67,15 @@ absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind) {
   };
   if (kind == ClientKind::kProducer) {
     const ProducerConfig& p = config.producer;
-    props.insert(props.end(),
-                 {
-                     {"acks", "all"},
-                     {"enable.idempotence", "true"},
-                     {"compression.codec", CompressionName(p.compression)},
-                     {"linger.ms", absl::StrCat(p.linger_ms)},
-                     {"message.timeout.ms", absl::StrCat(p.delivery_timeout_ms)},
-                 });
+    props.insert(
+        props.end(),
+        {
+            {"acks", "all"},
+            {"enable.idempotence", "true"},
+            {"compression.codec", CompressionName(p.compression)},
+            {"linger.ms", absl::StrCat(p.linger_ms)},
+            {"message.timeout.ms", absl::StrCat(p.delivery_timeout_ms)},
+        });
   } else {
     const ConsumerConfig& c = config.consumer;
     if (c.group_id.empty()) {

@@ -1,0 +1,112 @@
+// Contracts declare topic and key in the .proto; the CloudEvents helpers.
+#include "messaging/contract.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "contracts/v1/notifications.pb.h"
+#include "contracts/v1/options.pb.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "messaging/cloudevents.h"
+#include "messaging/envelope.h"
+
+namespace herald {
+namespace {
+
+using contracts::v1::EmailNotification;
+using contracts::v1::PaymentCreated;
+using contracts::v1::PaymentUpdated;
+using contracts::v1::UserRegistered;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+TEST(ContractTest, TopicsAndKeysComeFromTheProto) {
+  struct Case {
+    const google::protobuf::Descriptor* type;
+    std::string topic, key;
+  };
+  for (const Case& c : std::vector<Case>{
+           {PaymentCreated::descriptor(), "payment.created", "payment_id"},
+           {PaymentUpdated::descriptor(), "payment.updated", "payment_id"},
+           {UserRegistered::descriptor(), "user.registered", "user_id"},
+           {EmailNotification::descriptor(), "notification.email", "to"},
+       }) {
+    absl::StatusOr<const Contract*> contract = ContractOf(*c.type);
+    ASSERT_TRUE(contract.ok()) << contract.status();
+    EXPECT_EQ((*contract)->topic, c.topic);
+    ASSERT_NE((*contract)->key_field, nullptr);
+    EXPECT_EQ((*contract)->key_field->name(), c.key);
+    EXPECT_EQ((*contract)->type, c.type->full_name());
+  }
+}
+
+TEST(ContractTest, PartitionKeyIsTheKeyFieldValue) {
+  EmailNotification email;
+  email.set_to("ada@example.com");
+  EXPECT_EQ(*PartitionKeyOf(email), "ada@example.com");
+  PaymentUpdated updated;
+  updated.set_payment_id("pay_9");
+  EXPECT_EQ(*PartitionKeyOf(updated), "pay_9");
+}
+
+TEST(ContractTest, MessageWithoutTopicIsNotAContract) {
+  absl::StatusOr<const Contract*> contract =
+      ContractOf(*google::protobuf::Timestamp::descriptor());
+  ASSERT_FALSE(contract.ok());
+  EXPECT_EQ(contract.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(contract.status().message(),
+              HasSubstr("google.protobuf.Timestamp is not a Herald contract"));
+}
+
+TEST(EnvelopeTest, EncodesValueKeyAndHeaders) {
+  UserRegistered user;
+  user.set_user_id("u1");
+  user.set_email("ada@example.com");
+  absl::StatusOr<OutgoingMessage> out = EncodeEvent(user, "gateway");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->topic, "user.registered");
+  EXPECT_EQ(out->key, "u1");
+  EXPECT_EQ(out->value, user.SerializeAsString());
+  EXPECT_EQ(*FindHeader(out->headers, ce::kId), out->event_id);
+  EXPECT_EQ(*FindHeader(out->headers, ce::kType),
+            "herald.contracts.v1.UserRegistered");
+  EXPECT_EQ(*FindHeader(out->headers, ce::kSource), "gateway");
+  EXPECT_EQ(*FindHeader(out->headers, ce::kSpecVersion), "1.0");
+  EXPECT_EQ(*FindHeader(out->headers, ce::kContentType),
+            "application/protobuf");
+  // A plain message needs an explicit topic.
+  google::protobuf::Timestamp ts;
+  EXPECT_FALSE(EncodeEvent(ts, "x").ok());
+  absl::StatusOr<OutgoingMessage> explicit_topic = EncodeEvent(ts, "x", "t");
+  ASSERT_TRUE(explicit_topic.ok());
+  EXPECT_EQ(explicit_topic->topic, "t");
+  EXPECT_EQ(explicit_topic->key, "");
+}
+
+TEST(CloudEventsTest, EventIdsAreDistinctVersion4Uuids) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = NewEventId();
+    EXPECT_THAT(id, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab]"
+                                 "[0-9a-f]{3}-[0-9a-f]{12}"));
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST(CloudEventsTest, TimeRoundTripsThroughRfc3339) {
+  absl::Time t = absl::FromUnixMillis(1764000000123);
+  EXPECT_EQ(FormatEventTime(t), "2025-11-24T16:00:00.123Z");
+  EXPECT_EQ(*ParseEventTime(FormatEventTime(t)), t);
+  EXPECT_EQ(FormatEventTime(absl::FromUnixMillis(1764000001000)),
+            "2025-11-24T16:00:01.000Z");
+  EXPECT_EQ(*ParseEventTime("2025-11-24T17:00:00.123+01:00"), t);
+  EXPECT_FALSE(ParseEventTime("yesterday").ok());
+}
+
+}  // namespace
+}  // namespace herald
