@@ -27,7 +27,7 @@
 #include "messaging/testing/mock_cluster.h"
 
 ABSL_FLAG(int, messages, 200000, "messages per side per round");
-ABSL_FLAG(int, rounds, 3, "rounds (the median is reported)");
+ABSL_FLAG(int, rounds, 5, "rounds (the median is reported)");
 ABSL_FLAG(int, partitions, 16, "partitions per topic");
 ABSL_FLAG(int, fetch_wait_ms, 10, "consumer fetch.wait.max.ms (both sides)");
 
@@ -257,18 +257,25 @@ int main(int argc, char** argv) {
   size_t header_bytes = 0;
   for (const auto& [k, v] : sample->headers)
     header_bytes += k.size() + v.size();
+  // The mock keeps at most 5 MiB per partition and silently drops older
+  // data: spread each round over enough partitions to keep all of it.
+  const size_t record_bytes =
+      sample->value.size() + sample->key.size() + header_bytes + 64;
+  const int partitions = std::max<int>(
+      absl::GetFlag(FLAGS_partitions),
+      static_cast<int>(static_cast<size_t>(n) * record_bytes / (3 << 20)) + 1);
   std::printf(
       "messaging_bench: %d messages per side per round, %d rounds, "
       "value %zu B + key %zu B + 6 headers %zu B, 1 mock broker, "
       "%d partitions\n",
       n, rounds, sample->value.size(), sample->key.size(), header_bytes,
-      absl::GetFlag(FLAGS_partitions));
+      partitions);
   std::vector<double> raw_p, typed_p, raw_c, typed_c;
   for (int r = 0; r < rounds; ++r) {
     std::string raw_topic = absl::StrCat("bench.raw.", r);
     std::string typed_topic = absl::StrCat("bench.typed.", r);
     for (const std::string& t : {raw_topic, typed_topic}) {
-      CHECK((*cluster)->CreateTopic(t, absl::GetFlag(FLAGS_partitions)).ok());
+      CHECK((*cluster)->CreateTopic(t, partitions).ok());
     }
     Config config = BenchConfig(brokers, absl::StrCat("bench-raw-", r));
     // Alternate which side goes first so neither always gets a warm cache.
