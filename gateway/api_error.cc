@@ -1,0 +1,85 @@
+#include "gateway/api_error.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/cord.h"
+
+namespace herald {
+namespace gateway {
+namespace {
+
+constexpr char kFieldPayload[] = "herald.dev/field";
+constexpr char kCodePayload[] = "herald.dev/code";
+
+std::string Payload(const absl::Status& status, const char* url) {
+  auto value = status.GetPayload(url);
+  return value.has_value() ? std::string(*value) : std::string();
+}
+
+}  // namespace
+
+absl::Status FieldError(absl::string_view field, absl::string_view message,
+                        absl::string_view code) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kFieldPayload, absl::Cord(field));
+  return WithApiCode(std::move(status), code);
+}
+
+absl::Status WithApiCode(absl::Status status, absl::string_view code) {
+  status.SetPayload(kCodePayload, absl::Cord(code));
+  return status;
+}
+
+ApiError ToApiError(const absl::Status& status) {
+  ApiError error;
+  error.message = std::string(status.message());
+  error.field = Payload(status, kFieldPayload);
+  error.code = Payload(status, kCodePayload);
+  std::string default_code;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      error.http_status = 400;
+      default_code = "invalid_request";
+      break;
+    case absl::StatusCode::kNotFound:
+      error.http_status = 404;
+      default_code = "not_found";
+      break;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      error.http_status = 409;
+      default_code = "conflict";
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      error.http_status = 413;
+      default_code = "payload_too_large";
+      break;
+    case absl::StatusCode::kUnavailable:
+      error.http_status = 503;
+      default_code = "unavailable";
+      break;
+    default:
+      error.http_status = 500;
+      default_code = "internal";
+      break;
+  }
+  if (error.code.empty()) error.code = default_code;
+  return error;
+}
+
+std::string ErrorBody(const ApiError& error) {
+  boost::json::object body;
+  body["code"] = error.code;
+  body["message"] = error.message;
+  if (error.field.empty()) {
+    body["field"] = nullptr;
+  } else {
+    body["field"] = error.field;
+  }
+  boost::json::object root;
+  root["error"] = std::move(body);
+  return boost::json::serialize(root);
+}
+
+}  // namespace gateway
+}  // namespace herald
