@@ -1,0 +1,114 @@
+// File: database/database.h
+//
+// The one small database interface Herald's services share (the gateway's
+// domain tables and outbox, the workers' inbox and effects), with a SQLite
+// and a PostgreSQL implementation chosen by URL:
+//
+//   sqlite:PATH                 embedded file (WAL, durable commits)
+//   postgresql://user@host/db   libpq (also postgres://)
+//
+// SQL uses `?` placeholders in both dialects. Work happens in transactions:
+// the body runs, and commits when it returns OK; any error rolls back.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<herald::db::Database>> db =
+//       herald::db::Database::Open("sqlite:herald.db");
+//   absl::Status s = (*db)->Transact([&](herald::db::Transaction& tx) {
+//     return tx.Execute("INSERT INTO users(id, email) VALUES (?, ?)",
+//                       {id, email}).status();
+//   });
+//   // s is AlreadyExists if the email is taken (unique constraint).
+#ifndef HERALD_DATABASE_DATABASE_H_
+#define HERALD_DATABASE_DATABASE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace herald {
+namespace db {
+
+// Binary data, stored as BLOB / BYTEA (text is stored as TEXT).
+struct Bytes {
+  std::string data;
+};
+
+// A bound parameter or a result column.
+using Value = std::variant<std::nullptr_t, int64_t, double, std::string, Bytes>;
+
+// One result row, columns in SELECT order.
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  size_t size() const { return values_.size(); }
+  bool IsNull(size_t column) const;
+  // 0 for NULL.
+  int64_t Int(size_t column) const;
+  // Text or bytes; "" for NULL.
+  std::string String(size_t column) const;
+  const Value& at(size_t column) const { return values_.at(column); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+enum class Dialect { kSqlite, kPostgres };
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  // Runs a statement; returns the number of rows it changed. Errors:
+  // AlreadyExists (unique constraint), InvalidArgument (bad SQL),
+  // Unavailable (locked / connection lost).
+  virtual absl::StatusOr<int64_t> Execute(absl::string_view sql,
+                                          std::vector<Value> params = {}) = 0;
+  // Runs a query and returns all its rows.
+  virtual absl::StatusOr<std::vector<Row>> Query(
+      absl::string_view sql, std::vector<Value> params = {}) = 0;
+};
+
+class Database {
+ public:
+  // Opens `url` (see the file comment). InvalidArgument for an unknown
+  // scheme, Unavailable when the database cannot be reached.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(absl::string_view url);
+
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `body` in one transaction: commit on OK, roll back on error (and
+  // return it). A conflict with a concurrent writer (SQLite busy, PostgreSQL
+  // serialization failure or deadlock) retries the whole body a few times;
+  // a database that stays locked returns Unavailable.
+  virtual absl::Status Transact(
+      const std::function<absl::Status(Transaction&)>& body) = 0;
+
+  // Like Transact, for a body that returns a value.
+  template <typename T>
+  absl::StatusOr<T> TransactValue(
+      const std::function<absl::StatusOr<T>(Transaction&)>& body) {
+    absl::StatusOr<T> result = absl::UnknownError("transaction did not run");
+    absl::Status status = Transact([&](Transaction& tx) {
+      result = body(tx);
+      return result.status();
+    });
+    if (!status.ok()) return status;
+    return result;
+  }
+
+  // True when a trivial query succeeds (for readiness probes).
+  virtual bool Ping() = 0;
+};
+
+}  // namespace db
+}  // namespace herald
+
+#endif  // HERALD_DATABASE_DATABASE_H_

@@ -1,0 +1,291 @@
+// One conformance suite, run against SQLite (a real file) and PostgreSQL (a
+// real throwaway server).
+#include "database/database.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "database/migrations.h"
+#include "database/postgres_database.h"
+#include "database/testing/postgres_server.h"
+
+namespace herald {
+namespace db {
+namespace {
+
+using ::testing::HasSubstr;
+
+enum class Backend { kSqlite, kPostgres };
+
+class DatabaseTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  static void SetUpTestSuite() {
+    if (testing::PostgresAvailable()) {
+      auto server = testing::PostgresServer::Start();
+      ASSERT_TRUE(server.ok()) << server.status();
+      server_ = server->release();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    std::string url;
+    if (GetParam() == Backend::kSqlite) {
+      static int counter = 0;
+      url = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/conformance_",
+                         ++counter, ".db");
+      std::remove(url.substr(7).c_str());
+    } else {
+      if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL is not installed";
+      url = server_->url();
+    }
+    auto db = Database::Open(url);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(db_->Transact([](Transaction& tx) -> absl::Status {
+                     auto r = tx.Execute("DROP TABLE IF EXISTS items");
+                     if (!r.ok()) return r.status();
+                     r = tx.Execute("DROP TABLE IF EXISTS schema_migrations");
+                     if (!r.ok()) return r.status();
+                     return tx
+                         .Execute(
+                             "CREATE TABLE items (id BIGINT PRIMARY KEY,"
+                             " name TEXT UNIQUE, score DOUBLE PRECISION,"
+                             " payload BYTEA)")
+                         .status();
+                   })
+                    .ok());
+  }
+
+  int64_t Count() {
+    auto rows = db_->TransactValue<std::vector<Row>>(
+        [](Transaction& tx) { return tx.Query("SELECT COUNT(*) FROM items"); });
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? (*rows)[0].Int(0) : -1;
+  }
+
+  static testing::PostgresServer* server_;
+  std::unique_ptr<Database> db_;
+};
+
+testing::PostgresServer* DatabaseTest::server_ = nullptr;
+
+TEST_P(DatabaseTest, EveryValueTypeRoundTrips) {
+  const std::string binary("\x00\x01\xff\x00zz\n", 7);
+  ASSERT_TRUE(db_->Transact([&](Transaction& tx) {
+                   return tx
+                       .Execute("INSERT INTO items VALUES (?, ?, ?, ?)",
+                                {int64_t{1} << 40, std::string("it's ?"), 2.5,
+                                 Bytes{binary}})
+                       .status();
+                 })
+                  .ok());
+  ASSERT_TRUE(db_->Transact([&](Transaction& tx) {
+                   return tx
+                       .Execute("INSERT INTO items VALUES (?, ?, ?, ?)",
+                                {int64_t{2}, nullptr, nullptr, nullptr})
+                       .status();
+                 })
+                  .ok());
+  auto rows = db_->TransactValue<std::vector<Row>>([](Transaction& tx) {
+    return tx.Query(
+        "SELECT id, name, score, payload FROM items WHERE id > ? ORDER BY id",
+        {int64_t{0}});
+  });
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  const Row& r = (*rows)[1];  // 2^40 sorts after 2
+  EXPECT_EQ(r.Int(0), int64_t{1} << 40);
+  EXPECT_EQ(r.String(1), "it's ?");
+  EXPECT_EQ(std::get<double>(r.at(2)), 2.5);
+  EXPECT_EQ(r.String(3), binary);
+  EXPECT_TRUE((*rows)[0].IsNull(1));
+  EXPECT_TRUE((*rows)[0].IsNull(3));
+}
+
+TEST_P(DatabaseTest, ErrorRollsBackAndCommitPersists) {
+  absl::Status failed = db_->Transact([](Transaction& tx) -> absl::Status {
+    auto r = tx.Execute("INSERT INTO items(id, name) VALUES (1, 'a')");
+    if (!r.ok()) return r.status();
+    return absl::FailedPreconditionError("changed my mind");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(), 0);
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx
+                       .Execute("INSERT INTO items(id, name) VALUES (1, 'a')")
+                       .status();
+                 })
+                  .ok());
+  EXPECT_EQ(Count(), 1);
+  auto changed = db_->TransactValue<int64_t>([](Transaction& tx) {
+    return tx.Execute("UPDATE items SET score = 1 WHERE id >= ?", {int64_t{0}});
+  });
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(*changed, 1);
+}
+
+TEST_P(DatabaseTest, UniqueViolationIsAlreadyExists) {
+  auto insert = [&](int64_t id) {
+    return db_->Transact([id](Transaction& tx) {
+      return tx.Execute("INSERT INTO items(id, name) VALUES (?, 'same')", {id})
+          .status();
+    });
+  };
+  ASSERT_TRUE(insert(1).ok());
+  absl::Status dup = insert(2);
+  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
+  EXPECT_EQ(Count(), 1);
+}
+
+TEST_P(DatabaseTest, BadSqlIsInvalidArgument) {
+  absl::Status s = db_->Transact([](Transaction& tx) {
+    return tx.Execute("INSERT INTO nowhere VALUES (1)").status();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+}
+
+TEST_P(DatabaseTest, ConcurrentTransactionsLoseNoUpdate) {
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx
+                       .Execute("INSERT INTO items(id, score) VALUES (1, 0)")
+                       .status();
+                 })
+                  .ok());
+  constexpr int kThreads = 4, kPerThread = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::Status s = db_->Transact([&](Transaction& tx) -> absl::Status {
+          auto r =
+              tx.Execute("UPDATE items SET score = score + 1 WHERE id = 1");
+          if (!r.ok()) return r.status();
+          return tx
+              .Execute("INSERT INTO items(id) VALUES (?)",
+                       {int64_t{1000 + t * kPerThread + i}})
+              .status();
+        });
+        if (!s.ok()) failures++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto rows = db_->TransactValue<std::vector<Row>>([](Transaction& tx) {
+    return tx.Query("SELECT score FROM items WHERE id = 1");
+  });
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(std::get<double>((*rows)[0].at(0)), kThreads * kPerThread);
+  EXPECT_EQ(Count(), 1 + kThreads * kPerThread);
+}
+
+TEST_P(DatabaseTest, OneFailingTransactionDoesNotAffectOthers) {
+  // Under group commit, bodies share a COMMIT; a failing one must still
+  // roll back alone.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      absl::Status s = db_->Transact([t](Transaction& tx) -> absl::Status {
+        auto r = tx.Execute("INSERT INTO items(id) VALUES (?)", {int64_t{t}});
+        if (!r.ok()) return r.status();
+        if (t % 2 == 1) return absl::AbortedError("odd");
+        return absl::OkStatus();
+      });
+      EXPECT_EQ(s.ok(), t % 2 == 0) << s;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Count(), 4);
+}
+
+TEST_P(DatabaseTest, MigrationsApplyOnceInOrder) {
+  std::vector<Migration> migrations = {
+      {1, "create", "CREATE TABLE m (a INTEGER)", "CREATE TABLE m (a INTEGER)"},
+      {2, "alter",
+       "ALTER TABLE m ADD COLUMN b TEXT; INSERT INTO m VALUES (1, 'x')",
+       "ALTER TABLE m ADD COLUMN b TEXT; INSERT INTO m VALUES (1, 'x')"},
+  };
+  db_->Transact([](Transaction& tx) {
+       return tx.Execute("DROP TABLE IF EXISTS m").status();
+     })
+      .IgnoreError();
+  ASSERT_TRUE(Migrate(*db_, "test", migrations).ok());
+  ASSERT_TRUE(Migrate(*db_, "test", migrations).ok());  // idempotent
+  auto rows = db_->TransactValue<std::vector<Row>>(
+      [](Transaction& tx) { return tx.Query("SELECT a, b FROM m"); });
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), 1u);
+  auto versions = db_->TransactValue<std::vector<Row>>([](Transaction& tx) {
+    return tx.Query(
+        "SELECT version FROM schema_migrations WHERE component = 'test'"
+        " ORDER BY version");
+  });
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  // A broken migration reports which one.
+  migrations.push_back({3, "broken", "CREATE TABLE (", "CREATE TABLE ("});
+  absl::Status s = Migrate(*db_, "test", migrations);
+  EXPECT_THAT(s.message(), HasSubstr("migration test v3 (broken)"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,
+                         ::testing::Values(Backend::kSqlite,
+                                           Backend::kPostgres),
+                         [](const auto& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite"
+                                                                 : "Postgres";
+                         });
+
+TEST(SqliteTest, LockedDatabaseGivesUnavailableAndLosesNothing) {
+  std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/locked.db");
+  std::remove(path.c_str());
+  auto db =
+      Database::Open(absl::StrCat("sqlite:", path, "?busy_timeout_ms=200"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)
+                  ->Transact([](Transaction& tx) {
+                    return tx.Execute("CREATE TABLE t (x INTEGER)").status();
+                  })
+                  .ok());
+  // Another connection holds the write lock.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  absl::Status s = (*db)->Transact([](Transaction& tx) {
+    return tx.Execute("INSERT INTO t VALUES (1)").status();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_THAT(s.message(), HasSubstr("locked"));
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  // Once released, the same write goes through.
+  ASSERT_TRUE((*db)
+                  ->Transact([](Transaction& tx) {
+                    return tx.Execute("INSERT INTO t VALUES (1)").status();
+                  })
+                  .ok());
+}
+
+TEST(UrlTest, UnknownSchemeAndOptions) {
+  EXPECT_EQ(Database::Open("mysql://x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Database::Open("sqlite:/tmp/x.db?nope=1").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RewritePlaceholders("SELECT ?, '?', \"?\", ?"),
+            "SELECT $1, '?', \"?\", $2");
+}
+
+}  // namespace
+}  // namespace db
+}  // namespace herald

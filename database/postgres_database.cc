@@ -1,0 +1,335 @@
+#include "database/postgres_database.h"
+
+#include <glog/logging.h>
+#include <postgresql/libpq-fe.h>
+
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
+namespace herald {
+namespace db {
+namespace {
+
+// PostgreSQL type OIDs we decode specially.
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21,
+              kInt4Oid = 23, kFloat4Oid = 700, kFloat8Oid = 701;
+
+absl::Status ResultError(PGconn* conn, const PGresult* result,
+                         absl::string_view what) {
+  const char* state = result != nullptr
+                          ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
+                          : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  std::string message = absl::StrCat(
+      what, ": ",
+      result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  if (sqlstate == "23505") return absl::AlreadyExistsError(message);
+  if (sqlstate == "40001" || sqlstate == "40P01") {
+    return absl::AbortedError(message);  // retried by Transact
+  }
+  if (absl::StartsWith(sqlstate, "23")) {
+    return absl::FailedPreconditionError(message);
+  }
+  if (absl::StartsWith(sqlstate, "42") || absl::StartsWith(sqlstate, "22")) {
+    return absl::InvalidArgumentError(message);
+  }
+  if (PQstatus(conn) != CONNECTION_OK || absl::StartsWith(sqlstate, "08") ||
+      absl::StartsWith(sqlstate, "57")) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+std::string DecodeHexBytea(const char* text, int length) {
+  if (length < 2 || text[0] != '\\' || text[1] != 'x') {
+    return std::string(text, length);
+  }
+  std::string out;
+  out.reserve((length - 2) / 2);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  for (int i = 2; i + 1 < length; i += 2) {
+    out.push_back(
+        static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1])));
+  }
+  return out;
+}
+
+class PostgresTransaction : public Transaction {
+ public:
+  explicit PostgresTransaction(PGconn* conn) : conn_(conn) {}
+
+  absl::StatusOr<int64_t> Execute(absl::string_view sql,
+                                  std::vector<Value> params) override {
+    int64_t changed = 0;
+    absl::Status s = Run(sql, params, nullptr, &changed);
+    if (!s.ok()) return s;
+    return changed;
+  }
+
+  absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
+                                         std::vector<Value> params) override {
+    std::vector<Row> rows;
+    absl::Status s = Run(sql, params, &rows, nullptr);
+    if (!s.ok()) return s;
+    return rows;
+  }
+
+  absl::Status Exec(absl::string_view sql) {
+    return Run(sql, {}, nullptr, nullptr);
+  }
+
+ private:
+  absl::Status Run(absl::string_view sql, const std::vector<Value>& params,
+                   std::vector<Row>* rows, int64_t* changed) {
+    std::string text = RewritePlaceholders(sql);
+    std::vector<std::string> storage(params.size());
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& v = params[i];
+      formats[i] = 0;
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        values[i] = nullptr;
+        continue;
+      }
+      if (const int64_t* n = std::get_if<int64_t>(&v)) {
+        storage[i] = absl::StrCat(*n);
+      } else if (const double* d = std::get_if<double>(&v)) {
+        storage[i] = absl::StrCat(*d);
+      } else if (const std::string* s = std::get_if<std::string>(&v)) {
+        storage[i] = *s;
+      } else {
+        storage[i] = std::get<Bytes>(v).data;
+        formats[i] = 1;  // binary: bytes exactly as they are
+      }
+      values[i] = storage[i].data();
+      lengths[i] = static_cast<int>(storage[i].size());
+    }
+    PGresult* result = PQexecParams(
+        conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+        values.data(), lengths.data(), formats.data(), /*resultFormat=*/0);
+    std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+    ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      return ResultError(conn_, result, "query");
+    }
+    if (changed != nullptr) {
+      const char* tuples = PQcmdTuples(result);
+      *changed = 0;
+      if (tuples != nullptr && *tuples != '\0') {
+        absl::SimpleAtoi(tuples, changed);
+      }
+    }
+    if (rows == nullptr) return absl::OkStatus();
+    int n = PQntuples(result), columns = PQnfields(result);
+    rows->reserve(n);
+    for (int r = 0; r < n; ++r) {
+      std::vector<Value> row;
+      row.reserve(columns);
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(result, r, c)) {
+          row.emplace_back(nullptr);
+          continue;
+        }
+        const char* v = PQgetvalue(result, r, c);
+        int length = PQgetlength(result, r, c);
+        switch (PQftype(result, c)) {
+          case kInt2Oid:
+          case kInt4Oid:
+          case kInt8Oid: {
+            int64_t n64 = 0;
+            absl::SimpleAtoi(absl::string_view(v, length), &n64);
+            row.emplace_back(n64);
+            break;
+          }
+          case kBoolOid:
+            row.emplace_back(static_cast<int64_t>(v[0] == 't'));
+            break;
+          case kFloat4Oid:
+          case kFloat8Oid: {
+            double d = 0;
+            absl::SimpleAtod(absl::string_view(v, length), &d);
+            row.emplace_back(d);
+            break;
+          }
+          case kByteaOid:
+            row.emplace_back(Bytes{DecodeHexBytea(v, length)});
+            break;
+          default:
+            row.emplace_back(std::string(v, length));
+        }
+      }
+      rows->emplace_back(std::move(row));
+    }
+    return absl::OkStatus();
+  }
+
+  PGconn* conn_;
+};
+
+class PostgresDatabase : public Database {
+ public:
+  PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool)
+      : conninfo_(std::move(conninfo)), idle_(std::move(pool)) {
+    size_ = idle_.size();
+  }
+
+  ~PostgresDatabase() override {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](PostgresDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return self->idle_.size() == self->size_;
+        },
+        this));
+    for (PGconn* conn : idle_) PQfinish(conn);
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  absl::Status Transact(
+      const std::function<absl::Status(Transaction&)>& body) override {
+    PGconn* conn = Acquire();
+    absl::Status status;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (PQstatus(conn) != CONNECTION_OK) {
+        PQreset(conn);
+        if (PQstatus(conn) != CONNECTION_OK) {
+          status = absl::UnavailableError(
+              absl::StrCat("PostgreSQL unreachable: ", PQerrorMessage(conn)));
+          break;
+        }
+      }
+      PostgresTransaction tx(conn);
+      status = tx.Exec("BEGIN");
+      if (status.ok()) {
+        status = body(tx);
+        if (status.ok()) {
+          status = tx.Exec("COMMIT");
+        } else {
+          tx.Exec("ROLLBACK").IgnoreError();
+        }
+      }
+      if (status.code() != absl::StatusCode::kAborted &&
+          status.code() != absl::StatusCode::kUnavailable) {
+        break;
+      }
+      if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PostgresTransaction(conn).Exec("ROLLBACK").IgnoreError();
+      }
+      absl::SleepFor(absl::Milliseconds(5 << attempt));
+    }
+    Release(conn);
+    if (status.code() == absl::StatusCode::kAborted) {
+      return absl::UnavailableError(
+          absl::StrCat("transaction kept conflicting: ", status.message()));
+    }
+    return status;
+  }
+
+  bool Ping() override {
+    return Transact([](Transaction& tx) {
+             return tx.Query("SELECT 1", {}).status();
+           })
+        .ok();
+  }
+
+ private:
+  PGconn* Acquire() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::vector<PGconn*>* idle) { return !idle->empty(); }, &idle_));
+    PGconn* conn = idle_.back();
+    idle_.pop_back();
+    return conn;
+  }
+
+  void Release(PGconn* conn) {
+    absl::MutexLock lock(&mu_);
+    idle_.push_back(conn);
+  }
+
+  const std::string conninfo_;
+  absl::Mutex mu_;
+  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  size_t size_ = 0;
+};
+
+}  // namespace
+
+std::string RewritePlaceholders(absl::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int n = 0;
+  char quote = 0;
+  for (char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out.push_back(c);
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out.push_back(c);
+    } else if (c == '?') {
+      absl::StrAppend(&out, "$", ++n);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
+  // Take Herald's own options out of the query string.
+  int pool_size = 4;
+  std::pair<absl::string_view, absl::string_view> base_query =
+      absl::StrSplit(url, absl::MaxSplits('?', 1));
+  std::vector<std::string> kept;
+  for (absl::string_view kv :
+       absl::StrSplit(base_query.second, '&', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&kv, "pool_size=")) {
+      if (!absl::SimpleAtoi(kv, &pool_size) || pool_size < 1 ||
+          pool_size > 100) {
+        return absl::InvalidArgumentError(
+            "pool_size in the PostgreSQL URL must be 1..100");
+      }
+    } else {
+      kept.emplace_back(kv);
+    }
+  }
+  std::string conninfo(base_query.first);
+  if (!kept.empty()) absl::StrAppend(&conninfo, "?", absl::StrJoin(kept, "&"));
+
+  std::vector<PGconn*> pool;
+  for (int i = 0; i < pool_size; ++i) {
+    PGconn* conn = PQconnectdb(conninfo.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("cannot connect to PostgreSQL: ", PQerrorMessage(conn)));
+      PQfinish(conn);
+      for (PGconn* c : pool) PQfinish(c);
+      return s;
+    }
+    // Quiet NOTICEs (e.g. "relation already exists, skipping").
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
+    pool.push_back(conn);
+  }
+  return std::unique_ptr<Database>(
+      new PostgresDatabase(std::move(conninfo), std::move(pool)));
+}
+
+}  // namespace db
+}  // namespace herald

@@ -1,0 +1,316 @@
+#include "database/sqlite_database.h"
+
+#include <glog/logging.h>
+#include <sqlite3.h>
+
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
+namespace herald {
+namespace db {
+namespace {
+
+bool IsBusy(int code) {
+  int primary = code & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
+  std::string message = absl::StrCat(
+      what, ": ",
+      conn != nullptr ? sqlite3_errmsg(conn) : sqlite3_errstr(code));
+  if (code == SQLITE_CONSTRAINT_UNIQUE ||
+      code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return absl::AlreadyExistsError(message);
+  }
+  if (IsBusy(code)) {
+    return absl::UnavailableError(
+        absl::StrCat("database is locked: ", message));
+  }
+  if ((code & 0xff) == SQLITE_CONSTRAINT) {
+    return absl::FailedPreconditionError(message);
+  }
+  if ((code & 0xff) == SQLITE_ERROR) return absl::InvalidArgumentError(message);
+  return absl::InternalError(message);
+}
+
+class SqliteTransaction : public Transaction {
+ public:
+  explicit SqliteTransaction(sqlite3* conn) : conn_(conn) {}
+
+  absl::StatusOr<int64_t> Execute(absl::string_view sql,
+                                  std::vector<Value> params) override {
+    absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
+    if (!rows.ok()) return rows.status();
+    return static_cast<int64_t>(sqlite3_changes(conn_));
+  }
+
+  absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
+                                         std::vector<Value> params) override {
+    return Run(sql, params, true);
+  }
+
+  // Runs a statement outside any body (BEGIN, COMMIT, PRAGMA...).
+  absl::Status Exec(absl::string_view sql) {
+    return Run(sql, {}, false).status();
+  }
+
+ private:
+  absl::StatusOr<std::vector<Row>> Run(absl::string_view sql,
+                                       const std::vector<Value>& params,
+                                       bool collect) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(conn_, sql.data(), static_cast<int>(sql.size()),
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare");
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(
+        stmt, sqlite3_finalize);
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("statement has ", sqlite3_bind_parameter_count(stmt),
+                       " placeholders but ", params.size(), " values: ", sql));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      int index = static_cast<int>(i + 1);
+      const Value& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (const int64_t* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, index, *n);
+      } else if (const double* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, index, *d);
+      } else if (const std::string* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text(stmt, index, s->data(),
+                               static_cast<int>(s->size()), SQLITE_STATIC);
+      } else {
+        const Bytes& b = std::get<Bytes>(v);
+        rc = sqlite3_bind_blob(stmt, index, b.data.data(),
+                               static_cast<int>(b.data.size()), SQLITE_STATIC);
+      }
+      if (rc != SQLITE_OK) return SqliteError(conn_, rc, "bind");
+    }
+    std::vector<Row> rows;
+    while (true) {
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(conn_, rc, "step");
+      if (!collect) continue;
+      int columns = sqlite3_column_count(stmt);
+      std::vector<Value> values;
+      values.reserve(columns);
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_NULL:
+            values.emplace_back(nullptr);
+            break;
+          case SQLITE_INTEGER:
+            values.emplace_back(
+                static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            values.emplace_back(sqlite3_column_double(stmt, c));
+            break;
+          case SQLITE_BLOB: {
+            const char* data =
+                static_cast<const char*>(sqlite3_column_blob(stmt, c));
+            values.emplace_back(
+                Bytes{std::string(data, sqlite3_column_bytes(stmt, c))});
+            break;
+          }
+          default: {
+            const char* text =
+                reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            values.emplace_back(
+                std::string(text, sqlite3_column_bytes(stmt, c)));
+          }
+        }
+      }
+      rows.emplace_back(std::move(values));
+    }
+    return rows;
+  }
+
+  sqlite3* conn_;
+};
+
+class SqliteDatabase : public Database {
+ public:
+  SqliteDatabase(sqlite3* conn, SqliteOptions options)
+      : conn_(conn), options_(std::move(options)) {}
+  ~SqliteDatabase() override { sqlite3_close_v2(conn_); }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  absl::Status Transact(
+      const std::function<absl::Status(Transaction&)>& body) override {
+    Pending pending{&body, &leader_active_, absl::OkStatus(), false};
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(&pending);
+    while (!pending.done) {
+      if (!leader_active_) {
+        // Lead: take everything queued (up to max_group) and commit it
+        // together while later arrivals queue for the next leader.
+        leader_active_ = true;
+        std::vector<Pending*> batch;
+        while (!queue_.empty() &&
+               static_cast<int>(batch.size()) < options_.max_group) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+        mu_.Unlock();
+        RunBatch(batch);
+        mu_.Lock();
+        for (Pending* p : batch) p->done = true;
+        leader_active_ = false;
+      } else {
+        mu_.Await(absl::Condition(&pending, &Pending::CanProceed));
+      }
+    }
+    return pending.status;
+  }
+
+  bool Ping() override {
+    return Transact([](Transaction& tx) {
+             return tx.Query("SELECT 1", {}).status();
+           })
+        .ok();
+  }
+
+ private:
+  // One caller's transaction, waiting for a leader to commit it.
+  struct Pending {
+    const std::function<absl::Status(Transaction&)>* body;
+    const bool* leader_active;
+    absl::Status status;
+    bool done = false;
+    // Wake when committed, or when nobody leads (then lead).
+    bool CanProceed() const { return done || !*leader_active; }
+  };
+
+  void RunBatch(const std::vector<Pending*>& batch) {
+    SqliteTransaction tx(conn_);
+    absl::Time deadline =
+        absl::Now() + absl::Milliseconds(options_.busy_timeout_ms);
+    for (int attempt = 0;; ++attempt) {
+      absl::Status status = TryBatch(tx, batch);
+      if (status.ok()) return;
+      tx.Exec("ROLLBACK").IgnoreError();
+      if (status.code() == absl::StatusCode::kUnavailable &&
+          absl::Now() < deadline) {
+        absl::SleepFor(absl::Milliseconds(std::min(100, 5 << attempt)));
+        continue;
+      }
+      LOG(WARNING) << "sqlite transaction failed: " << status;
+      for (Pending* p : batch) {
+        if (p->status.ok()) p->status = status;
+      }
+      return;
+    }
+  }
+
+  // One attempt: BEGIN, each body in a savepoint, COMMIT. Statuses of the
+  // bodies are recorded in the batch; a failure of BEGIN/COMMIT is returned.
+  absl::Status TryBatch(SqliteTransaction& tx,
+                        const std::vector<Pending*>& batch) {
+    absl::Status s = tx.Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    for (Pending* p : batch) {
+      s = tx.Exec("SAVEPOINT body");
+      if (!s.ok()) return s;
+      p->status = (*p->body)(tx);
+      if (p->status.code() == absl::StatusCode::kUnavailable) {
+        return p->status;  // locked mid-way: retry the whole batch
+      }
+      if (!p->status.ok()) {
+        s = tx.Exec("ROLLBACK TO body");
+        if (!s.ok()) return s;
+      }
+      s = tx.Exec("RELEASE body");
+      if (!s.ok()) return s;
+    }
+    s = tx.Exec("COMMIT");
+    if (!s.ok()) {
+      for (Pending* p : batch) p->status = absl::OkStatus();
+    }
+    return s;
+  }
+
+  sqlite3* conn_;
+  const SqliteOptions options_;
+  absl::Mutex mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
+    const SqliteOptions& options) {
+  sqlite3* conn = nullptr;
+  int rc = sqlite3_open_v2(
+      options.path.c_str(), &conn,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("cannot open SQLite database '", options.path,
+                     "': ", conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc)));
+    sqlite3_close_v2(conn);
+    return s;
+  }
+  sqlite3_extended_result_codes(conn, 1);
+  sqlite3_busy_timeout(conn, options.busy_timeout_ms);
+  auto db = std::make_unique<SqliteDatabase>(conn, options);
+  SqliteTransaction setup(conn);
+  for (const std::string& pragma :
+       {std::string("PRAGMA journal_mode=WAL"),
+        absl::StrCat("PRAGMA synchronous=", options.synchronous),
+        std::string("PRAGMA foreign_keys=ON")}) {
+    absl::Status s = setup.Query(pragma, {}).status();
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot set up SQLite database '", options.path, "': ", s.message()));
+    }
+  }
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(absl::string_view url) {
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "sqlite:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", url, "' is not a sqlite: URL"));
+  }
+  SqliteOptions options;
+  std::pair<absl::string_view, absl::string_view> path_query =
+      absl::StrSplit(rest, absl::MaxSplits('?', 1));
+  options.path = std::string(path_query.first);
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("sqlite: URL needs a file path");
+  }
+  for (absl::string_view kv :
+       absl::StrSplit(path_query.second, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> p =
+        absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    if (p.first == "synchronous" &&
+        (p.second == "full" || p.second == "normal" || p.second == "off")) {
+      options.synchronous = std::string(p.second);
+    } else if (p.first == "busy_timeout_ms" &&
+               absl::SimpleAtoi(p.second, &options.busy_timeout_ms)) {
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown or invalid sqlite URL option '", kv,
+          "' (known: synchronous=full|normal|off, busy_timeout_ms=N)"));
+    }
+  }
+  return OpenSqlite(options);
+}
+
+}  // namespace db
+}  // namespace herald

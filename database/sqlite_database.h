@@ -1,0 +1,40 @@
+// File: database/sqlite_database.h
+//
+// The SQLite implementation of db::Database: one connection in WAL mode with
+// durable commits (synchronous=FULL), and group commit: transactions that
+// arrive while another commits are run together, each in its own savepoint,
+// and made durable by one COMMIT (one fsync), so a busy gateway pays one disk
+// flush per batch instead of per request. A body's error rolls back only its
+// own savepoint.
+#ifndef HERALD_DATABASE_SQLITE_DATABASE_H_
+#define HERALD_DATABASE_SQLITE_DATABASE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "database/database.h"
+
+namespace herald {
+namespace db {
+
+struct SqliteOptions {
+  std::string path;
+  // "full" (durable: survives power loss) or "normal" (survives a crash of
+  // the process) — from the URL query `?synchronous=normal`.
+  std::string synchronous = "full";
+  // How long a statement waits for another process's lock.
+  int busy_timeout_ms = 5000;
+  // Most transactions one COMMIT covers.
+  int max_group = 256;
+};
+
+// Opens (creating) the database file. Options from "sqlite:PATH[?k=v&...]".
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(absl::string_view url);
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
+    const SqliteOptions& options);
+
+}  // namespace db
+}  // namespace herald
+
+#endif  // HERALD_DATABASE_SQLITE_DATABASE_H_

@@ -1,0 +1,121 @@
+#include "database/testing/postgres_server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace herald {
+namespace db {
+namespace testing {
+namespace {
+
+constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+// Runs a shell command as the server's owner; returns its exit status.
+int RunAsOwner(const std::string& command) {
+  std::string full = geteuid() == 0
+                         ? absl::StrCat("runuser -u postgres -- ", command)
+                         : command;
+  return std::system(absl::StrCat(full, " >/dev/null 2>&1").c_str());
+}
+
+}  // namespace
+
+bool PostgresAvailable() {
+  return std::filesystem::exists(absl::StrCat(kBin, "/initdb")) &&
+         (geteuid() != 0 || std::system("id postgres >/dev/null 2>&1") == 0);
+}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+  if (!PostgresAvailable()) {
+    return absl::FailedPreconditionError(
+        "PostgreSQL 15 is not installed (run tools/setup.sh)");
+  }
+  std::unique_ptr<PostgresServer> server(new PostgresServer());
+  // Outside TEST_TMPDIR: the postgres user must be able to reach it.
+  char pattern[] = "/tmp/herald-pg-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    return absl::InternalError("cannot create a temporary directory");
+  }
+  server->dir_ = pattern;
+  if (geteuid() == 0 &&
+      std::system(absl::StrCat("chown postgres ", server->dir_).c_str()) != 0) {
+    return absl::InternalError("cannot chown the data directory to postgres");
+  }
+  if (RunAsOwner(absl::StrCat(kBin, "/initdb -D ", server->dir_,
+                              "/data -U postgres -A trust --no-sync")) != 0) {
+    return absl::InternalError("initdb failed");
+  }
+  server->port_ = FreePort();
+  absl::Status started = server->StartServer();
+  if (!started.ok()) return started;
+  if (RunAsOwner(absl::StrCat(kBin, "/createdb -h 127.0.0.1 -p ", server->port_,
+                              " -U postgres herald_test")) != 0) {
+    return absl::InternalError("createdb failed");
+  }
+  server->url_ = absl::StrCat("postgresql://postgres@127.0.0.1:", server->port_,
+                              "/herald_test");
+  return server;
+}
+
+absl::Status PostgresServer::StartServer() {
+  std::string options = absl::StrCat(
+      "-c listen_addresses=127.0.0.1 -c port=", port_,
+      " -c unix_socket_directories=", dir_,
+      " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+  if (RunAsOwner(absl::StrCat(kBin, "/pg_ctl -D ", dir_, "/data -l ", dir_,
+                              "/log -w -o '", options, "' start")) != 0) {
+    return absl::InternalError(
+        absl::StrCat("pg_ctl start failed; see ", dir_, "/log"));
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::StopServer() {
+  if (!running_) return absl::OkStatus();
+  running_ = false;
+  if (RunAsOwner(absl::StrCat(kBin, "/pg_ctl -D ", dir_,
+                              "/data -m fast -w stop")) != 0) {
+    return absl::InternalError("pg_ctl stop failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Restart() {
+  absl::Status s = StopServer();
+  if (!s.ok()) return s;
+  return StartServer();
+}
+
+PostgresServer::~PostgresServer() {
+  StopServer().IgnoreError();
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+}  // namespace testing
+}  // namespace db
+}  // namespace herald
