@@ -1,0 +1,125 @@
+#include "web/client.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace herald {
+namespace web {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+std::optional<absl::string_view> ClientResponse::Header(
+    absl::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) return absl::string_view(value);
+  }
+  return std::nullopt;
+}
+
+class HttpClient::Impl {
+ public:
+  Impl(std::string host, int port) : host_(std::move(host)), port_(port) {}
+
+  absl::Status Connect() {
+    if (stream_ && stream_->socket().is_open()) return absl::OkStatus();
+    stream_.emplace(ioc_);
+    beast::error_code ec;
+    tcp::resolver resolver(ioc_);
+    auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
+    if (!ec) stream_->connect(endpoints, ec);
+    if (ec) {
+      stream_.reset();
+      return absl::UnavailableError(absl::StrCat(
+          "cannot connect to ", host_, ":", port_, ": ", ec.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ClientResponse> Read() {
+    beast::error_code ec;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(*stream_, buffer_, parser, ec);
+    if (ec) {
+      stream_.reset();
+      return absl::UnavailableError(
+          absl::StrCat("reading the response: ", ec.message()));
+    }
+    http::response<http::string_body> res = parser.release();
+    ClientResponse out;
+    out.status = res.result_int();
+    for (const auto& field : res) {
+      out.headers.emplace_back(std::string(field.name_string()),
+                               std::string(field.value()));
+    }
+    out.body = std::move(res.body());
+    if (!res.keep_alive()) stream_.reset();
+    return out;
+  }
+
+  absl::StatusOr<ClientResponse> Send(const std::string& method,
+                                      const std::string& target,
+                                      const std::string& body,
+                                      const HeaderList& headers) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      absl::Status connected = Connect();
+      if (!connected.ok()) return connected;
+      http::request<http::string_body> req(http::string_to_verb(method), target,
+                                           11);
+      req.set(http::field::host, host_);
+      if (!body.empty()) req.set(http::field::content_type, "application/json");
+      for (const auto& [name, value] : headers) req.set(name, value);
+      req.body() = body;
+      req.prepare_payload();
+      beast::error_code ec;
+      http::write(*stream_, req, ec);
+      if (ec) {
+        stream_.reset();  // a stale keep-alive connection: reconnect once
+        continue;
+      }
+      return Read();
+    }
+    return absl::UnavailableError("cannot send the request");
+  }
+
+  absl::StatusOr<ClientResponse> SendRaw(const std::string& bytes) {
+    absl::Status connected = Connect();
+    if (!connected.ok()) return connected;
+    beast::error_code ec;
+    asio::write(stream_->socket(), asio::buffer(bytes), ec);
+    if (ec) return absl::UnavailableError(ec.message());
+    return Read();
+  }
+
+ private:
+  std::string host_;
+  int port_;
+  asio::io_context ioc_;
+  std::optional<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+HttpClient::HttpClient(std::string host, int port)
+    : impl_(std::make_unique<Impl>(std::move(host), port)) {}
+HttpClient::~HttpClient() = default;
+
+absl::StatusOr<ClientResponse> HttpClient::Send(const std::string& method,
+                                                const std::string& target,
+                                                const std::string& body,
+                                                const HeaderList& headers) {
+  return impl_->Send(method, target, body, headers);
+}
+
+absl::StatusOr<ClientResponse> HttpClient::SendRaw(const std::string& bytes) {
+  return impl_->SendRaw(bytes);
+}
+
+}  // namespace web
+}  // namespace herald

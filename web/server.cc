@@ -1,0 +1,245 @@
+#include "web/server.h"
+
+#include <glog/logging.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace herald {
+namespace web {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, Router router)
+      : options_(std::move(options)),
+        router_(std::move(router)),
+        acceptor_(ioc_) {}
+
+  ~Impl() { Stop(); }
+
+  absl::Status Listen() {
+    boost::system::error_code ec;
+    tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
+                           static_cast<unsigned short>(options_.port));
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad listen address '", options_.address, "'"));
+    }
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options_.address, ":",
+                       options_.port, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    asio::post(ioc_, [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    absl::Time deadline = absl::Now() + options_.stop_grace;
+    while (in_flight_.load() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ioc_.stop();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  int port() const { return port_; }
+  const ServerOptions& options() const { return options_; }
+  bool stopping() const { return stopped_.load(); }
+
+  Response Serve(Request& request) {
+    in_flight_.fetch_add(1);
+    absl::Time start = absl::Now();
+    Response response;
+    try {
+      response = router_.Dispatch(request);
+    } catch (const std::exception& e) {
+      LOG(ERROR) << request.method << " " << request.path
+                 << " handler threw: " << e.what();
+      response = Response::JsonError(500, "internal", "internal error");
+    } catch (...) {
+      LOG(ERROR) << request.method << " " << request.path << " handler threw";
+      response = Response::JsonError(500, "internal", "internal error");
+    }
+    if (options_.on_request) {
+      options_.on_request(request, response.status,
+                          absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    in_flight_.fetch_sub(1);
+    return response;
+  }
+
+ private:
+  void Accept();
+
+  ServerOptions options_;
+  Router router_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> in_flight_{0};
+  int port_ = 0;
+};
+
+namespace {
+
+// One connection: read a request, answer it, repeat while kept alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options().max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(std::chrono::milliseconds(
+        absl::ToInt64Milliseconds(server_->options().idle_timeout)));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      return WriteError(
+          413, "payload_too_large",
+          absl::StrCat("request body exceeds ",
+                       server_->options().max_body_bytes, " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      return WriteError(431, "headers_too_large", "request headers too large");
+    }
+    if (ec) {
+      return WriteError(400, "bad_request",
+                        absl::StrCat("malformed HTTP request: ", ec.message()));
+    }
+    http::request<http::string_body> raw = parser_->release();
+    Request request;
+    request.method = std::string(raw.method_string());
+    absl::string_view target(raw.target().data(), raw.target().size());
+    size_t q = target.find('?');
+    request.path = std::string(target.substr(0, q));
+    if (q != absl::string_view::npos) {
+      request.query = std::string(target.substr(q + 1));
+    }
+    for (const auto& field : raw) {
+      request.headers.emplace_back(std::string(field.name_string()),
+                                   std::string(field.value()));
+    }
+    request.body = std::move(raw.body());
+    Response response = server_->Serve(request);
+    Write(std::move(response), raw.keep_alive() && !server_->stopping(),
+          raw.version(), request.method == "HEAD");
+  }
+
+  void WriteError(int status, absl::string_view code,
+                  absl::string_view message) {
+    // The rest of the request was not read: close after answering.
+    Write(Response::JsonError(status, code, message), false, 11, false);
+  }
+
+  void Write(Response response, bool keep_alive, unsigned version, bool head) {
+    auto out = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version);
+    out->set(http::field::server, "herald");
+    out->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) out->set(name, value);
+    out->keep_alive(keep_alive);
+    out->body() = std::move(response.body);
+    out->prepare_payload();
+    if (head) out->body().clear();
+    http::async_write(stream_, *out,
+                      [self = shared_from_this(), out, keep_alive](
+                          beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpServer::Impl* server_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
+                                                         tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+        return;
+      }
+      LOG(WARNING) << "accept: " << ec.message();
+    } else {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), this)->Start();
+    }
+    Accept();
+  });
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    ServerOptions options, Router router) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(router));
+  absl::Status listening = impl->Listen();
+  if (!listening.ok()) return listening;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { impl_->Stop(); }
+
+int HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace web
+}  // namespace herald

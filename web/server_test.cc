@@ -1,0 +1,150 @@
+// The HTTP server over real loopback connections.
+#include "web/server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "web/client.h"
+
+namespace herald {
+namespace web {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Router router;
+    router.Handle("GET", "/items/{id}", [](const Request& r) {
+      return Response::Json(200,
+                            absl::StrCat(R"({"id":")", r.Param("id"), R"("})"));
+    });
+    router.Handle("POST", "/items",
+                  [](const Request& r) { return Response::Json(201, r.body); });
+    router.Handle("GET", "/boom", [](const Request&) -> Response {
+      throw std::runtime_error("kaboom");
+    });
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.max_body_bytes = 1024;
+    auto server = HttpServer::Start(options, std::move(router));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(ServerTest, RoutesWithParamsAndKeepsTheConnection) {
+  HttpClient client("127.0.0.1", server_->port());
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.Send("GET", absl::StrCat("/items/x", i, "?q=1"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, absl::StrCat(R"({"id":"x)", i, R"("})"));
+    EXPECT_EQ(*r->Header("Content-Type"), "application/json");
+  }
+  auto r = client.Send("POST", "/items", R"({"a":1})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, R"({"a":1})");
+}
+
+TEST_F(ServerTest, UnknownRouteAndWrongMethod) {
+  HttpClient client("127.0.0.1", server_->port());
+  auto r = client.Send("GET", "/nowhere");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"not_found")"));
+  r = client.Send("DELETE", "/items/1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(*r->Header("Allow"), "GET");
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"method_not_allowed")"));
+}
+
+TEST_F(ServerTest, OversizeBodiesGet413) {
+  HttpClient client("127.0.0.1", server_->port());
+  auto r = client.Send("POST", "/items", std::string(4096, 'x'));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"payload_too_large")"));
+  // Chunked, no Content-Length: the limit still holds.
+  HttpClient raw("127.0.0.1", server_->port());
+  std::string chunk(800, 'y');
+  r = raw.SendRaw(absl::StrCat(
+      "POST /items HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "320\r\n", chunk, "\r\n320\r\n", chunk, "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  // The server is still fine.
+  HttpClient again("127.0.0.1", server_->port());
+  EXPECT_EQ(again.Send("GET", "/items/1")->status, 200);
+}
+
+TEST_F(ServerTest, MalformedRequestGets400) {
+  HttpClient raw("127.0.0.1", server_->port());
+  auto r = raw.SendRaw("NOT HTTP AT ALL\r\n\r\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"bad_request")"));
+}
+
+TEST_F(ServerTest, HandlerExceptionGets500AndServerLives) {
+  HttpClient client("127.0.0.1", server_->port());
+  auto r = client.Send("GET", "/boom");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"internal")"));
+  EXPECT_EQ(client.Send("GET", "/items/2")->status, 200);
+}
+
+TEST_F(ServerTest, ManyConcurrentClients) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client("127.0.0.1", server_->port());
+      for (int i = 0; i < 50; ++i) {
+        auto r = client.Send("GET", absl::StrCat("/items/", t, "-", i));
+        if (r.ok() &&
+            r->body == absl::StrCat(R"({"id":")", t, "-", i, R"("})")) {
+          ok++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 400);
+}
+
+TEST(ServerStartTest, PortInUseIsAnError) {
+  Router router;
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  auto first = HttpServer::Start(options, router);
+  ASSERT_TRUE(first.ok());
+  options.port = (*first)->port();
+  auto second = HttpServer::Start(options, router);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(),
+              HasSubstr(absl::StrCat(":", options.port)));
+}
+
+TEST(JsonTest, ErrorBodyEscapes) {
+  EXPECT_EQ(Response::JsonError(400, "c", "say \"hi\"\n", "f").body,
+            R"({"error":{"code":"c","message":"say \"hi\"\n","field":"f"}})");
+  EXPECT_EQ(Response::JsonError(404, "n", "m").body,
+            R"({"error":{"code":"n","message":"m","field":null}})");
+}
+
+}  // namespace
+}  // namespace web
+}  // namespace herald
