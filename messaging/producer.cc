@@ -183,6 +183,7 @@ class Producer::Impl {
   }
 
   int64_t InFlight() const { return in_flight_.load(); }
+  bool BrokersReachable() const { return brokers_reachable_.load(); }
 
   absl::Status FatalError() const {
     absl::MutexLock lock(&mu_);
@@ -207,6 +208,7 @@ class Producer::Impl {
       report.partition = message->partition;
       report.offset = message->offset;
       report.event_id = std::move(pending->event_id);
+      self->brokers_reachable_.store(true, std::memory_order_relaxed);
       pending->callback(std::move(report));
     }
     delete pending;
@@ -227,6 +229,9 @@ class Producer::Impl {
       self->has_fatal_error_ = true;
       return;
     }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      self->brokers_reachable_ = false;
+    }
     LOG(WARNING) << "Kafka producer: "
                  << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
                  << ": " << reason;
@@ -238,6 +243,7 @@ class Producer::Impl {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> has_fatal_error_{false};
+  std::atomic<bool> brokers_reachable_{true};
   mutable absl::Mutex mu_;
   absl::Status fatal_ ABSL_GUARDED_BY(mu_);
 };
@@ -284,5 +290,7 @@ absl::Status Producer::Flush(absl::Duration timeout) {
 int64_t Producer::InFlight() const { return impl_->InFlight(); }
 
 absl::Status Producer::FatalError() const { return impl_->FatalError(); }
+
+bool Producer::BrokersReachable() const { return impl_->BrokersReachable(); }
 
 }  // namespace herald

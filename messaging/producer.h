@@ -126,6 +126,10 @@ class Producer {
   // Sends whose delivery report has not arrived yet.
   int64_t InFlight() const;
 
+  // False after librdkafka reported every broker down, until a delivery
+  // succeeds again (a hint for readiness probes, not a guarantee).
+  bool BrokersReachable() const;
+
   // OK, or the fatal error librdkafka raised (e.g. an idempotence violation);
   // after one the producer accepts nothing more and must be recreated.
   absl::Status FatalError() const;

@@ -1,0 +1,228 @@
+#include "messaging/outbox/outbox_relay.h"
+
+#include <glog/logging.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "messaging/outbox/outbox_store.h"
+#include "messaging/producer.h"
+
+namespace herald {
+namespace outbox {
+
+class OutboxRelay::Impl {
+ public:
+  Impl(db::Database& db, const Config& config, RelayOptions options)
+      : db_(db), config_(config), options_(options) {
+    // Never expire a message: while Kafka is away rows wait, in order.
+    config_.producer.delivery_timeout_ms = 0;
+    // Undelivered rows stay pending in the table: no need to wait long.
+    config_.producer.close_timeout_ms = 1000;
+  }
+
+  ~Impl() { Stop(); }
+
+  absl::Status Start() {
+    absl::Status s = NewProducer();
+    if (!s.ok()) return s;
+    thread_ = std::thread([this] { Loop(); });
+    return absl::OkStatus();
+  }
+
+  void Notify() {
+    absl::MutexLock lock(&mu_);
+    wake_ = true;
+  }
+
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+    // Give deliveries in progress a moment, then record what arrived.
+    if (producer_ != nullptr) {
+      producer_->Flush(absl::Seconds(1)).IgnoreError();
+      producer_.reset();
+    }
+    FlushDelivered();
+  }
+
+  RelayStats Stats() const {
+    RelayStats stats;
+    stats.published = published_.load();
+    stats.publish_failures = failures_.load();
+    stats.producer_restarts = restarts_.load();
+    absl::MutexLock lock(&mu_);
+    stats.in_flight = static_cast<int64_t>(in_flight_.size());
+    stats.kafka_reachable = reachable_;
+    return stats;
+  }
+
+ private:
+  absl::Status NewProducer() {
+    absl::StatusOr<std::unique_ptr<Producer>> producer =
+        Producer::Create(config_);
+    if (!producer.ok()) return producer.status();
+    producer_ = *std::move(producer);
+    return absl::OkStatus();
+  }
+
+  void Loop() {
+    absl::Time last_prune = absl::InfinitePast();
+    absl::Time last_rescan = absl::InfinitePast();
+    int64_t cursor = 0;
+    absl::Duration backoff = absl::ZeroDuration();
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+        reachable_ = producer_->BrokersReachable();
+      }
+      if (!producer_->FatalError().ok()) {
+        LOG(WARNING) << "outbox relay: recreating the producer after: "
+                     << producer_->FatalError();
+        producer_.reset();  // cancels its in-flight rows: sent again below
+        {
+          absl::MutexLock lock(&mu_);
+          in_flight_.clear();
+        }
+        cursor = 0;
+        restarts_++;
+        absl::Status s = NewProducer();
+        if (!s.ok()) LOG(ERROR) << "outbox relay: " << s;
+        continue;
+      }
+
+      bool worked = FlushDelivered();
+
+      int64_t room;
+      {
+        absl::MutexLock lock(&mu_);
+        room = options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
+      }
+      if (room > 0) {
+        // Scan from the start now and then: with PostgreSQL a lower id can
+        // commit after a higher one.
+        bool rescan = absl::Now() - last_rescan > absl::Seconds(1);
+        if (rescan) last_rescan = absl::Now();
+        absl::StatusOr<std::vector<PendingRow>> rows = FetchPending(
+            db_, rescan ? 0 : cursor,
+            static_cast<int>(std::min<int64_t>(room, options_.batch_size)));
+        if (!rows.ok()) {
+          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << rows.status();
+          backoff = std::min(absl::Seconds(5),
+                             std::max(absl::Milliseconds(50), backoff * 2));
+        } else {
+          backoff = absl::ZeroDuration();
+          for (PendingRow& row : *rows) {
+            cursor = std::max(cursor, row.id);
+            {
+              absl::MutexLock lock(&mu_);
+              if (!in_flight_.insert(row.id).second) continue;
+            }
+            worked = true;
+            int64_t id = row.id;
+            producer_->Publish(std::move(row.message),
+                               [this, id](const DeliveryResult& result) {
+                                 OnDelivery(id, result);
+                               });
+          }
+        }
+      }
+
+      if (absl::Now() - last_prune > options_.prune_every) {
+        last_prune = absl::Now();
+        absl::StatusOr<int64_t> pruned =
+            PrunePublished(db_, absl::Now() - options_.retention);
+        if (pruned.ok() && *pruned > 0) {
+          VLOG(1) << "outbox relay: pruned " << *pruned << " published rows";
+        }
+      }
+
+      if (!worked) {
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Woken),
+                             std::max(backoff, options_.idle_poll));
+        wake_ = false;
+      } else if (backoff > absl::ZeroDuration()) {
+        absl::SleepFor(backoff);
+      }
+    }
+  }
+
+  bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return wake_ || stop_ || !delivered_.empty();
+  }
+
+  void OnDelivery(int64_t id, const DeliveryResult& result) {
+    absl::MutexLock lock(&mu_);
+    if (result.ok()) {
+      delivered_.push_back(id);
+      return;
+    }
+    // Left pending: a later fetch publishes it again.
+    failures_++;
+    in_flight_.erase(id);
+    LOG_EVERY_N(WARNING, 100)
+        << "outbox relay: row " << id << " not delivered: " << result.status();
+  }
+
+  // Marks delivered rows published; returns whether there were any.
+  bool FlushDelivered() {
+    std::vector<int64_t> ids;
+    {
+      absl::MutexLock lock(&mu_);
+      ids.swap(delivered_);
+    }
+    if (ids.empty()) return false;
+    absl::Status s = MarkPublished(db_, ids);
+    absl::MutexLock lock(&mu_);
+    if (!s.ok()) {
+      // Database busy: keep them and try again.
+      LOG_EVERY_N(WARNING, 20) << "outbox relay: " << s;
+      delivered_.insert(delivered_.end(), ids.begin(), ids.end());
+      return false;
+    }
+    for (int64_t id : ids) in_flight_.erase(id);
+    published_ += static_cast<int64_t>(ids.size());
+    return true;
+  }
+
+  db::Database& db_;
+  Config config_;
+  const RelayOptions options_;
+  std::unique_ptr<Producer> producer_;  // used by the loop thread only
+  std::thread thread_;
+  std::atomic<int64_t> published_{0}, failures_{0}, restarts_{0};
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool reachable_ ABSL_GUARDED_BY(mu_) = true;
+  absl::flat_hash_set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> delivered_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(
+    db::Database& db, const Config& config, RelayOptions options) {
+  auto impl = std::make_unique<Impl>(db, config, options);
+  absl::Status s = impl->Start();
+  if (!s.ok()) return s;
+  return std::unique_ptr<OutboxRelay>(new OutboxRelay(std::move(impl)));
+}
+
+OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OutboxRelay::~OutboxRelay() = default;
+void OutboxRelay::Notify() { impl_->Notify(); }
+void OutboxRelay::Stop() { impl_->Stop(); }
+RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }
+
+}  // namespace outbox
+}  // namespace herald

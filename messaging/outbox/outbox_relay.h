@@ -1,0 +1,77 @@
+// File: messaging/outbox/outbox_relay.h
+//
+// Publishes pending outbox rows to Kafka, oldest first, and marks each row
+// published when its delivery report arrives. Records of one key keep their
+// order: rows go out in id order through one idempotent producer.
+//
+// - Kafka unreachable: rows wait in librdkafka (the relay's producer never
+//   times a message out) and in the table; the relay stops fetching at
+//   `max_in_flight` and resumes as deliveries complete.
+// - Process killed: on the next start every row not yet marked is published
+//   again (at least once; consumers dedupe on ce_id).
+// - Fatal producer error (e.g. the broker came back with a new identity):
+//   the producer is recreated and the unmarked rows are sent again.
+//
+// Example:
+//
+//   auto relay = herald::outbox::OutboxRelay::Start(*db, config, {});
+//   ... commit rows, then relay->Notify() to publish without waiting ...
+#ifndef HERALD_MESSAGING_OUTBOX_OUTBOX_RELAY_H_
+#define HERALD_MESSAGING_OUTBOX_OUTBOX_RELAY_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "database/database.h"
+#include "messaging/config.h"
+
+namespace herald {
+namespace outbox {
+
+struct RelayOptions {
+  int batch_size = 500;
+  int max_in_flight = 20000;
+  // How often an idle relay looks for rows nobody announced with Notify().
+  absl::Duration idle_poll = absl::Milliseconds(200);
+  // Published rows are deleted after this long.
+  absl::Duration retention = absl::Hours(24);
+  absl::Duration prune_every = absl::Minutes(1);
+};
+
+struct RelayStats {
+  int64_t published = 0;         // rows confirmed since start
+  int64_t publish_failures = 0;  // delivery errors (rows retried later)
+  int64_t in_flight = 0;
+  int64_t producer_restarts = 0;
+  bool kafka_reachable = true;
+};
+
+class OutboxRelay {
+ public:
+  // Starts the relay thread. `config` supplies brokers and producer settings.
+  static absl::StatusOr<std::unique_ptr<OutboxRelay>> Start(
+      db::Database& db, const Config& config, RelayOptions options = {});
+  ~OutboxRelay();
+
+  // New rows were committed: look now instead of at the next poll.
+  void Notify();
+
+  // Stops the thread; rows in flight stay pending in the table (they are
+  // published again on the next start) unless delivered before the stop.
+  void Stop();
+
+  RelayStats Stats() const;
+
+  class Impl;
+
+ private:
+  explicit OutboxRelay(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace outbox
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_OUTBOX_OUTBOX_RELAY_H_

@@ -1,0 +1,166 @@
+#include "messaging/outbox/outbox_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+
+namespace herald {
+namespace outbox {
+namespace {
+
+void PutU32(std::string& out, uint32_t n) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
+}
+
+bool GetU32(absl::string_view& in, uint32_t* n) {
+  if (in.size() < 4) return false;
+  *n = 0;
+  for (int i = 0; i < 4; ++i) {
+    *n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
+  in.remove_prefix(4);
+  return true;
+}
+
+}  // namespace
+
+std::vector<db::Migration> OutboxMigrations() {
+  return {{1, "outbox",
+           "CREATE TABLE outbox ("
+           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+           " event_id TEXT NOT NULL, topic TEXT NOT NULL,"
+           " msg_key TEXT NOT NULL, headers BLOB NOT NULL,"
+           " value BLOB NOT NULL, created_at BIGINT NOT NULL,"
+           " published_at BIGINT);"
+           "CREATE INDEX outbox_pending ON outbox(published_at, id)",
+           "CREATE TABLE outbox ("
+           " id BIGSERIAL PRIMARY KEY,"
+           " event_id TEXT NOT NULL, topic TEXT NOT NULL,"
+           " msg_key TEXT NOT NULL, headers BYTEA NOT NULL,"
+           " value BYTEA NOT NULL, created_at BIGINT NOT NULL,"
+           " published_at BIGINT);"
+           "CREATE INDEX outbox_pending ON outbox(published_at, id)"}};
+}
+
+std::string EncodeHeaders(const Headers& headers) {
+  std::string out;
+  for (const auto& [name, value] : headers) {
+    PutU32(out, static_cast<uint32_t>(name.size()));
+    out += name;
+    PutU32(out, static_cast<uint32_t>(value.size()));
+    out += value;
+  }
+  return out;
+}
+
+absl::StatusOr<Headers> DecodeHeaders(absl::string_view in) {
+  Headers headers;
+  while (!in.empty()) {
+    uint32_t n;
+    if (!GetU32(in, &n) || in.size() < n) {
+      return absl::DataLossError("corrupt outbox headers");
+    }
+    std::string name(in.substr(0, n));
+    in.remove_prefix(n);
+    if (!GetU32(in, &n) || in.size() < n) {
+      return absl::DataLossError("corrupt outbox headers");
+    }
+    headers.emplace_back(std::move(name), std::string(in.substr(0, n)));
+    in.remove_prefix(n);
+  }
+  return headers;
+}
+
+absl::Status AppendToOutbox(db::Transaction& tx,
+                            const OutgoingMessage& message) {
+  return tx
+      .Execute(
+          "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+          " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          {message.event_id, message.topic, message.key,
+           db::Bytes{EncodeHeaders(message.headers)}, db::Bytes{message.value},
+           absl::ToUnixMillis(absl::Now())})
+      .status();
+}
+
+absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
+                                                     int64_t after_id,
+                                                     int limit) {
+  auto rows = db.TransactValue<std::vector<db::Row>>([&](db::Transaction& tx) {
+    return tx.Query(
+        "SELECT id, event_id, topic, msg_key, headers, value, created_at"
+        " FROM outbox WHERE published_at IS NULL AND id > ?"
+        " ORDER BY id LIMIT ?",
+        {after_id, static_cast<int64_t>(limit)});
+  });
+  if (!rows.ok()) return rows.status();
+  std::vector<PendingRow> out;
+  out.reserve(rows->size());
+  for (const db::Row& row : *rows) {
+    PendingRow pending;
+    pending.id = row.Int(0);
+    pending.message.event_id = row.String(1);
+    pending.message.topic = row.String(2);
+    pending.message.key = row.String(3);
+    absl::StatusOr<Headers> headers = DecodeHeaders(row.String(4));
+    if (!headers.ok()) {
+      return absl::DataLossError(absl::StrCat("outbox row ", pending.id, ": ",
+                                              headers.status().message()));
+    }
+    pending.message.headers = *std::move(headers);
+    pending.message.value = row.String(5);
+    pending.created_at = absl::FromUnixMillis(row.Int(6));
+    out.push_back(std::move(pending));
+  }
+  return out;
+}
+
+absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids) {
+  if (ids.empty()) return absl::OkStatus();
+  return db.Transact([&](db::Transaction& tx) -> absl::Status {
+    int64_t now = absl::ToUnixMillis(absl::Now());
+    // In chunks, to stay under every driver's parameter limit.
+    for (size_t start = 0; start < ids.size(); start += 500) {
+      size_t end = std::min(ids.size(), start + 500);
+      std::vector<db::Value> params = {now};
+      std::vector<std::string> marks;
+      for (size_t i = start; i < end; ++i) {
+        params.emplace_back(ids[i]);
+        marks.push_back("?");
+      }
+      absl::StatusOr<int64_t> r = tx.Execute(
+          absl::StrCat("UPDATE outbox SET published_at = ? WHERE id IN (",
+                       absl::StrJoin(marks, ","), ")"),
+          std::move(params));
+      if (!r.ok()) return r.status();
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
+  return db.TransactValue<int64_t>([&](db::Transaction& tx) {
+    return tx.Execute(
+        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < "
+        "?",
+        {absl::ToUnixMillis(cutoff)});
+  });
+}
+
+absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
+  auto rows = db.TransactValue<std::vector<db::Row>>([](db::Transaction& tx) {
+    return tx.Query(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox"
+        " WHERE published_at IS NULL");
+  });
+  if (!rows.ok()) return rows.status();
+  Backlog backlog;
+  backlog.pending = (*rows)[0].Int(0);
+  if (!(*rows)[0].IsNull(1)) {
+    backlog.oldest_age = absl::Now() - absl::FromUnixMillis((*rows)[0].Int(1));
+  }
+  return backlog;
+}
+
+}  // namespace outbox
+}  // namespace herald

@@ -1,0 +1,68 @@
+// File: messaging/outbox/outbox_store.h
+//
+// The transactional outbox table. A service writes its domain rows and the
+// encoded events they cause in ONE transaction (AppendToOutbox), answers its
+// caller, and the relay (outbox_relay.h) later publishes the pending rows to
+// Kafka in id order and marks them published. A crash anywhere loses nothing:
+// a committed row stays pending until a delivery report confirms it.
+//
+// Example:
+//
+//   db->Transact([&](herald::db::Transaction& tx) -> absl::Status {
+//     ... insert the payment row ...
+//     return herald::outbox::AppendToOutbox(tx, *encoded_event);
+//   });
+#ifndef HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
+#define HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "database/database.h"
+#include "database/migrations.h"
+#include "messaging/envelope.h"
+
+namespace herald {
+namespace outbox {
+
+// The schema, applied with db::Migrate(db, "outbox", OutboxMigrations()).
+std::vector<db::Migration> OutboxMigrations();
+
+// Adds `message` as a pending row, inside the caller's transaction.
+absl::Status AppendToOutbox(db::Transaction& tx,
+                            const OutgoingMessage& message);
+
+struct PendingRow {
+  int64_t id = 0;
+  absl::Time created_at;
+  OutgoingMessage message;
+};
+
+// Up to `limit` pending rows with id > `after_id`, oldest first.
+absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
+                                                     int64_t after_id,
+                                                     int limit);
+
+// Marks rows published (delivery confirmed).
+absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids);
+
+// Deletes published rows older than `cutoff`; returns how many.
+absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff);
+
+struct Backlog {
+  int64_t pending = 0;
+  // Age of the oldest pending row (zero when none).
+  absl::Duration oldest_age;
+};
+absl::StatusOr<Backlog> ReadBacklog(db::Database& db);
+
+// Headers as stored: (u32 name length, name, u32 value length, value)*.
+std::string EncodeHeaders(const Headers& headers);
+absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded);
+
+}  // namespace outbox
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
