@@ -131,20 +131,31 @@ void Registry::AddCallbackGauge(absl::string_view name, absl::string_view help,
   FamilyFor(name, help, Type::kGauge).callback = std::move(read);
 }
 
+void Registry::AddCallbackCounter(absl::string_view name,
+                                  absl::string_view help,
+                                  std::function<double()> read) {
+  absl::MutexLock lock(&mu_);
+  FamilyFor(name, help, Type::kCounter).callback = std::move(read);
+}
+
 std::string Registry::Render() const {
   // Callbacks may be slow (a database query): read them outside the lock.
-  std::vector<std::pair<std::string, std::function<double()>>> callbacks;
+  struct Scraped {
+    std::string name, help, type;
+    std::function<double()> read;
+  };
+  std::vector<Scraped> callbacks;
   std::string out;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, family] : families_) {
-      if (family.callback) {
-        callbacks.emplace_back(name, family.callback);
-        continue;
-      }
       const char* type = family.type == Type::kCounter ? "counter"
                          : family.type == Type::kGauge ? "gauge"
                                                        : "histogram";
+      if (family.callback) {
+        callbacks.push_back({name, family.help, type, family.callback});
+        continue;
+      }
       absl::StrAppend(&out, "# HELP ", name, " ", family.help, "\n# TYPE ",
                       name, " ", type, "\n");
       for (const auto& [labels, counter] : family.counters) {
@@ -171,14 +182,10 @@ std::string Registry::Render() const {
       }
     }
   }
-  for (const auto& [name, read] : callbacks) {
-    std::string help;
-    {
-      absl::MutexLock lock(&mu_);
-      help = families_.at(name).help;
-    }
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name,
-                    " gauge\n", name, " ", FormatValue(read()), "\n");
+  for (const Scraped& c : callbacks) {
+    absl::StrAppend(&out, "# HELP ", c.name, " ", c.help, "\n# TYPE ", c.name,
+                    " ", c.type, "\n", c.name, " ", FormatValue(c.read()),
+                    "\n");
   }
   return out;
 }

@@ -90,6 +90,9 @@ class Registry {
   // A gauge computed when scraped (e.g. a database count).
   void AddCallbackGauge(absl::string_view name, absl::string_view help,
                         std::function<double()> read);
+  // A counter kept elsewhere, read when scraped.
+  void AddCallbackCounter(absl::string_view name, absl::string_view help,
+                          std::function<double()> read);
 
   // All metrics in Prometheus text format.
   std::string Render() const;

@@ -1,0 +1,42 @@
+// The in-memory development broker at a fixed address:
+//
+//   bazel run //tools:dev_broker -- --port=9092
+//
+// Runs until SIGINT/SIGTERM. For development only: data is lost on exit.
+#include <glog/logging.h>
+#include <signal.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "messaging/dev/dev_broker.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 9092, "bootstrap port clients connect to");
+ABSL_FLAG(int, brokers_count, 1, "mock brokers in the cluster");
+ABSL_FLAG(int, partitions, 6, "partitions of each contract topic");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  herald::dev::DevBrokerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.num_brokers = absl::GetFlag(FLAGS_brokers_count);
+  options.partitions = absl::GetFlag(FLAGS_partitions);
+  auto broker = herald::dev::DevBroker::Start(options);
+  if (!broker.ok()) {
+    LOG(ERROR) << "cannot start the development broker: " << broker.status();
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LOG(INFO) << "development broker stopping";
+  return 0;
+}
