@@ -1,7 +1,5 @@
 #include "gateway/api_error.h"
 
-#include <boost/json.hpp>
-
 #include "absl/strings/cord.h"
 
 namespace herald {
@@ -65,20 +63,6 @@ ApiError ToApiError(const absl::Status& status) {
   }
   if (error.code.empty()) error.code = default_code;
   return error;
-}
-
-std::string ErrorBody(const ApiError& error) {
-  boost::json::object body;
-  body["code"] = error.code;
-  body["message"] = error.message;
-  if (error.field.empty()) {
-    body["field"] = nullptr;
-  } else {
-    body["field"] = error.field;
-  }
-  boost::json::object root;
-  root["error"] = std::move(body);
-  return boost::json::serialize(root);
 }
 
 }  // namespace gateway

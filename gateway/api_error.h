@@ -48,9 +48,6 @@ absl::Status WithApiCode(absl::Status status, absl::string_view code);
 // too large), Unavailable 503, anything else 500.
 ApiError ToApiError(const absl::Status& status);
 
-// The JSON error body for `error`.
-std::string ErrorBody(const ApiError& error);
-
 }  // namespace gateway
 }  // namespace herald
 

@@ -102,11 +102,11 @@ TEST(RequestsTest, StatusAndNotification) {
             "variables.n");
 }
 
-TEST(ApiErrorTest, BodyIsJson) {
-  ApiError e = ToApiError(FieldError("amount", "must be \"positive\""));
-  EXPECT_EQ(
-      ErrorBody(e),
-      R"({"error":{"code":"invalid_field","message":"must be \"positive\"","field":"amount"}})");
+TEST(ApiErrorTest, StatusMapsToHttp) {
+  ApiError e = ToApiError(FieldError("amount", "must be positive"));
+  EXPECT_EQ(e.http_status, 400);
+  EXPECT_EQ(e.code, "invalid_field");
+  EXPECT_EQ(e.field, "amount");
   EXPECT_EQ(ToApiError(absl::NotFoundError("x")).http_status, 404);
   EXPECT_EQ(ToApiError(absl::AlreadyExistsError("x")).http_status, 409);
   EXPECT_EQ(ToApiError(absl::UnavailableError("x")).http_status, 503);

@@ -1,0 +1,252 @@
+#include "gateway/gateway.h"
+
+#include <glog/logging.h>
+
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "database/database.h"
+#include "database/migrations.h"
+#include "gateway/api_error.h"
+#include "gateway/requests.h"
+#include "gateway/store.h"
+#include "messaging/dev/dev_broker.h"
+#include "messaging/outbox/outbox_relay.h"
+#include "messaging/outbox/outbox_store.h"
+#include "metrics/registry.h"
+#include "web/server.h"
+
+namespace herald {
+namespace gateway {
+namespace {
+
+web::Response ErrorResponse(const absl::Status& status) {
+  ApiError error = ToApiError(status);
+  if (error.http_status >= 500) {
+    LOG(WARNING) << "request failed: " << status;
+  }
+  return web::Response::JsonError(error.http_status, error.code, error.message,
+                                  error.field);
+}
+
+// The request's Idempotency-Key, if it sent one.
+std::optional<IdempotencyKey> KeyOf(const web::Request& request,
+                                    absl::string_view route) {
+  std::optional<absl::string_view> key = request.Header("Idempotency-Key");
+  if (!key.has_value() || key->empty()) return std::nullopt;
+  IdempotencyKey out;
+  out.key = std::string(*key);
+  out.route = std::string(route);
+  // The body as sent plus the path identifies the request.
+  out.fingerprint =
+      absl::StrCat(request.path, "\n", std::hash<std::string>{}(request.body));
+  return out;
+}
+
+}  // namespace
+
+class Gateway::Impl {
+ public:
+  Impl(Config config, GatewayOptions options)
+      : config_(std::move(config)), options_(std::move(options)) {}
+
+  ~Impl() { Stop(); }
+
+  absl::Status Start() {
+    if (config_.brokers.empty()) {
+      absl::Status s = StartDevBroker();
+      if (!s.ok()) return s;
+    }
+    absl::StatusOr<std::unique_ptr<db::Database>> db =
+        db::Database::Open(config_.db);
+    if (!db.ok()) return db.status();
+    db_ = *std::move(db);
+    absl::Status s = db::Migrate(*db_, "outbox", outbox::OutboxMigrations());
+    if (s.ok()) s = db::Migrate(*db_, "gateway", Store::Migrations());
+    if (!s.ok()) return s;
+    store_ = std::make_unique<Store>(*db_, config_.service);
+
+    absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
+        outbox::OutboxRelay::Start(*db_, config_);
+    if (!relay.ok()) return relay.status();
+    relay_ = *std::move(relay);
+    RegisterMetrics();
+
+    web::ServerOptions server_options;
+    server_options.address = options_.http_address;
+    server_options.port = config_.http_port;
+    server_options.threads = options_.http_threads;
+    server_options.max_body_bytes = options_.max_body_bytes;
+    server_options.on_request = [this](const web::Request& r, int status,
+                                       double seconds) {
+      std::string route = router_pattern_(r.path);
+      metrics_
+          .GetCounter("herald_http_requests_total", "HTTP requests answered",
+                      {{"route", route},
+                       {"method", r.method},
+                       {"status", absl::StrCat(status)}})
+          .Increment();
+      metrics_
+          .GetHistogram("herald_http_request_duration_seconds",
+                        "HTTP request latency", metrics::LatencyBuckets(),
+                        {{"route", route}})
+          .Observe(seconds);
+    };
+    web::Router router = Routes();
+    router_pattern_ = [router](absl::string_view path) {
+      return router.PatternFor(path);
+    };
+    absl::StatusOr<std::unique_ptr<web::HttpServer>> server =
+        web::HttpServer::Start(server_options, std::move(router));
+    if (!server.ok()) return server.status();
+    server_ = *std::move(server);
+    LOG(INFO) << "gateway listening on " << options_.http_address << ":"
+              << server_->port() << " (database " << config_.db << ", brokers "
+              << config_.brokers << ")";
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (server_ != nullptr) server_->Stop();
+    if (relay_ != nullptr) relay_->Stop();
+  }
+
+  int port() const { return server_->port(); }
+  std::string brokers() const { return config_.brokers; }
+
+ private:
+  absl::Status StartDevBroker() {
+    const int port = options_.dev_broker_port;
+    if (dev::IsListening("127.0.0.1", port)) {
+      LOG(INFO) << "no brokers configured; using the development broker "
+                   "already listening on 127.0.0.1:"
+                << port;
+    } else {
+      dev::DevBrokerOptions options;
+      options.port = port;
+      absl::StatusOr<std::unique_ptr<dev::DevBroker>> broker =
+          dev::DevBroker::Start(options);
+      if (!broker.ok()) return broker.status();
+      dev_broker_ = *std::move(broker);
+      LOG(INFO) << "no brokers configured; started the in-memory development "
+                   "broker on 127.0.0.1:"
+                << port
+                << " (set --brokers or HERALD_BROKERS for a real Kafka)";
+    }
+    config_.brokers = absl::StrCat("127.0.0.1:", port);
+    return absl::OkStatus();
+  }
+
+  void RegisterMetrics() {
+    metrics_.AddCallbackGauge(
+        "herald_outbox_pending", "Outbox rows not yet confirmed by Kafka",
+        [this] {
+          auto backlog = outbox::ReadBacklog(*db_);
+          return backlog.ok() ? static_cast<double>(backlog->pending) : -1.0;
+        });
+    metrics_.AddCallbackGauge(
+        "herald_outbox_oldest_pending_age_seconds",
+        "Age of the oldest outbox row not yet confirmed", [this] {
+          auto backlog = outbox::ReadBacklog(*db_);
+          return backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age)
+                              : -1.0;
+        });
+    metrics_.AddCallbackCounter(
+        "herald_events_published_total", "Events confirmed by Kafka",
+        [this] { return static_cast<double>(relay_->Stats().published); });
+    metrics_.AddCallbackCounter(
+        "herald_publish_failures_total",
+        "Event deliveries that failed (and were retried)", [this] {
+          return static_cast<double>(relay_->Stats().publish_failures);
+        });
+  }
+
+  // Runs a write and answers; wakes the relay after the commit.
+  web::Response Answer(const absl::StatusOr<Outcome>& outcome) {
+    if (!outcome.ok()) return ErrorResponse(outcome.status());
+    relay_->Notify();
+    return web::Response::Json(outcome->http_status, outcome->body);
+  }
+
+  web::Router Routes() {
+    web::Router router;
+    router.Handle("POST", "/api/v1/payments", [this](const web::Request& r) {
+      auto request = ParseCreatePayment(r.body);
+      if (!request.ok()) return ErrorResponse(request.status());
+      return Answer(store_->CreatePayment(*request, KeyOf(r, "payments")));
+    });
+    router.Handle("POST", "/api/v1/payments/{id}/status",
+                  [this](const web::Request& r) {
+                    auto request = ParseUpdatePaymentStatus(r.body);
+                    if (!request.ok()) return ErrorResponse(request.status());
+                    return Answer(store_->UpdatePaymentStatus(
+                        r.Param("id"), *request, KeyOf(r, "payment_status")));
+                  });
+    router.Handle("GET", "/api/v1/payments/{id}",
+                  [this](const web::Request& r) {
+                    auto payment = store_->GetPayment(r.Param("id"));
+                    if (!payment.ok()) return ErrorResponse(payment.status());
+                    return web::Response::Json(200, *payment);
+                  });
+    router.Handle("POST", "/api/v1/users", [this](const web::Request& r) {
+      auto request = ParseRegisterUser(r.body);
+      if (!request.ok()) return ErrorResponse(request.status());
+      return Answer(store_->RegisterUser(*request, KeyOf(r, "users")));
+    });
+    router.Handle(
+        "POST", "/api/v1/notifications/email", [this](const web::Request& r) {
+          auto request = ParseSendEmail(r.body);
+          if (!request.ok()) return ErrorResponse(request.status());
+          return Answer(store_->RequestEmail(*request, KeyOf(r, "email")));
+        });
+    router.Handle("GET", "/healthz", [](const web::Request&) {
+      return web::Response::Json(200, R"({"status":"ok"})");
+    });
+    router.Handle("GET", "/readyz", [this](const web::Request&) {
+      bool db_ok = db_->Ping();
+      outbox::RelayStats stats = relay_->Stats();
+      auto backlog = outbox::ReadBacklog(*db_);
+      boost::json::object o;
+      o["database"] = db_ok ? "ok" : "unreachable";
+      o["kafka"] = stats.kafka_reachable ? "reachable" : "unreachable";
+      o["outbox_pending"] = backlog.ok() ? backlog->pending : -1;
+      o["outbox_oldest_pending_age_seconds"] =
+          backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age) : -1.0;
+      // Ready means: requests can be accepted durably. Kafka being away only
+      // grows the backlog.
+      return web::Response::Json(db_ok ? 200 : 503, boost::json::serialize(o));
+    });
+    router.Handle("GET", "/metrics", [this](const web::Request&) {
+      return web::Response::Text(200, metrics_.Render(),
+                                 "text/plain; version=0.0.4");
+    });
+    return router;
+  }
+
+  Config config_;
+  const GatewayOptions options_;
+  std::unique_ptr<dev::DevBroker> dev_broker_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<outbox::OutboxRelay> relay_;
+  metrics::Registry metrics_;
+  std::function<std::string(absl::string_view)> router_pattern_;
+  std::unique_ptr<web::HttpServer> server_;
+};
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    const Config& config, const GatewayOptions& options) {
+  auto impl = std::make_unique<Impl>(config, options);
+  absl::Status s = impl->Start();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() = default;
+int Gateway::port() const { return impl_->port(); }
+std::string Gateway::brokers() const { return impl_->brokers(); }
+void Gateway::Stop() { impl_->Stop(); }
+
+}  // namespace gateway
+}  // namespace herald

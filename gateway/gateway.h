@@ -1,0 +1,59 @@
+// File: gateway/gateway.h
+//
+// The gateway service, assembled: database (migrated on start), outbox relay,
+// HTTP API, health and metrics. `main.cc` only parses flags and calls Start.
+// With no brokers configured it starts (or reuses) the in-memory development
+// broker on 127.0.0.1:9092 and says so.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<herald::gateway::Gateway>> gateway =
+//       herald::gateway::Gateway::Start(config);
+//   ...
+//   (*gateway)->Stop();
+#ifndef HERALD_GATEWAY_GATEWAY_H_
+#define HERALD_GATEWAY_GATEWAY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "messaging/config.h"
+
+namespace herald {
+namespace gateway {
+
+struct GatewayOptions {
+  // Address the HTTP API listens on.
+  std::string http_address = "0.0.0.0";
+  int http_threads = 16;
+  size_t max_body_bytes = 64 * 1024;
+  // Where the development broker goes when no brokers are configured.
+  int dev_broker_port = 9092;
+};
+
+class Gateway {
+ public:
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(
+      const Config& config, const GatewayOptions& options = {});
+  ~Gateway();
+
+  // The bound HTTP port (config.http_port, or the free port picked for 0).
+  int port() const;
+  // The brokers in use (the development broker's address if it started one).
+  std::string brokers() const;
+
+  // Stops serving, lets requests in progress finish, stops the relay.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gateway
+}  // namespace herald
+
+#endif  // HERALD_GATEWAY_GATEWAY_H_

@@ -1,0 +1,293 @@
+#include "gateway/store.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "contracts/v1/notifications.pb.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "gateway/api_error.h"
+#include "messaging/cloudevents.h"
+#include "messaging/outbox/outbox_store.h"
+
+namespace herald {
+namespace gateway {
+namespace {
+
+std::string NewId(absl::string_view prefix) {
+  return absl::StrCat(prefix, absl::StrReplaceAll(NewEventId(), {{"-", ""}}));
+}
+
+void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time time) {
+  int64_t nanos = absl::ToUnixNanos(time);
+  ts->set_seconds(nanos / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+std::string PaymentJson(const db::Row& row) {
+  boost::json::object o;
+  o["payment_id"] = row.String(0);
+  o["user_id"] = row.String(1);
+  o["amount"] = row.Int(2);
+  o["currency"] = row.String(3);
+  o["status"] = row.String(4);
+  o["reason"] = row.String(5);
+  o["created_at"] = FormatEventTime(absl::FromUnixMillis(row.Int(6)));
+  o["updated_at"] = FormatEventTime(absl::FromUnixMillis(row.Int(7)));
+  return boost::json::serialize(o);
+}
+
+constexpr char kSelectPayment[] =
+    "SELECT payment_id, user_id, amount, currency, status, reason,"
+    " created_at, updated_at FROM payments WHERE payment_id = ?";
+
+absl::StatusOr<db::Row> LoadPayment(db::Transaction& tx,
+                                    const std::string& id) {
+  absl::StatusOr<std::vector<db::Row>> rows = tx.Query(kSelectPayment, {id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return WithApiCode(
+        absl::NotFoundError(absl::StrCat("payment '", id, "' does not exist")),
+        "payment_not_found");
+  }
+  return (*rows)[0];
+}
+
+}  // namespace
+
+Store::Store(db::Database& db, std::string service)
+    : db_(db), service_(std::move(service)) {}
+
+std::vector<db::Migration> Store::Migrations() {
+  const std::string tables =
+      "CREATE TABLE payments ("
+      " payment_id TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+      " amount BIGINT NOT NULL, currency TEXT NOT NULL,"
+      " status TEXT NOT NULL, reason TEXT NOT NULL,"
+      " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+      "CREATE TABLE users ("
+      " user_id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
+      " name TEXT NOT NULL, registered_at BIGINT NOT NULL);"
+      "CREATE TABLE idempotency_keys ("
+      " idem_key TEXT PRIMARY KEY, route TEXT NOT NULL,"
+      " fingerprint TEXT NOT NULL, http_status INTEGER NOT NULL,"
+      " body TEXT NOT NULL, created_at BIGINT NOT NULL)";
+  return {{1, "payments, users, idempotency keys", tables, tables}};
+}
+
+absl::StatusOr<Outcome> Store::Write(const std::optional<IdempotencyKey>& key,
+                                     const Work& work) {
+  absl::StatusOr<Outcome> outcome = WriteOnce(key, work);
+  if (outcome.status().code() == absl::StatusCode::kAlreadyExists &&
+      key.has_value()) {
+    // A concurrent request with the same key committed first: answer with
+    // what it stored.
+    outcome = WriteOnce(key, work);
+  }
+  return outcome;
+}
+
+absl::StatusOr<Outcome> Store::WriteOnce(
+    const std::optional<IdempotencyKey>& key, const Work& work) {
+  absl::StatusOr<Outcome> outcome = db_.TransactValue<Outcome>(
+      [&](db::Transaction& tx) -> absl::StatusOr<Outcome> {
+        if (key.has_value()) {
+          absl::StatusOr<std::vector<db::Row>> rows = tx.Query(
+              "SELECT route, fingerprint, http_status, body"
+              " FROM idempotency_keys WHERE idem_key = ?",
+              {key->key});
+          if (!rows.ok()) return rows.status();
+          if (!rows->empty()) {
+            const db::Row& row = (*rows)[0];
+            if (row.String(0) != key->route ||
+                row.String(1) != key->fingerprint) {
+              return WithApiCode(
+                  absl::FailedPreconditionError(
+                      "this Idempotency-Key was already used for a different "
+                      "request"),
+                  "idempotency_key_reused");
+            }
+            Outcome stored;
+            stored.http_status = static_cast<int>(row.Int(2));
+            stored.body = row.String(3);
+            return stored;  // no event: the first request emitted it
+          }
+        }
+        absl::StatusOr<Outcome> result = work(tx);
+        if (!result.ok()) return result.status();
+        if (result->event.has_value()) {
+          absl::Status s = outbox::AppendToOutbox(tx, *result->event);
+          if (!s.ok()) return s;
+        }
+        if (key.has_value()) {
+          absl::StatusOr<int64_t> r = tx.Execute(
+              "INSERT INTO idempotency_keys(idem_key, route, fingerprint,"
+              " http_status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+              {key->key, key->route, key->fingerprint,
+               static_cast<int64_t>(result->http_status), result->body,
+               absl::ToUnixMillis(absl::Now())});
+          if (!r.ok()) return r.status();
+        }
+        return result;
+      });
+  return outcome;
+}
+
+absl::StatusOr<Outcome> Store::CreatePayment(
+    const gateway::CreatePayment& request,
+    const std::optional<IdempotencyKey>& key) {
+  return Write(key, [&](db::Transaction& tx) -> absl::StatusOr<Outcome> {
+    absl::Time now = absl::Now();
+    std::string id = NewId("pay_");
+    int64_t ms = absl::ToUnixMillis(now);
+    absl::StatusOr<int64_t> r = tx.Execute(
+        "INSERT INTO payments(payment_id, user_id, amount, currency, status,"
+        " reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', '',"
+        " ?, ?)",
+        {id, request.user_id, request.amount, request.currency, ms, ms});
+    if (!r.ok()) return r.status();
+    contracts::v1::PaymentCreated event;
+    event.set_payment_id(id);
+    event.set_user_id(request.user_id);
+    event.set_amount(request.amount);
+    event.set_currency(request.currency);
+    SetTimestamp(event.mutable_created_at(), now);
+    absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
+    if (!message.ok()) return message.status();
+    Outcome outcome;
+    outcome.http_status = 201;
+    absl::StatusOr<db::Row> row = LoadPayment(tx, id);
+    if (!row.ok()) return row.status();
+    outcome.body = PaymentJson(*row);
+    outcome.event = *std::move(message);
+    return outcome;
+  });
+}
+
+absl::StatusOr<Outcome> Store::UpdatePaymentStatus(
+    const std::string& payment_id, const gateway::UpdatePaymentStatus& request,
+    const std::optional<IdempotencyKey>& key) {
+  return Write(key, [&](db::Transaction& tx) -> absl::StatusOr<Outcome> {
+    absl::StatusOr<db::Row> current = LoadPayment(tx, payment_id);
+    if (!current.ok()) return current.status();
+    std::string old_status = current->String(4);
+    if (old_status != "pending" || request.status == "pending") {
+      return WithApiCode(
+          absl::FailedPreconditionError(absl::StrCat(
+              "payment '", payment_id, "' cannot move from ", old_status,
+              " to ", request.status,
+              " (allowed: pending -> succeeded | failed | canceled)")),
+          "invalid_transition");
+    }
+    absl::Time now = absl::Now();
+    // Conditional on the status we read: a concurrent change makes it 0.
+    absl::StatusOr<int64_t> changed = tx.Execute(
+        "UPDATE payments SET status = ?, reason = ?, updated_at = ?"
+        " WHERE payment_id = ? AND status = ?",
+        {request.status, request.reason, absl::ToUnixMillis(now), payment_id,
+         old_status});
+    if (!changed.ok()) return changed.status();
+    if (*changed != 1) {
+      return WithApiCode(absl::FailedPreconditionError(
+                             "payment changed concurrently; try again"),
+                         "conflict");
+    }
+    contracts::v1::PaymentUpdated event;
+    event.set_payment_id(payment_id);
+    event.set_old_status(old_status);
+    event.set_new_status(request.status);
+    event.set_reason(request.reason);
+    SetTimestamp(event.mutable_updated_at(), now);
+    absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
+    if (!message.ok()) return message.status();
+    absl::StatusOr<db::Row> row = LoadPayment(tx, payment_id);
+    if (!row.ok()) return row.status();
+    Outcome outcome;
+    outcome.http_status = 200;
+    outcome.body = PaymentJson(*row);
+    outcome.event = *std::move(message);
+    return outcome;
+  });
+}
+
+absl::StatusOr<Outcome> Store::RegisterUser(
+    const gateway::RegisterUser& request,
+    const std::optional<IdempotencyKey>& key) {
+  absl::StatusOr<Outcome> outcome =
+      Write(key, [&](db::Transaction& tx) -> absl::StatusOr<Outcome> {
+        absl::Time now = absl::Now();
+        std::string id = NewId("user_");
+        absl::StatusOr<int64_t> r = tx.Execute(
+            "INSERT INTO users(user_id, email, name, registered_at)"
+            " VALUES (?, ?, ?, ?)",
+            {id, request.email, request.name, absl::ToUnixMillis(now)});
+        if (!r.ok()) {
+          if (r.status().code() == absl::StatusCode::kAlreadyExists) {
+            // Not AlreadyExists: that code means "same idempotency key".
+            return WithApiCode(
+                absl::FailedPreconditionError(absl::StrCat(
+                    "email '", request.email, "' is already registered")),
+                "email_taken");
+          }
+          return r.status();
+        }
+        contracts::v1::UserRegistered event;
+        event.set_user_id(id);
+        event.set_email(request.email);
+        event.set_name(request.name);
+        SetTimestamp(event.mutable_registered_at(), now);
+        absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
+        if (!message.ok()) return message.status();
+        boost::json::object o;
+        o["user_id"] = id;
+        o["email"] = request.email;
+        o["name"] = request.name;
+        o["registered_at"] = FormatEventTime(now);
+        Outcome outcome;
+        outcome.http_status = 201;
+        outcome.body = boost::json::serialize(o);
+        outcome.event = *std::move(message);
+        return outcome;
+      });
+  return outcome;
+}
+
+absl::StatusOr<Outcome> Store::RequestEmail(
+    const SendEmail& request, const std::optional<IdempotencyKey>& key) {
+  return Write(key, [&](db::Transaction&) -> absl::StatusOr<Outcome> {
+    contracts::v1::EmailNotification event;
+    event.set_to(request.to);
+    event.set_subject(request.subject);
+    event.set_body(request.body);
+    if (request.template_name.has_value()) {
+      event.set_template_name(*request.template_name);
+      for (const auto& [name, value] : request.variables) {
+        (*event.mutable_template_variables())[name] = value;
+      }
+    }
+    absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
+    if (!message.ok()) return message.status();
+    boost::json::object o;
+    o["status"] = "accepted";
+    o["event_id"] = message->event_id;
+    Outcome outcome;
+    outcome.http_status = 202;
+    outcome.body = boost::json::serialize(o);
+    outcome.event = *std::move(message);
+    return outcome;
+  });
+}
+
+absl::StatusOr<std::string> Store::GetPayment(const std::string& payment_id) {
+  return db_.TransactValue<std::string>(
+      [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
+        absl::StatusOr<db::Row> row = LoadPayment(tx, payment_id);
+        if (!row.ok()) return row.status();
+        return PaymentJson(*row);
+      });
+}
+
+}  // namespace gateway
+}  // namespace herald

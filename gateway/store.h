@@ -1,0 +1,75 @@
+// File: gateway/store.h
+//
+// The gateway's domain: payments and users in its database, each change
+// written together with its event in the outbox, in ONE transaction — and
+// Idempotency-Key replays answered from that same transaction's record.
+//
+// Every method returns the HTTP-level result (status + JSON body) or an
+// absl::Status that gateway/api_error.h maps to a 4xx/5xx.
+#ifndef HERALD_GATEWAY_STORE_H_
+#define HERALD_GATEWAY_STORE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "database/database.h"
+#include "database/migrations.h"
+#include "gateway/requests.h"
+#include "messaging/envelope.h"
+
+namespace herald {
+namespace gateway {
+
+// What a write produced: the answer, and the event to publish with it.
+struct Outcome {
+  int http_status = 200;
+  std::string body;  // JSON
+  std::optional<OutgoingMessage> event;
+};
+
+// A POST's idempotency: the client's key and a fingerprint of the request.
+struct IdempotencyKey {
+  std::string key;
+  std::string route;
+  std::string fingerprint;
+};
+
+class Store {
+ public:
+  // `service` is the events' ce_source.
+  Store(db::Database& db, std::string service);
+
+  static std::vector<db::Migration> Migrations();
+
+  absl::StatusOr<Outcome> CreatePayment(
+      const CreatePayment& request, const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<Outcome> UpdatePaymentStatus(
+      const std::string& payment_id, const UpdatePaymentStatus& request,
+      const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<Outcome> RegisterUser(
+      const RegisterUser& request, const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<Outcome> RequestEmail(
+      const SendEmail& request, const std::optional<IdempotencyKey>& key);
+  // NotFound when there is no such payment.
+  absl::StatusOr<std::string> GetPayment(const std::string& payment_id);
+
+ private:
+  using Work = std::function<absl::StatusOr<Outcome>(db::Transaction&)>;
+  // Runs `work` and stores its event in the outbox in one transaction; with a
+  // key, a replay returns the stored answer and runs nothing.
+  absl::StatusOr<Outcome> Write(const std::optional<IdempotencyKey>& key,
+                                const Work& work);
+  absl::StatusOr<Outcome> WriteOnce(const std::optional<IdempotencyKey>& key,
+                                    const Work& work);
+
+  db::Database& db_;
+  const std::string service_;
+};
+
+}  // namespace gateway
+}  // namespace herald
+
+#endif  // HERALD_GATEWAY_STORE_H_
