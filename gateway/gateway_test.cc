@@ -1,0 +1,423 @@
+// The gateway end to end: real HTTP on loopback, a real database (SQLite
+// file; PostgreSQL server), and every event checked on the mock cluster.
+#include "gateway/gateway.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "contracts/v1/notifications.pb.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "database/testing/postgres_server.h"
+#include "messaging/consumer.h"
+#include "messaging/testing/mock_cluster.h"
+#include "messaging/testing/test_support.h"
+#include "web/client.h"
+#include "web/server.h"
+
+namespace herald {
+namespace gateway {
+namespace {
+
+using contracts::v1::EmailNotification;
+using contracts::v1::PaymentCreated;
+using contracts::v1::PaymentUpdated;
+using contracts::v1::UserRegistered;
+using herald::testing::MockCluster;
+using herald::testing::RunningConsumer;
+using herald::testing::TestConfig;
+using herald::testing::WaitFor;
+using ::testing::HasSubstr;
+
+// Every event seen on the cluster, by topic, as (key, decoded text).
+class EventLog {
+ public:
+  std::unique_ptr<RunningConsumer> Attach(const Config& config) {
+    auto consumer = Consumer::Create(config);
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    Add<PaymentCreated>(**consumer);
+    Add<PaymentUpdated>(**consumer);
+    Add<UserRegistered>(**consumer);
+    Add<EmailNotification>(**consumer);
+    return std::make_unique<RunningConsumer>(*std::move(consumer));
+  }
+
+  struct Event {
+    std::string key;
+    std::string text;  // DebugString of the decoded event
+    std::string id;
+  };
+
+  std::vector<Event> On(const std::string& topic) {
+    absl::MutexLock lock(&mu_);
+    return events_[topic];
+  }
+  // Distinct event ids seen on `topic`.
+  size_t Distinct(const std::string& topic) {
+    std::set<std::string> ids;
+    for (const Event& e : On(topic)) ids.insert(e.id);
+    return ids.size();
+  }
+
+ private:
+  template <typename T>
+  void Add(Consumer& consumer) {
+    ASSERT_TRUE(consumer
+                    .Subscribe<T>([this](const T& event, const Metadata& meta) {
+                      absl::MutexLock lock(&mu_);
+                      events_[std::string(meta.topic)].push_back(
+                          {std::string(meta.key), event.DebugString(),
+                           std::string(meta.event_id)});
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<Event>> events_;
+};
+
+boost::json::object Json(const std::string& body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    ADD_FAILURE() << "not a JSON object: " << body;
+    return {};
+  }
+  return v.as_object();
+}
+
+std::string Str(const boost::json::object& o, const char* key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+class GatewayTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    auto cluster = MockCluster::Start(1);
+    ASSERT_TRUE(cluster.ok());
+    cluster_ = *std::move(cluster);
+    for (const char* t : {"payment.created", "payment.updated",
+                          "user.registered", "notification.email"}) {
+      ASSERT_TRUE(cluster_->CreateTopic(t, 3).ok());
+    }
+    config_ = TestConfig(*cluster_, "gateway-test-reader");
+    config_.service = "gateway";
+    config_.http_port = 0;
+    if (GetParam() == Backend::kPostgres) {
+      if (!db::testing::PostgresAvailable()) {
+        GTEST_SKIP() << "PostgreSQL is not installed (tools/setup.sh)";
+      }
+      auto server = db::testing::PostgresServer::Start();
+      ASSERT_TRUE(server.ok()) << server.status();
+      pg_ = *std::move(server);
+      config_.db = pg_->url();
+    } else {
+      config_.db = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/gw_",
+                                counter_++, ".db");
+    }
+    StartGateway();
+    reader_ = events_.Attach(config_);
+  }
+
+  void StartGateway() {
+    GatewayOptions options;
+    options.http_address = "127.0.0.1";
+    auto gateway = Gateway::Start(config_, options);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *std::move(gateway);
+    client_ = std::make_unique<web::HttpClient>("127.0.0.1", gateway_->port());
+  }
+
+  web::ClientResponse Post(const std::string& path, const std::string& body,
+                           const web::HeaderList& headers = {}) {
+    auto r = client_->Send("POST", path, body, headers);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : web::ClientResponse{};
+  }
+
+  web::ClientResponse Get(const std::string& path) {
+    auto r = client_->Send("GET", path);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : web::ClientResponse{};
+  }
+
+  static int counter_;
+  std::unique_ptr<db::testing::PostgresServer> pg_;
+  std::unique_ptr<MockCluster> cluster_;
+  Config config_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<web::HttpClient> client_;
+  EventLog events_;
+  std::unique_ptr<RunningConsumer> reader_;
+};
+
+int GatewayTest::counter_ = 0;
+
+TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
+  auto user =
+      Post("/api/v1/users", R"({"email":"Ada@Example.com","name":"Ada"})");
+  ASSERT_EQ(user.status, 201) << user.body;
+  std::string user_id = Str(Json(user.body), "user_id");
+  EXPECT_EQ(Str(Json(user.body), "email"), "ada@example.com");
+
+  auto payment = Post("/api/v1/payments",
+                      absl::StrCat(R"({"user_id":")", user_id,
+                                   R"(","amount":1999,"currency":"EUR"})"));
+  ASSERT_EQ(payment.status, 201) << payment.body;
+  std::string payment_id = Str(Json(payment.body), "payment_id");
+  EXPECT_EQ(Str(Json(payment.body), "status"), "pending");
+
+  auto got = Get("/api/v1/payments/" + payment_id);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(Json(got.body).at("amount").as_int64(), 1999);
+
+  auto updated = Post("/api/v1/payments/" + payment_id + "/status",
+                      R"({"status":"succeeded","reason":"captured"})");
+  EXPECT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(Str(Json(updated.body), "status"), "succeeded");
+
+  auto email = Post("/api/v1/notifications/email",
+                    R"({"to":"ada@example.com","template":"welcome",)"
+                    R"("variables":{"name":"Ada"}})");
+  EXPECT_EQ(email.status, 202) << email.body;
+
+  ASSERT_TRUE(WaitFor([&] {
+    return events_.On("user.registered").size() == 1 &&
+           events_.On("payment.created").size() == 1 &&
+           events_.On("payment.updated").size() == 1 &&
+           events_.On("notification.email").size() == 1;
+  }));
+  EXPECT_EQ(events_.On("user.registered")[0].key, user_id);
+  EXPECT_THAT(events_.On("user.registered")[0].text,
+              HasSubstr("email: \"ada@example.com\""));
+  EXPECT_EQ(events_.On("payment.created")[0].key, payment_id);
+  EXPECT_THAT(events_.On("payment.created")[0].text, HasSubstr("amount: 1999"));
+  EXPECT_THAT(events_.On("payment.updated")[0].text,
+              HasSubstr("new_status: \"succeeded\""));
+  EXPECT_EQ(events_.On("notification.email")[0].key, "ada@example.com");
+  EXPECT_THAT(events_.On("notification.email")[0].text,
+              HasSubstr("template_name: \"welcome\""));
+
+  auto health = Get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  auto ready = Get("/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Str(Json(ready.body), "database"), "ok");
+  auto metrics = Get("/metrics");
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr(
+          R"(herald_http_requests_total{route="/api/v1/payments",method="POST",status="201"} 1)"));
+  EXPECT_THAT(metrics.body, HasSubstr("herald_outbox_pending 0"));
+  EXPECT_THAT(metrics.body, HasSubstr("herald_events_published_total 4"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("herald_http_request_duration_seconds_bucket"));
+}
+
+TEST_P(GatewayTest, TransitionsConflictsAndMissingPayments) {
+  auto payment = Post("/api/v1/payments",
+                      R"({"user_id":"u1","amount":5,"currency":"USD"})");
+  std::string id = Str(Json(payment.body), "payment_id");
+  EXPECT_EQ(Post("/api/v1/payments/" + id + "/status", R"({"status":"failed"})")
+                .status,
+            200);
+  auto again =
+      Post("/api/v1/payments/" + id + "/status", R"({"status":"succeeded"})");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_THAT(again.body, HasSubstr("invalid_transition"));
+  EXPECT_EQ(Get("/api/v1/payments/pay_nope").status, 404);
+  EXPECT_EQ(
+      Post("/api/v1/payments/pay_nope/status", R"({"status":"failed"})").status,
+      404);
+  EXPECT_EQ(Post("/api/v1/users", R"({"email":"a@b.co","name":"A"})").status,
+            201);
+  auto dup = Post("/api/v1/users", R"({"email":"A@B.co","name":"A2"})");
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_THAT(dup.body, HasSubstr("email_taken"));
+  // Only the successful writes produced events.
+  ASSERT_TRUE(WaitFor([&] {
+    return events_.On("payment.updated").size() == 1 &&
+           events_.On("user.registered").size() == 1;
+  }));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(events_.On("payment.updated").size(), 1u);
+  EXPECT_EQ(events_.On("user.registered").size(), 1u);
+}
+
+TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
+  struct Case {
+    std::string method, path, body;
+    int status;
+    std::string code, field;
+  };
+  const std::string big(70 * 1024, 'x');
+  for (const Case& c : std::vector<Case>{
+           {"POST", "/api/v1/payments", "{nope", 400, "invalid_json", ""},
+           {"POST", "/api/v1/payments",
+            R"({"user_id":1,"amount":1,"currency":"EUR"})", 400,
+            "invalid_field", "user_id"},
+           {"POST", "/api/v1/payments", R"({"amount":1,"currency":"EUR"})", 400,
+            "missing_field", "user_id"},
+           {"POST", "/api/v1/payments",
+            R"({"user_id":"u","amount":1,"currency":"EUR","x":1})", 400,
+            "unknown_field", "x"},
+           {"POST", "/api/v1/payments",
+            R"({"user_id":"u","amount":0,"currency":"EUR"})", 400,
+            "invalid_field", "amount"},
+           {"POST", "/api/v1/payments",
+            R"({"user_id":"u","amount":-3,"currency":"EUR"})", 400,
+            "invalid_field", "amount"},
+           {"POST", "/api/v1/payments",
+            R"({"user_id":"u","amount":3,"currency":"ABC"})", 400,
+            "invalid_field", "currency"},
+           {"POST", "/api/v1/users", R"({"email":"not-an-email","name":"A"})",
+            400, "invalid_field", "email"},
+           {"POST", "/api/v1/notifications/email", R"({"to":"a@b.co"})", 400,
+            "missing_field", "subject"},
+           {"POST", "/api/v1/payments", R"({"user_id":")" + big + R"("})", 413,
+            "payload_too_large", ""},
+           {"GET", "/api/v1/nothing", "", 404, "not_found", ""},
+           {"DELETE", "/api/v1/payments", "", 405, "method_not_allowed", ""},
+       }) {
+    SCOPED_TRACE(c.method + " " + c.path + " " + c.body.substr(0, 60));
+    auto r = client_->Send(c.method, c.path, c.body);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, c.status) << r->body;
+    boost::json::object error = Json(r->body).at("error").as_object();
+    EXPECT_EQ(Str(error, "code"), c.code);
+    EXPECT_EQ(Str(error, "field"), c.field);
+    EXPECT_FALSE(Str(error, "message").empty());
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(events_.On("payment.created").empty());
+  EXPECT_TRUE(events_.On("user.registered").empty());
+}
+
+TEST_P(GatewayTest, IdempotencyKeyReplaysTheFirstAnswerWithoutASecondEvent) {
+  const std::string body = R"({"user_id":"u1","amount":700,"currency":"GBP"})";
+  auto first = Post("/api/v1/payments", body, {{"Idempotency-Key", "abc-1"}});
+  auto second = Post("/api/v1/payments", body, {{"Idempotency-Key", "abc-1"}});
+  ASSERT_EQ(first.status, 201);
+  EXPECT_EQ(second.status, 201);
+  EXPECT_EQ(second.body, first.body);
+  auto other = Post("/api/v1/payments",
+                    R"({"user_id":"u1","amount":1,"currency":"GBP"})",
+                    {{"Idempotency-Key", "abc-1"}});
+  EXPECT_EQ(other.status, 409);
+  EXPECT_THAT(other.body, HasSubstr("idempotency_key_reused"));
+  auto fresh = Post("/api/v1/payments", body, {{"Idempotency-Key", "abc-2"}});
+  EXPECT_NE(Str(Json(fresh.body), "payment_id"),
+            Str(Json(first.body), "payment_id"));
+  ASSERT_TRUE(
+      WaitFor([&] { return events_.On("payment.created").size() >= 2; }));
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(events_.Distinct("payment.created"), 2u);
+}
+
+TEST_P(GatewayTest, BrokerDownRequestsAcceptedAndDeliveredLater) {
+  ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
+  for (int i = 0; i < 20; ++i) {
+    auto r = Post("/api/v1/payments",
+                  absl::StrCat(R"({"user_id":"u)", i,
+                               R"(","amount":100,"currency":"EUR"})"));
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  EXPECT_THAT(Get("/readyz").body, HasSubstr(R"("outbox_pending":20)"));
+  ASSERT_TRUE(cluster_->SetBrokerUp(1).ok());
+  ASSERT_TRUE(WaitFor([&] { return events_.Distinct("payment.created") == 20; },
+                      absl::Seconds(60)))
+      << events_.Distinct("payment.created");
+  ASSERT_TRUE(WaitFor([&] {
+    return Get("/readyz").body.find(R"("outbox_pending":0)") !=
+           std::string::npos;
+  }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
+                         ::testing::Values(Backend::kSqlite,
+                                           Backend::kPostgres),
+                         [](const auto& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite"
+                                                                 : "Postgres";
+                         });
+
+// The gateway binary, killed with SIGKILL while Kafka is away, restarted:
+// what it accepted is delivered.
+TEST(GatewayProcessTest, KilledWithBacklogThenRestartedDeliversIt) {
+  auto cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("payment.created", 3).ok());
+  const std::string binary =
+      absl::StrCat(getenv("TEST_SRCDIR"), "/herald/gateway/gateway");
+  const std::string db =
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/killed.db");
+  auto launch = [&](int port) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::string brokers =
+          absl::StrCat("--brokers=", (*cluster)->bootstrap_servers());
+      std::string db_flag = absl::StrCat("--db=", db);
+      std::string port_flag = absl::StrCat("--http_port=", port);
+      execl(binary.c_str(), binary.c_str(), brokers.c_str(), db_flag.c_str(),
+            port_flag.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return pid;
+  };
+  // A free port for the child.
+  int port;
+  {
+    web::Router router;
+    web::ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    auto probe = web::HttpServer::Start(options, router);
+    ASSERT_TRUE(probe.ok());
+    port = (*probe)->port();
+  }
+  ASSERT_TRUE((*cluster)->SetBrokerDown(1).ok());
+  pid_t pid = launch(port);
+  web::HttpClient client("127.0.0.1", port);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = client.Send("GET", "/healthz");
+    return r.ok() && r->status == 200;
+  }));
+  for (int i = 0; i < 25; ++i) {
+    auto r = client.Send("POST", "/api/v1/payments",
+                         absl::StrCat(R"({"user_id":"k)", i,
+                                      R"(","amount":9,"currency":"EUR"})"));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 201);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+
+  ASSERT_TRUE((*cluster)->SetBrokerUp(1).ok());
+  pid = launch(port);
+  Config config = TestConfig(**cluster, "killed-reader");
+  EventLog events;
+  auto reader = events.Attach(config);
+  ASSERT_TRUE(WaitFor([&] { return events.Distinct("payment.created") == 25; },
+                      absl::Seconds(60)))
+      << events.Distinct("payment.created");
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+}  // namespace
+}  // namespace gateway
+}  // namespace herald
