@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -19,11 +20,18 @@ using kafka_internal::ToStatus;
 
 namespace {
 
-// Owned by librdkafka from produce until the delivery report; holds the
-// value bytes so that librdkafka need not copy them.
+// Owned by librdkafka from produce until the delivery report. Kept small
+// and flat: one allocation per send (librdkafka copies key and value).
 struct PendingDelivery {
-  std::string value;
-  std::string event_id;
+  explicit PendingDelivery(DeliveryCallback cb) : callback(std::move(cb)) {}
+  void set_event_id(absl::string_view id) {
+    event_id_size = std::min(id.size(), sizeof(event_id));
+    std::memcpy(event_id, id.data(), event_id_size);
+  }
+  absl::string_view id() const { return {event_id, event_id_size}; }
+
+  char event_id[64];
+  size_t event_id_size = 0;
   DeliveryCallback callback;
 };
 
@@ -73,7 +81,11 @@ class Producer::Impl {
     }
     conf->release();  // owned by rk_ now
     poller_ = std::thread([this] {
-      while (!stop_) rd_kafka_poll(rk_, 100);
+      while (!stop_) {
+        // Under load, serve delivery reports in batches (one wake-up per
+        // millisecond instead of one per report); when idle, block.
+        if (rd_kafka_poll(rk_, 100) > 0) absl::SleepFor(absl::Milliseconds(1));
+      }
     });
     return absl::OkStatus();
   }
@@ -84,10 +96,9 @@ class Producer::Impl {
       rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
                           value.size());
     }
-    auto* pending =
-        new PendingDelivery{std::move(message.value),
-                            std::move(message.event_id), std::move(callback)};
-    Enqueue(message.topic, message.key, headers, pending);
+    auto* pending = new PendingDelivery(std::move(callback));
+    pending->set_event_id(message.event_id);
+    Enqueue(message.topic, message.key, message.value, headers, pending);
   }
 
   // Encodes `event` straight into librdkafka's structures: the same record as
@@ -100,19 +111,19 @@ class Producer::Impl {
       callback(contract.status());
       return;
     }
-    auto* pending = new PendingDelivery{{}, {}, std::move(callback)};
-    if (!event.SerializeToString(&pending->value)) {
-      pending->callback(absl::InvalidArgumentError(absl::StrCat(
+    thread_local std::string value;  // reused: librdkafka copies it
+    if (!event.SerializeToString(&value)) {
+      callback(absl::InvalidArgumentError(absl::StrCat(
           "cannot serialize ", event.GetDescriptor()->full_name())));
-      delete pending;
       return;
     }
+    auto* pending = new PendingDelivery(std::move(callback));
     std::string key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
       key = KeyFieldValue(event, *(*contract)->key_field);
     }
-    pending->event_id.resize(kEventIdSize);
-    WriteEventId(pending->event_id.data());
+    WriteEventId(pending->event_id);
+    pending->event_id_size = kEventIdSize;
     char time[kEventTimeMaxSize];
     size_t time_size = WriteEventTime(absl::Now(), time);
     const std::string& type = event.GetDescriptor()->full_name();
@@ -122,29 +133,33 @@ class Producer::Impl {
                           value.size());
     };
     add(ce::kSpecVersion, ce::kSpecVersionValue);
-    add(ce::kId, pending->event_id);
+    add(ce::kId, pending->id());
     add(ce::kType, type);
     add(ce::kSource, config_.service);
     add(ce::kTime, absl::string_view(time, time_size));
     add(ce::kContentType, ce::kProtobufContentType);
-    Enqueue(topic.empty() ? absl::string_view((*contract)->topic) : topic, key,
-            headers, pending);
+    if (topic.empty()) {
+      Enqueue((*contract)->topic, key, value, headers, pending);
+    } else {
+      Enqueue(std::string(topic), key, value, headers, pending);
+    }
   }
 
   // Hands a record to librdkafka, waiting up to enqueue_timeout_ms for room.
   // Takes ownership of `headers` and `pending` in every case.
-  void Enqueue(absl::string_view topic, absl::string_view key,
-               rd_kafka_headers_t* headers, PendingDelivery* pending) {
+  void Enqueue(const std::string& topic, absl::string_view key,
+               absl::string_view value, rd_kafka_headers_t* headers,
+               PendingDelivery* pending) {
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FATAL;
     if (!has_fatal_error_.load(std::memory_order_relaxed)) {
       const void* key_data = key.empty() ? nullptr : key.data();
-      std::string topic_name(topic);
       absl::Time deadline = absl::InfinitePast();
       while (true) {
         err = rd_kafka_producev(
-            rk_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
+            rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
             RD_KAFKA_V_KEY(key_data, key.size()),
-            RD_KAFKA_V_VALUE(pending->value.data(), pending->value.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending),
             RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
@@ -207,7 +222,7 @@ class Producer::Impl {
       report.topic = rd_kafka_topic_name(message->rkt);
       report.partition = message->partition;
       report.offset = message->offset;
-      report.event_id = std::move(pending->event_id);
+      report.event_id = std::string(pending->id());
       self->brokers_reachable_.store(true, std::memory_order_relaxed);
       pending->callback(std::move(report));
     }
