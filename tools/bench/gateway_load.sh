@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Load benchmark for the gateway: POST /api/v1/payments with wrk at several
+# connection counts, against (1) the gateway with SQLite durable commits and
+# the development broker, and (2) in the same run, the minimal server built on
+# the same HTTP library answering a fixed 201 (//web:fixed_server).
+# Prints req/s, p50/p99 latency and the gateway/minimal ratio per count.
+#
+#   bash tools/bench/gateway_load.sh [seconds per run, default 10] [counts...]
+#
+# Targets (2 cores, load generator included): p99 < 5 ms at 5,000 req/s, and
+# >= 40% of the minimal server's req/s.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration="${1:-10}"
+shift || true
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1 4 16 64)
+
+command -v wrk >/dev/null || { echo "wrk is missing: run tools/setup.sh"; exit 1; }
+bazel build -c opt //gateway //web:fixed_server //tools:dev_broker >/dev/null 2>&1
+bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not come up"; exit 1
+}
+
+broker_port=$(free_port)
+"$bin/tools/dev_broker" --port="$broker_port" >"$work/broker.log" 2>&1 &
+pids+=($!)
+sleep 1
+
+gateway_port=$(free_port)
+"$bin/gateway/gateway" --http_port="$gateway_port" \
+  --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/gateway.db" \
+  >"$work/gateway.log" 2>&1 &
+pids+=($!)
+wait_http "$gateway_port" /healthz
+
+fixed_port=$(free_port)
+"$bin/web/fixed_server" --port="$fixed_port" --threads=16 >"$work/fixed.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"user_id":"user_bench","amount":1999,"currency":"EUR"}'
+LUA
+
+# Prints "req/s p50_ms p99_ms" for one wrk run.
+run_wrk() {
+  local port=$1 connections=$2
+  local threads=$(( connections < 2 ? 1 : 2 ))
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
+    -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/payments" >"$work/wrk.out"
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+      if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+      if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+      return v
+    }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$work/wrk.out"
+}
+
+echo "gateway_load: ${duration}s per run, POST /api/v1/payments, SQLite synchronous=FULL, dev broker"
+printf "%-6s | %-28s | %-28s | %s\n" "conns" "gateway req/s  p50   p99 ms" "minimal req/s  p50   p99 ms" "ratio"
+for c in "${counts[@]}"; do
+  read -r g_rps g_p50 g_p99 g_bad < <(run_wrk "$gateway_port" "$c")
+  read -r f_rps f_p50 f_p99 f_bad < <(run_wrk "$fixed_port" "$c")
+  ratio=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+  printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %s%s\n" "$c" \
+    "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$ratio" \
+    "$([ "${g_bad:-0}" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
+done
+pending=$(curl -s "http://127.0.0.1:$gateway_port/readyz")
+echo "gateway readiness after the runs: $pending"
