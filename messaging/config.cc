@@ -152,6 +152,27 @@ const std::vector<KeySpec>& Keys() {
       {"consumer.retry_backoff_ms",
        IntKey(&Config::consumer, &ConsumerConfig::retry_backoff_ms, 0,
               3600000)},
+      {"consumer.retry_max_backoff_ms",
+       IntKey(&Config::consumer, &ConsumerConfig::retry_max_backoff_ms, 0,
+              3600000)},
+      {"consumer.max_attempts",
+       IntKey(&Config::consumer, &ConsumerConfig::max_attempts, 1, 1000)},
+      {"consumer.shutdown_timeout_ms",
+       IntKey(&Config::consumer, &ConsumerConfig::shutdown_timeout_ms, 0,
+              3600000)},
+      {"consumer.dead_letter",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v == "true") {
+           c.consumer.dead_letter = true;
+         } else if (v == "false") {
+           c.consumer.dead_letter = false;
+         } else {
+           return Invalid("expected true or false");
+         }
+         return absl::OkStatus();
+       }},
+      {"maildir", StringKey(&Config::maildir)},
+      {"smtp_url", StringKey(&Config::smtp_url)},
   };
   return *keys;
 }

@@ -67,8 +67,18 @@ struct ConsumerConfig {
   int heartbeat_interval_ms = 3000;
   // Offsets of handled messages are committed this often, and on Stop().
   int commit_interval_ms = 1000;
-  // Pause before a message whose handler failed is delivered again.
-  int retry_backoff_ms = 1000;
+  // Handler attempts per record (1 = no retry). After the last one, or at
+  // once for an error marked Permanent(), the record goes to `<topic>.dlq`.
+  int max_attempts = 5;
+  // Backoff before the first retry; doubles per attempt (with +/-20%
+  // jitter) up to retry_max_backoff_ms.
+  int retry_backoff_ms = 200;
+  int retry_max_backoff_ms = 10000;
+  // Publish records that exhausted their attempts, or cannot be decoded, to
+  // `<topic>.dlq` and move on. When false they are redelivered forever.
+  bool dead_letter = true;
+  // On SIGINT/SIGTERM, how long a worker may take to finish and commit.
+  int shutdown_timeout_ms = 30000;
   // Longest a fetch waits for data; bounds end-to-end latency on idle topics.
   int fetch_wait_max_ms = 100;
 };
@@ -87,6 +97,10 @@ struct Config {
   int http_port = 8080;
   // Worker admin (health, metrics) port.
   int admin_port = 9100;
+  // Email worker: Maildir directory emails are written to, unless smtp_url
+  // ("smtp://host:port") is set.
+  std::string maildir = "maildir";
+  std::string smtp_url;
   ProducerConfig producer;
   ConsumerConfig consumer;
   // Arbitrary librdkafka properties (SASL, TLS, ...), applied last to every

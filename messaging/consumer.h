@@ -1,17 +1,23 @@
 // File: messaging/consumer.h
 //
 // `Consumer` reads typed events from Kafka as one member of a consumer group
-// and hands each to the handler subscribed for its topic. Delivery is at least
-// once: a record's offset is committed only after its handler returned OK.
+// and hands each (or each batch, with SubscribeBatch) to the handler
+// subscribed for its topic. Delivery is at least once: a record's offset is
+// committed only after its handler returned OK, or after the record was
+// safely published to its dead-letter topic.
 //
-// - A handler error leaves the offset uncommitted; the record is delivered
-//   again after consumer.retry_backoff_ms (records behind it on the same
-//   partition wait, so per-key order holds).
+// - A handler error is retried with exponential backoff and jitter, up to
+//   consumer.max_attempts (see messaging/retry.h; Permanent() errors skip the
+//   retries). Records behind it on the same partition wait: per-key order
+//   holds.
+// - After the last attempt the record goes to `<topic>.dlq` with Spring
+//   Kafka's provenance headers (messaging/dead_letter.h), and the consumer
+//   moves on. With consumer.dead_letter=false it is redelivered instead.
 // - A record that cannot be decoded as the subscribed type (bad bytes, or a
-//   `ce_type` naming another type) is reported to the undecodable callback
-//   with its topic/partition/offset and then skipped, so it never stalls the
-//   partition.
-// - Stop() lets the running handler finish, commits, and leaves the group.
+//   `ce_type` naming another type) goes to the dead-letter topic at once and
+//   is reported to the undecodable callback; it never stalls the partition.
+// - Stop() lets the running handler finish, commits, and leaves the group;
+//   records buffered for a batch that has not started are redelivered later.
 //
 // Example:
 //
@@ -35,16 +41,46 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "messaging/config.h"
 #include "messaging/contract.h"
 #include "messaging/metadata.h"
+#include "metrics/registry.h"
 
 namespace herald {
 
-// A typed event handler. Returning an error means: not handled, deliver again.
+// A typed event handler. Returning an error means: not handled, retry.
 template <typename T>
 using Handler = std::function<absl::Status(const T&, const Metadata&)>;
+
+// One record of a batch; both pointers are valid during the handler call.
+template <typename T>
+struct Received {
+  const T* event;
+  const Metadata* metadata;
+};
+
+// A batch handler: OK commits the whole batch; an error retries the whole
+// batch, then dead-letters each of its records.
+template <typename T>
+using BatchHandler =
+    std::function<absl::Status(const std::vector<Received<T>>&)>;
+
+// A batch is handed over when it holds `max_size` records or `max_wait`
+// after its first record arrived, whichever comes first.
+struct BatchOptions {
+  int max_size = 100;
+  absl::Duration max_wait = absl::Milliseconds(100);
+};
+
+// Counts since the consumer started.
+struct ConsumerStats {
+  int64_t handled = 0;        // records handled successfully
+  int64_t failed = 0;         // failed handler attempts
+  int64_t retries = 0;        // attempts after the first
+  int64_t dead_lettered = 0;  // records sent to a dead-letter topic
+};
 
 // A record the consumer could not decode; views valid during the callback.
 struct UndecodableRecord {
@@ -98,6 +134,29 @@ class Consumer {
         });
   }
 
+  // SubscribeBatch()
+  //
+  // Routes records of T's topic to `handler` in batches (see BatchOptions).
+  template <typename T>
+  absl::Status SubscribeBatch(const BatchOptions& options,
+                              BatchHandler<T> handler) {
+    static_assert(std::is_base_of_v<google::protobuf::Message, T>,
+                  "SubscribeBatch<T> takes a Protobuf contract message");
+    absl::StatusOr<const Contract*> contract = ContractOf(*T::descriptor());
+    if (!contract.ok()) return contract.status();
+    return SubscribeBatchMessage(
+        (*contract)->topic, std::make_unique<T>(), options,
+        [handler = std::move(handler)](
+            const std::vector<Received<google::protobuf::Message>>& batch) {
+          std::vector<Received<T>> typed;
+          typed.reserve(batch.size());
+          for (const auto& r : batch) {
+            typed.push_back({static_cast<const T*>(r.event), r.metadata});
+          }
+          return handler(typed);
+        });
+  }
+
   // SubscribeMessage()
   //
   // The untyped form of Subscribe: records are parsed into (a reused copy of)
@@ -106,6 +165,26 @@ class Consumer {
       absl::string_view topic,
       std::unique_ptr<google::protobuf::Message> prototype,
       Handler<google::protobuf::Message> handler);
+
+  // The untyped form of SubscribeBatch.
+  absl::Status SubscribeBatchMessage(
+      absl::string_view topic,
+      std::unique_ptr<google::protobuf::Message> prototype,
+      const BatchOptions& options,
+      BatchHandler<google::protobuf::Message> handler);
+
+  // Instrument()
+  //
+  // Records per-topic counters (handled, failed, retries, dead-lettered),
+  // handler latency and, on UpdateLagMetrics(), lag per partition, in
+  // `registry` (which must outlive the consumer). Call before Run().
+  void Instrument(metrics::Registry* registry);
+
+  // Sets herald_consumer_lag{topic,partition} from librdkafka's latest
+  // positions and high watermarks. Call before rendering the metrics.
+  void UpdateLagMetrics();
+
+  ConsumerStats Stats() const;
 
   // OnUndecodable()
   //

@@ -27,8 +27,7 @@ absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(
   char error[512];
   // Keep the owning client quiet: it never connects anywhere.
   rd_kafka_conf_set(conf, "log_level", "3", error, sizeof(error));
-  handles->rk =
-      rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  handles->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
   if (handles->rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     return absl::InternalError(
@@ -38,7 +37,8 @@ absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(
   if (handles->cluster == nullptr) {
     return absl::InternalError("cannot start the mock Kafka cluster");
   }
-  auto cluster = std::unique_ptr<MockCluster>(new MockCluster(std::move(handles)));
+  auto cluster =
+      std::unique_ptr<MockCluster>(new MockCluster(std::move(handles)));
   return cluster;
 }
 
@@ -54,8 +54,8 @@ absl::Status MockCluster::CreateTopic(absl::string_view topic, int partitions,
   rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
       handles_->cluster, name.c_str(), partitions, replication_factor);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::InternalError(absl::StrCat("cannot create topic ", topic,
-                                            ": ", rd_kafka_err2str(err)));
+    return absl::InternalError(absl::StrCat("cannot create topic ", topic, ": ",
+                                            rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
 }
