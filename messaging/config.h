@@ -79,6 +79,10 @@ struct ConsumerConfig {
   bool dead_letter = true;
   // On SIGINT/SIGTERM, how long a worker may take to finish and commit.
   int shutdown_timeout_ms = 30000;
+  // Workers that handle batches: most records per batch, and how long a
+  // batch waits to fill after its first record.
+  int batch_size = 100;
+  int batch_wait_ms = 50;
   // Longest a fetch waits for data; bounds end-to-end latency on idle topics.
   int fetch_wait_max_ms = 100;
 };

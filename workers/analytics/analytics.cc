@@ -1,0 +1,133 @@
+#include "workers/analytics/analytics.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "workers/runtime/exactly_once.h"
+
+namespace herald {
+namespace workers {
+namespace {
+
+using contracts::v1::PaymentCreated;
+using contracts::v1::PaymentUpdated;
+using contracts::v1::UserRegistered;
+
+constexpr char kInboxName[] = "analytics";
+
+// UTC calendar day of an event: its own timestamp, else the record's time.
+std::string DayOf(const google::protobuf::Timestamp& ts,
+                  const Metadata& metadata) {
+  absl::Time time = ts.seconds() > 0 ? absl::FromUnixSeconds(ts.seconds())
+                                     : metadata.EventTime();
+  return absl::FormatTime("%Y-%m-%d", time, absl::UTCTimeZone());
+}
+
+absl::Status AddStatus(db::Transaction& tx, const std::string& status,
+                       int64_t delta) {
+  return tx
+      .Execute(
+          "INSERT INTO analytics_payment_status(status, payments) VALUES (?, ?)"
+          " ON CONFLICT(status) DO UPDATE SET payments ="
+          " analytics_payment_status.payments + excluded.payments",
+          {status, delta})
+      .status();
+}
+
+}  // namespace
+
+std::vector<db::Migration> AnalyticsMigrations() {
+  const char* sql =
+      "CREATE TABLE analytics_payments_daily ("
+      " day TEXT NOT NULL, currency TEXT NOT NULL,"
+      " payments BIGINT NOT NULL, amount BIGINT NOT NULL,"
+      " PRIMARY KEY (day, currency));"
+      "CREATE TABLE analytics_payment_status ("
+      " status TEXT PRIMARY KEY, payments BIGINT NOT NULL);"
+      "CREATE TABLE analytics_registrations_daily ("
+      " day TEXT PRIMARY KEY, registrations BIGINT NOT NULL);"
+      "CREATE VIEW analytics_daily AS"
+      " SELECT d.day, d.currency, d.payments, d.amount,"
+      " COALESCE(r.registrations, 0) AS registrations"
+      " FROM analytics_payments_daily d"
+      " LEFT JOIN analytics_registrations_daily r ON r.day = d.day";
+  return {{1, "aggregates", sql, sql}};
+}
+
+absl::Status SetUpAnalytics(WorkerContext& context) {
+  absl::Status s = db::Migrate(context.db, "analytics", AnalyticsMigrations());
+  if (!s.ok()) return s;
+  BatchOptions batch = WorkerBatchOptions(context.config);
+  db::Database& db = context.db;
+
+  s = context.consumer.SubscribeBatch<PaymentCreated>(
+      batch, ExactlyOnce<PaymentCreated>(db, kInboxName, [](db::Transaction& tx, const PaymentCreated& p,
+                        const Metadata& meta) -> absl::Status {
+                   absl::Status s =
+                       tx.Execute(
+                             "INSERT INTO analytics_payments_daily(day,"
+                             " currency, payments, amount) VALUES (?, ?, 1, ?)"
+                             " ON CONFLICT(day, currency) DO UPDATE SET"
+                             " payments = analytics_payments_daily.payments"
+                             " + 1, amount = analytics_payments_daily.amount"
+                             " + excluded.amount",
+                             {DayOf(p.created_at(), meta), p.currency(),
+                              p.amount()})
+                           .status();
+                   if (!s.ok()) return s;
+                   return AddStatus(tx, "pending", 1);
+                 }));
+  if (!s.ok()) return s;
+  s = context.consumer.SubscribeBatch<PaymentUpdated>(
+      batch, ExactlyOnce<PaymentUpdated>(db, kInboxName, [](db::Transaction& tx, const PaymentUpdated& p,
+                        const Metadata&) -> absl::Status {
+                   absl::Status s = AddStatus(tx, p.old_status(), -1);
+                   if (!s.ok()) return s;
+                   return AddStatus(tx, p.new_status(), 1);
+                 }));
+  if (!s.ok()) return s;
+  return context.consumer.SubscribeBatch<UserRegistered>(
+      batch, ExactlyOnce<UserRegistered>(db, kInboxName, [](db::Transaction& tx, const UserRegistered& u,
+                        const Metadata& meta) -> absl::Status {
+                   return tx
+                       .Execute(
+                           "INSERT INTO analytics_registrations_daily(day,"
+                           " registrations) VALUES (?, 1)"
+                           " ON CONFLICT(day) DO UPDATE SET registrations ="
+                           " analytics_registrations_daily.registrations + 1",
+                           {DayOf(u.registered_at(), meta)})
+                       .status();
+                 }));
+}
+
+WorkerSpec AnalyticsWorkerSpec() {
+  return {"analytics-worker", "analytics-worker-group", &SetUpAnalytics};
+}
+
+absl::StatusOr<std::string> AnalyticsReport(db::Database& db) {
+  return db.TransactValue<std::string>(
+      [](db::Transaction& tx) -> absl::StatusOr<std::string> {
+        std::string out = "day         currency  payments        amount  registrations\n";
+        auto rows = tx.Query(
+            "SELECT day, currency, payments, amount, registrations"
+            " FROM analytics_daily ORDER BY day, currency");
+        if (!rows.ok()) return rows.status();
+        for (const db::Row& r : *rows) {
+          absl::StrAppend(&out, r.String(0), "  ", r.String(1), "       ",
+                          r.Int(2), "  ", r.Int(3), "  ", r.Int(4), "\n");
+        }
+        out += "\nstatus      payments\n";
+        rows = tx.Query(
+            "SELECT status, payments FROM analytics_payment_status"
+            " ORDER BY status");
+        if (!rows.ok()) return rows.status();
+        for (const db::Row& r : *rows) {
+          absl::StrAppend(&out, r.String(0), "  ", r.Int(1), "\n");
+        }
+        return out;
+      });
+}
+
+}  // namespace workers
+}  // namespace herald

@@ -1,0 +1,87 @@
+#include "workers/crm/crm.h"
+
+#include "absl/time/time.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "workers/runtime/exactly_once.h"
+
+namespace herald {
+namespace workers {
+namespace {
+
+using contracts::v1::PaymentCreated;
+using contracts::v1::UserRegistered;
+
+constexpr char kInboxName[] = "crm";
+
+int64_t Millis(const google::protobuf::Timestamp& ts, const Metadata& meta) {
+  return ts.seconds() > 0 ? ts.seconds() * 1000 + ts.nanos() / 1000000
+                          : absl::ToUnixMillis(meta.EventTime());
+}
+
+absl::Status OnRegistered(db::Transaction& tx, const UserRegistered& u,
+                          const Metadata& meta) {
+  // A payment may have been seen first: keep its "customer" stage.
+  return tx
+      .Execute(
+          "INSERT INTO crm_contacts(user_id, email, name, stage,"
+          " registered_at) VALUES (?, ?, ?, 'lead', ?)"
+          " ON CONFLICT(user_id) DO UPDATE SET email = excluded.email,"
+          " name = excluded.name, registered_at = excluded.registered_at",
+          {u.user_id(), u.email(), u.name(), Millis(u.registered_at(), meta)})
+      .status();
+}
+
+absl::Status OnPayment(db::Transaction& tx, const PaymentCreated& p,
+                       const Metadata& meta) {
+  absl::Status s =
+      tx.Execute(
+            "INSERT INTO crm_contacts(user_id, email, name, stage,"
+            " first_payment_at) VALUES (?, '', '', 'customer', ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET stage = 'customer',"
+            " first_payment_at = COALESCE(crm_contacts.first_payment_at,"
+            " excluded.first_payment_at)",
+            {p.user_id(), Millis(p.created_at(), meta)})
+          .status();
+  if (!s.ok()) return s;
+  return tx
+      .Execute(
+          "INSERT INTO crm_spend(user_id, currency, payments, total)"
+          " VALUES (?, ?, 1, ?) ON CONFLICT(user_id, currency) DO UPDATE SET"
+          " payments = crm_spend.payments + 1,"
+          " total = crm_spend.total + excluded.total",
+          {p.user_id(), p.currency(), p.amount()})
+      .status();
+}
+
+}  // namespace
+
+std::vector<db::Migration> CrmMigrations() {
+  const char* sql =
+      "CREATE TABLE crm_contacts ("
+      " user_id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL,"
+      " stage TEXT NOT NULL, registered_at BIGINT, first_payment_at BIGINT);"
+      "CREATE TABLE crm_spend ("
+      " user_id TEXT NOT NULL, currency TEXT NOT NULL,"
+      " payments BIGINT NOT NULL, total BIGINT NOT NULL,"
+      " PRIMARY KEY (user_id, currency))";
+  return {{1, "contacts and spend", sql, sql}};
+}
+
+absl::Status SetUpCrm(WorkerContext& context) {
+  absl::Status s = db::Migrate(context.db, "crm", CrmMigrations());
+  if (!s.ok()) return s;
+  BatchOptions batch = WorkerBatchOptions(context.config);
+  s = context.consumer.SubscribeBatch<UserRegistered>(
+      batch, ExactlyOnce<UserRegistered>(context.db, kInboxName, &OnRegistered));
+  if (!s.ok()) return s;
+  return context.consumer.SubscribeBatch<PaymentCreated>(
+      batch, ExactlyOnce<PaymentCreated>(context.db, kInboxName, &OnPayment));
+}
+
+WorkerSpec CrmWorkerSpec() {
+  return {"crm-worker", "crm-worker-group", &SetUpCrm};
+}
+
+}  // namespace workers
+}  // namespace herald

@@ -1,0 +1,191 @@
+#include "workers/email/email_worker.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "contracts/v1/notifications.pb.h"
+#include "contracts/v1/payments.pb.h"
+#include "contracts/v1/users.pb.h"
+#include "messaging/retry.h"
+#include "workers/email/email_message.h"
+#include "workers/email/mailer.h"
+#include "workers/email/templates.h"
+#include "workers/runtime/exactly_once.h"
+
+namespace herald {
+namespace workers {
+namespace {
+
+using contracts::v1::EmailNotification;
+using contracts::v1::PaymentCreated;
+using contracts::v1::PaymentUpdated;
+using contracts::v1::UserRegistered;
+
+constexpr char kInboxName[] = "email";
+
+struct Contact {
+  std::string email;
+  std::string name;
+};
+
+// The payer's contact, or Unavailable: the registration may still be on its
+// way on another topic, so this is worth a retry.
+absl::StatusOr<Contact> ContactOf(db::Transaction& tx,
+                                  const std::string& user_id) {
+  auto rows = tx.Query("SELECT email, name FROM email_contacts WHERE user_id = ?",
+                       {user_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("no email address known for user '", user_id, "' yet"));
+  }
+  return Contact{(*rows)[0].String(0), (*rows)[0].String(1)};
+}
+
+// Renders, delivers and logs one email inside the handler's transaction.
+class Sender {
+ public:
+  explicit Sender(std::unique_ptr<Mailer> mailer) : mailer_(std::move(mailer)) {}
+
+  absl::Status Send(db::Transaction& tx, const Metadata& meta,
+                    const Email& email) {
+    std::string id(meta.event_id);
+    absl::Status s = mailer_->Deliver(
+        id, email.to, RenderRfc5322(email, id, meta.EventTime()));
+    if (!s.ok()) return s;
+    return tx
+        .Execute(
+            "INSERT INTO email_log(event_id, recipient, subject, sent_at)"
+            " VALUES (?, ?, ?, ?)",
+            {id, email.to, email.subject, absl::ToUnixMillis(absl::Now())})
+        .status();
+  }
+
+ private:
+  std::unique_ptr<Mailer> mailer_;
+};
+
+}  // namespace
+
+std::vector<db::Migration> EmailMigrations() {
+  const char* sql =
+      "CREATE TABLE email_contacts ("
+      " user_id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL);"
+      "CREATE TABLE email_payments ("
+      " payment_id TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+      " amount BIGINT NOT NULL, currency TEXT NOT NULL);"
+      "CREATE TABLE email_log ("
+      " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL,"
+      " subject TEXT NOT NULL, sent_at BIGINT NOT NULL)";
+  return {{1, "contacts, payments, log", sql, sql}};
+}
+
+absl::Status SetUpEmail(WorkerContext& context) {
+  absl::Status s = db::Migrate(context.db, "email", EmailMigrations());
+  if (!s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(context.config);
+  if (!mailer.ok()) return mailer.status();
+  auto sender = std::make_shared<Sender>(*std::move(mailer));
+  db::Database& db = context.db;
+
+  s = context.consumer.Subscribe<UserRegistered>(ExactlyOnceEach<UserRegistered>(
+      db, kInboxName,
+      [sender](db::Transaction& tx, const UserRegistered& u,
+               const Metadata& meta) -> absl::Status {
+        absl::Status s =
+            tx.Execute(
+                  "INSERT INTO email_contacts(user_id, email, name)"
+                  " VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
+                  " email = excluded.email, name = excluded.name",
+                  {u.user_id(), u.email(), u.name()})
+                .status();
+        if (!s.ok()) return s;
+        absl::StatusOr<Email> email =
+            RenderTemplate("welcome", {{"name", u.name()}}, u.email());
+        if (!email.ok()) return email.status();
+        return sender->Send(tx, meta, *email);
+      }));
+  if (!s.ok()) return s;
+
+  s = context.consumer.Subscribe<PaymentCreated>(ExactlyOnceEach<PaymentCreated>(
+      db, kInboxName,
+      [sender](db::Transaction& tx, const PaymentCreated& p,
+               const Metadata& meta) -> absl::Status {
+        absl::StatusOr<Contact> contact = ContactOf(tx, p.user_id());
+        if (!contact.ok()) return contact.status();
+        absl::Status s =
+            tx.Execute(
+                  "INSERT INTO email_payments(payment_id, user_id, amount,"
+                  " currency) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  {p.payment_id(), p.user_id(), p.amount(), p.currency()})
+                .status();
+        if (!s.ok()) return s;
+        absl::StatusOr<Email> email = RenderTemplate(
+            "payment_confirmation",
+            {{"name", contact->name},
+             {"amount", FormatAmount(p.amount(), p.currency())},
+             {"payment_id", p.payment_id()}},
+            contact->email);
+        if (!email.ok()) return email.status();
+        return sender->Send(tx, meta, *email);
+      }));
+  if (!s.ok()) return s;
+
+  s = context.consumer.Subscribe<PaymentUpdated>(ExactlyOnceEach<PaymentUpdated>(
+      db, kInboxName,
+      [sender](db::Transaction& tx, const PaymentUpdated& p,
+               const Metadata& meta) -> absl::Status {
+        auto rows = tx.Query(
+            "SELECT user_id FROM email_payments WHERE payment_id = ?",
+            {p.payment_id()});
+        if (!rows.ok()) return rows.status();
+        if (rows->empty()) {
+          return absl::UnavailableError(absl::StrCat(
+              "payment '", p.payment_id(), "' not seen yet"));
+        }
+        absl::StatusOr<Contact> contact = ContactOf(tx, (*rows)[0].String(0));
+        if (!contact.ok()) return contact.status();
+        absl::StatusOr<Email> email = RenderTemplate(
+            "payment_status",
+            {{"name", contact->name},
+             {"payment_id", p.payment_id()},
+             {"old_status", p.old_status()},
+             {"new_status", p.new_status()},
+             {"reason", p.reason()}},
+            contact->email);
+        if (!email.ok()) return email.status();
+        return sender->Send(tx, meta, *email);
+      }));
+  if (!s.ok()) return s;
+
+  return context.consumer.Subscribe<EmailNotification>(
+      ExactlyOnceEach<EmailNotification>(
+          db, kInboxName,
+          [sender](db::Transaction& tx, const EmailNotification& n,
+                   const Metadata& meta) -> absl::Status {
+            Email email;
+            if (n.has_template_name()) {
+              TemplateVariables variables(n.template_variables().begin(),
+                                          n.template_variables().end());
+              absl::StatusOr<Email> rendered =
+                  RenderTemplate(n.template_name(), variables, n.to());
+              // An unknown template will not appear on retry.
+              if (!rendered.ok()) return Permanent(rendered.status());
+              email = *std::move(rendered);
+            } else {
+              email.to = n.to();
+              email.subject = n.subject();
+              email.text = n.body();
+              email.html = absl::StrCat("<pre>", HtmlEscape(n.body()), "</pre>");
+            }
+            return sender->Send(tx, meta, email);
+          }));
+}
+
+WorkerSpec EmailWorkerSpec() {
+  return {"email-worker", "email-worker-group", &SetUpEmail};
+}
+
+}  // namespace workers
+}  // namespace herald

@@ -1,0 +1,158 @@
+#include "workers/email/mailer.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace herald {
+namespace workers {
+namespace {
+
+namespace fs = std::filesystem;
+
+class MaildirMailer : public Mailer {
+ public:
+  explicit MaildirMailer(fs::path dir) : dir_(std::move(dir)) {}
+
+  absl::Status Deliver(absl::string_view id, absl::string_view,
+                       absl::string_view rfc5322) override {
+    for (char c : id) {
+      if (c == '/' || c == '\0') {
+        return absl::InvalidArgumentError("email id contains '/'");
+      }
+    }
+    const std::string name = absl::StrCat(id, ".eml");
+    const fs::path final_path = dir_ / "new" / name;
+    std::error_code ec;
+    if (fs::exists(final_path, ec)) return absl::OkStatus();  // delivered
+    const fs::path tmp_path = dir_ / "tmp" / name;
+    int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write ", tmp_path.string(), ": ", std::strerror(errno)));
+    }
+    size_t written = 0;
+    while (written < rfc5322.size()) {
+      ssize_t n = write(fd, rfc5322.data() + written, rfc5322.size() - written);
+      if (n < 0) {
+        close(fd);
+        return absl::UnavailableError(
+            absl::StrCat("write failed: ", std::strerror(errno)));
+      }
+      written += static_cast<size_t>(n);
+    }
+    // Durable before it becomes visible in new/.
+    if (fsync(fd) != 0 || close(fd) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot flush ", tmp_path.string()));
+    }
+    fs::rename(tmp_path, final_path, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot move the email into ", final_path.string(), ": ",
+          ec.message()));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  fs::path dir_;
+};
+
+class SmtpMailer : public Mailer {
+ public:
+  SmtpMailer(std::string url, std::string from)
+      : url_(std::move(url)), from_(std::move(from)) {}
+
+  absl::Status Deliver(absl::string_view, absl::string_view to,
+                       absl::string_view rfc5322) override {
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+    struct Source {
+      absl::string_view data;
+      size_t pos = 0;
+    } source{rfc5322};
+    std::string recipient = absl::StrCat("<", to, ">");
+    curl_slist* recipients = curl_slist_append(nullptr, recipient.c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(
+        curl, CURLOPT_READFUNCTION,
+        +[](char* buffer, size_t size, size_t count, void* user) -> size_t {
+          auto* s = static_cast<Source*>(user);
+          size_t n = std::min(size * count, s->data.size() - s->pos);
+          std::memcpy(buffer, s->data.data() + s->pos, n);
+          s->pos += n;
+          return n;
+        });
+    curl_easy_setopt(curl, CURLOPT_READDATA, &source);
+    CURLcode rc = curl_easy_perform(curl);
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(recipients);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK) {
+      std::string message = absl::StrCat("SMTP delivery to ", to, " via ",
+                                         url_, " failed: ",
+                                         curl_easy_strerror(rc));
+      // 5xx replies are permanent refusals; everything else may pass later.
+      if (code >= 500) return absl::FailedPreconditionError(message);
+      return absl::UnavailableError(message);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string url_;
+  std::string from_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
+    const std::string& dir) {
+  std::error_code ec;
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    fs::create_directories(fs::path(dir) / sub, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot create Maildir folder ", dir, "/", sub, ": ", ec.message()));
+    }
+  }
+  return std::unique_ptr<Mailer>(new MaildirMailer(dir));
+}
+
+absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
+                                                     const std::string& from) {
+  if (!absl::StartsWith(url, "smtp://") && !absl::StartsWith(url, "smtps://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("smtp_url '", url, "' must start with smtp://"));
+  }
+  static const bool initialized = [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return true;
+  }();
+  (void)initialized;
+  return std::unique_ptr<Mailer>(new SmtpMailer(url, from));
+}
+
+absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config) {
+  if (!config.smtp_url.empty()) {
+    return NewSmtpMailer(config.smtp_url, "<no-reply@herald.local>");
+  }
+  return NewMaildirMailer(config.maildir);
+}
+
+}  // namespace workers
+}  // namespace herald

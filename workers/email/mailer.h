@@ -1,0 +1,49 @@
+// File: workers/email/mailer.h
+//
+// Where the email worker delivers: a Maildir-style directory by default (one
+// RFC 5322 `.eml` file per email, named after its id so that delivering the
+// same email twice leaves one file), or an SMTP server through libcurl.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(config);
+//   absl::Status sent = (*mailer)->Deliver(event_id, "ada@example.com", eml);
+#ifndef HERALD_WORKERS_EMAIL_MAILER_H_
+#define HERALD_WORKERS_EMAIL_MAILER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "messaging/config.h"
+
+namespace herald {
+namespace workers {
+
+class Mailer {
+ public:
+  virtual ~Mailer() = default;
+  // Delivers one RFC 5322 message. `id` names it (the event id); delivering
+  // the same id again must not produce a second copy where the medium
+  // allows it. Unavailable on a transient failure.
+  virtual absl::Status Deliver(absl::string_view id, absl::string_view to,
+                               absl::string_view rfc5322) = 0;
+};
+
+// Writes <dir>/new/<id>.eml through <dir>/tmp (atomic rename), creating the
+// Maildir folders; an existing <id>.eml is left as it is.
+absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
+    const std::string& dir);
+
+// Sends over SMTP to `url` ("smtp://host:port").
+absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
+                                                     const std::string& from);
+
+// SMTP when config.smtp_url is set, else the Maildir at config.maildir.
+absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config);
+
+}  // namespace workers
+}  // namespace herald
+
+#endif  // HERALD_WORKERS_EMAIL_MAILER_H_

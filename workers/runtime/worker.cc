@@ -1,0 +1,167 @@
+#include "workers/runtime/worker.h"
+
+#include <glog/logging.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "database/migrations.h"
+#include "messaging/inbox/inbox.h"
+#include "web/server.h"
+
+ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
+          "port of /healthz and /metrics (default 9100; HERALD_ADMIN_PORT)");
+
+namespace herald {
+namespace workers {
+
+class Worker::Impl {
+ public:
+  Impl(Config config, WorkerSpec spec)
+      : config_(std::move(config)), spec_(std::move(spec)) {}
+
+  ~Impl() { Stop().IgnoreError(); }
+
+  absl::Status Start() {
+    absl::StatusOr<std::unique_ptr<db::Database>> db =
+        db::Database::Open(config_.db);
+    if (!db.ok()) return db.status();
+    db_ = *std::move(db);
+    absl::Status s = db::Migrate(*db_, "inbox", inbox::InboxMigrations());
+    if (!s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<Consumer>> consumer =
+        Consumer::Create(config_);
+    if (!consumer.ok()) return consumer.status();
+    consumer_ = *std::move(consumer);
+    consumer_->Instrument(&metrics_);
+    WorkerContext context{config_, *db_, *consumer_, metrics_};
+    s = spec_.setup(context);
+    if (!s.ok()) return s;
+
+    web::Router router;
+    router.Handle("GET", "/healthz", [this](const web::Request&) {
+      return web::Response::Json(
+          200, absl::StrCat(R"({"status":"ok","worker":")", spec_.name,
+                            R"(","handled":)", consumer_->Stats().handled,
+                            "}"));
+    });
+    router.Handle("GET", "/metrics", [this](const web::Request&) {
+      consumer_->UpdateLagMetrics();
+      return web::Response::Text(200, metrics_.Render(),
+                                 "text/plain; version=0.0.4");
+    });
+    web::ServerOptions options;
+    options.address = "0.0.0.0";
+    options.port = config_.admin_port;
+    options.threads = 1;
+    absl::StatusOr<std::unique_ptr<web::HttpServer>> admin =
+        web::HttpServer::Start(options, std::move(router));
+    if (!admin.ok()) return admin.status();
+    admin_ = *std::move(admin);
+
+    thread_ = std::thread([this] { result_ = consumer_->Run(); });
+    LOG(INFO) << spec_.name << " started: group " << config_.consumer.group_id
+              << ", brokers " << config_.brokers << ", database " << config_.db
+              << ", admin on :" << admin_->port();
+    return absl::OkStatus();
+  }
+
+  absl::Status Stop() {
+    if (thread_.joinable()) {
+      consumer_->Stop();
+      thread_.join();
+    }
+    if (admin_ != nullptr) admin_->Stop();
+    return result_;
+  }
+
+  int admin_port() const { return admin_->port(); }
+  Consumer& consumer() { return *consumer_; }
+
+ private:
+  Config config_;
+  WorkerSpec spec_;
+  std::unique_ptr<db::Database> db_;
+  metrics::Registry metrics_;
+  std::unique_ptr<Consumer> consumer_;
+  std::unique_ptr<web::HttpServer> admin_;
+  std::thread thread_;
+  absl::Status result_;
+};
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(const Config& config,
+                                                      const WorkerSpec& spec) {
+  auto impl = std::make_unique<Impl>(config, spec);
+  absl::Status s = impl->Start();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Worker>(new Worker(std::move(impl)));
+}
+
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Worker::~Worker() = default;
+absl::Status Worker::Stop() { return impl_->Stop(); }
+int Worker::admin_port() const { return impl_->admin_port(); }
+Consumer& Worker::consumer() { return impl_->consumer(); }
+
+int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
+               const std::function<std::vector<FlagOverride>()>& extra) {
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<FlagOverride> overrides;
+  if (extra) overrides = extra();
+  if (auto port = absl::GetFlag(FLAGS_admin_port)) {
+    overrides.push_back({"admin_port", absl::StrCat(*port)});
+  }
+  absl::StatusOr<Config> config = ConfigFromFlags(
+      {{"service", spec.name},
+       {"client_id", spec.name},
+       {"consumer.group_id", spec.group}},
+      overrides);
+  if (!config.ok()) {
+    LOG(ERROR) << "bad configuration: " << config.status().message();
+    return 2;
+  }
+  if (config->brokers.empty()) {
+    config->brokers = "127.0.0.1:9092";
+    LOG(INFO) << "no brokers configured: using the development broker at "
+                 "127.0.0.1:9092 (started by `bazel run //gateway` or "
+                 "`bazel run //tools:dev_broker`)";
+  }
+  auto worker = Worker::Start(*config, spec);
+  if (!worker.ok()) {
+    LOG(ERROR) << spec.name << " cannot start: " << worker.status();
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LOG(INFO) << spec.name << " stopping (signal " << signal
+            << "): finishing the running handler and committing";
+  // A stop that hangs (e.g. a wedged handler) must not keep the process.
+  std::thread watchdog([timeout = config->consumer.shutdown_timeout_ms] {
+    absl::SleepFor(absl::Milliseconds(timeout));
+    LOG(ERROR) << "shutdown did not finish within " << timeout
+               << " ms; exiting (uncommitted records will be redelivered)";
+    _exit(1);
+  });
+  watchdog.detach();
+  absl::Status stopped = (*worker)->Stop();
+  if (!stopped.ok()) {
+    LOG(WARNING) << "stopped with: " << stopped;
+  }
+  return 0;
+}
+
+}  // namespace workers
+}  // namespace herald

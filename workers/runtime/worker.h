@@ -1,0 +1,83 @@
+// File: workers/runtime/worker.h
+//
+// What every Herald worker shares: its database (with the inbox migrated),
+// one consumer group, the admin endpoints (/healthz, /metrics on
+// --admin_port), graceful shutdown on SIGINT/SIGTERM within
+// consumer.shutdown_timeout_ms, and the same flags (--brokers, --db,
+// --config, --admin_port). A worker only supplies `setup`: its migrations
+// and its subscriptions.
+//
+// Example (a worker's main.cc):
+//
+//   int main(int argc, char** argv) {
+//     herald::workers::WorkerSpec spec;
+//     spec.name = "crm";
+//     spec.group = "crm-worker-group";
+//     spec.setup = &herald::workers::SetUpCrm;
+//     return herald::workers::WorkerMain(argc, argv, spec);
+//   }
+#ifndef HERALD_WORKERS_RUNTIME_WORKER_H_
+#define HERALD_WORKERS_RUNTIME_WORKER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "database/database.h"
+#include "messaging/config.h"
+#include "messaging/consumer.h"
+#include "messaging/flags.h"
+#include "metrics/registry.h"
+
+namespace herald {
+namespace workers {
+
+// Handed to a worker's setup.
+struct WorkerContext {
+  const Config& config;
+  db::Database& db;
+  Consumer& consumer;
+  metrics::Registry& metrics;
+};
+
+struct WorkerSpec {
+  std::string name;   // service name and client id, e.g. "email-worker"
+  std::string group;  // default consumer group, e.g. "email-worker-group"
+  // Migrates the worker's tables and subscribes its handlers.
+  std::function<absl::Status(WorkerContext&)> setup;
+};
+
+// A running worker: consumer thread plus admin server.
+class Worker {
+ public:
+  // Opens the database, migrates, runs `spec.setup`, starts the admin server
+  // (unless config.admin_port < 0... 0 picks a free port) and the consumer.
+  static absl::StatusOr<std::unique_ptr<Worker>> Start(const Config& config,
+                                                       const WorkerSpec& spec);
+  ~Worker();
+
+  // Stops fetching, finishes the running handler, commits, leaves the group.
+  absl::Status Stop();
+  int admin_port() const;
+  Consumer& consumer();
+
+  class Impl;
+
+ private:
+  explicit Worker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Loads the configuration from the shared flags (plus the worker's own,
+// read by `extra` after parsing), runs the worker until SIGINT/SIGTERM and
+// returns the process exit code.
+int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
+               const std::function<std::vector<FlagOverride>()>& extra =
+                   nullptr);
+
+}  // namespace workers
+}  // namespace herald
+
+#endif  // HERALD_WORKERS_RUNTIME_WORKER_H_
