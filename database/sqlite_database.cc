@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -15,6 +16,14 @@
 namespace herald {
 namespace db {
 namespace {
+
+// Marks errors that mean "another writer holds the lock": only those make
+// the whole batch wait and retry (a body's own Unavailable does not).
+constexpr char kBusyPayload[] = "herald.dev/sqlite-busy";
+
+bool IsLockError(const absl::Status& s) {
+  return s.GetPayload(kBusyPayload).has_value();
+}
 
 bool IsBusy(int code) {
   int primary = code & 0xff;
@@ -30,8 +39,10 @@ absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
     return absl::AlreadyExistsError(message);
   }
   if (IsBusy(code)) {
-    return absl::UnavailableError(
-        absl::StrCat("database is locked: ", message));
+    absl::Status busy =
+        absl::UnavailableError(absl::StrCat("database is locked: ", message));
+    busy.SetPayload(kBusyPayload, absl::Cord("1"));
+    return busy;
   }
   if ((code & 0xff) == SQLITE_CONSTRAINT) {
     return absl::FailedPreconditionError(message);
@@ -201,8 +212,7 @@ class SqliteDatabase : public Database {
       absl::Status status = TryBatch(tx, batch);
       if (status.ok()) return;
       tx.Exec("ROLLBACK").IgnoreError();
-      if (status.code() == absl::StatusCode::kUnavailable &&
-          absl::Now() < deadline) {
+      if (IsLockError(status) && absl::Now() < deadline) {
         absl::SleepFor(absl::Milliseconds(std::min(100, 5 << attempt)));
         continue;
       }
@@ -224,7 +234,7 @@ class SqliteDatabase : public Database {
       s = tx.Exec("SAVEPOINT body");
       if (!s.ok()) return s;
       p->status = (*p->body)(tx);
-      if (p->status.code() == absl::StatusCode::kUnavailable) {
+      if (IsLockError(p->status)) {
         return p->status;  // locked mid-way: retry the whole batch
       }
       if (!p->status.ok()) {

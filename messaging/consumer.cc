@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <map>
+#include <tuple>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -178,6 +179,7 @@ class Consumer::Impl {
         }
       }
       ReleaseDueBatches(/*all=*/false);
+      ResumeDuePartitions();
       if (!announced_wait && absl::Now() - started > absl::Seconds(15) &&
           Assignment().empty()) {
         announced_wait = true;
@@ -273,6 +275,9 @@ class Consumer::Impl {
       timeout = std::min(timeout, std::max(absl::ZeroDuration(),
                                            route.first_buffered_at +
                                                route.batch.max_wait - now));
+    }
+    for (const auto& [partition, until] : paused_) {
+      timeout = std::min(timeout, std::max(absl::ZeroDuration(), until - now));
     }
     return timeout;
   }
@@ -382,6 +387,10 @@ class Consumer::Impl {
     }
     if (batch.empty()) return;
 
+    if (!route.batch_handler) {
+      ProcessOne(route, batch[0]);
+      return;
+    }
     absl::Status status;
     for (int attempt = 1;; ++attempt) {
       absl::Time start = absl::Now();
@@ -417,6 +426,79 @@ class Consumer::Impl {
       }
       retries_++;
       if (route.metrics.retries != nullptr) route.metrics.retries->Increment();
+    }
+  }
+
+  // One record: a failed attempt pauses only its partition (the record is
+  // fetched again after the backoff) so that other partitions and topics go
+  // on — an event may be waiting for one on another topic.
+  void ProcessOne(Route& route, Decoded& d) {
+    const AttemptKey key{route.topic, d.record->partition, d.record->offset};
+    int attempt = 1;
+    if (auto it = attempts_.find(key); it != attempts_.end()) {
+      attempt = it->second + 1;
+    }
+    absl::Time start = absl::Now();
+    absl::Status status = route.handler(*d.event, d.metadata);
+    if (route.metrics.latency != nullptr) {
+      route.metrics.latency->Observe(
+          absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    if (status.ok()) {
+      attempts_.erase(key);
+      StoreOffset(d.record);
+      handled_++;
+      if (route.metrics.handled != nullptr) route.metrics.handled->Increment();
+      return;
+    }
+    failed_++;
+    if (route.metrics.failed != nullptr) route.metrics.failed->Increment();
+    if (IsPermanent(status) || attempt >= retry_.max_attempts) {
+      attempts_.erase(key);
+      LOG(WARNING) << "handler for " << route.topic << "/"
+                   << d.record->partition << "@" << d.record->offset
+                   << " failed after " << attempt << " attempt(s): " << status;
+      std::vector<Decoded> one;
+      one.push_back(std::move(d));
+      Settle(route, one, status, attempt);
+      return;
+    }
+    VLOG(1) << "handler for " << route.topic << " failed (attempt " << attempt
+            << "), retrying: " << status;
+    attempts_[key] = attempt;
+    retries_++;
+    if (route.metrics.retries != nullptr) route.metrics.retries->Increment();
+    PausePartition(d.record, absl::Now() + BackoffFor(retry_, attempt));
+  }
+
+  // Rewinds the record's partition to it and pauses fetching it until
+  // `until`; ResumeDuePartitions() lets it go on.
+  void PausePartition(rd_kafka_message_t* record, absl::Time until) {
+    Rewind({record});
+    std::string topic = rd_kafka_topic_name(record->rkt);
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), record->partition);
+    rd_kafka_pause_partitions(rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    paused_[{topic, record->partition}] = until;
+  }
+
+  void ResumeDuePartitions() {
+    if (paused_.empty()) return;
+    absl::Time now = absl::Now();
+    for (auto it = paused_.begin(); it != paused_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      rd_kafka_topic_partition_list_t* list =
+          rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(list, it->first.first.c_str(),
+                                        it->first.second);
+      rd_kafka_resume_partitions(rk_, list);
+      rd_kafka_topic_partition_list_destroy(list);
+      it = paused_.erase(it);
     }
   }
 
@@ -579,6 +661,11 @@ class Consumer::Impl {
   UndecodableCallback on_undecodable_;
   metrics::Registry* registry_ = nullptr;
   std::unique_ptr<Producer> dlq_producer_;
+  // Single-record retries in progress: attempts made per record, and the
+  // partitions paused until their next attempt.
+  using AttemptKey = std::tuple<std::string, int32_t, int64_t>;
+  std::map<AttemptKey, int> attempts_;
+  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
   bool running_ = false;
   bool closed_ = false;
   std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0};

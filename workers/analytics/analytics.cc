@@ -62,34 +62,40 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
   db::Database& db = context.db;
 
   s = context.consumer.SubscribeBatch<PaymentCreated>(
-      batch, ExactlyOnce<PaymentCreated>(db, kInboxName, [](db::Transaction& tx, const PaymentCreated& p,
-                        const Metadata& meta) -> absl::Status {
-                   absl::Status s =
-                       tx.Execute(
-                             "INSERT INTO analytics_payments_daily(day,"
-                             " currency, payments, amount) VALUES (?, ?, 1, ?)"
-                             " ON CONFLICT(day, currency) DO UPDATE SET"
-                             " payments = analytics_payments_daily.payments"
-                             " + 1, amount = analytics_payments_daily.amount"
-                             " + excluded.amount",
-                             {DayOf(p.created_at(), meta), p.currency(),
-                              p.amount()})
-                           .status();
-                   if (!s.ok()) return s;
-                   return AddStatus(tx, "pending", 1);
-                 }));
+      batch,
+      ExactlyOnce<PaymentCreated>(
+          db, kInboxName,
+          [](db::Transaction& tx, const PaymentCreated& p,
+             const Metadata& meta) -> absl::Status {
+            absl::Status s =
+                tx.Execute(
+                      "INSERT INTO analytics_payments_daily(day,"
+                      " currency, payments, amount) VALUES (?, ?, 1, ?)"
+                      " ON CONFLICT(day, currency) DO UPDATE SET"
+                      " payments = analytics_payments_daily.payments"
+                      " + 1, amount = analytics_payments_daily.amount"
+                      " + excluded.amount",
+                      {DayOf(p.created_at(), meta), p.currency(), p.amount()})
+                    .status();
+            if (!s.ok()) return s;
+            return AddStatus(tx, "pending", 1);
+          }));
   if (!s.ok()) return s;
   s = context.consumer.SubscribeBatch<PaymentUpdated>(
-      batch, ExactlyOnce<PaymentUpdated>(db, kInboxName, [](db::Transaction& tx, const PaymentUpdated& p,
-                        const Metadata&) -> absl::Status {
+      batch, ExactlyOnce<PaymentUpdated>(
+                 db, kInboxName,
+                 [](db::Transaction& tx, const PaymentUpdated& p,
+                    const Metadata&) -> absl::Status {
                    absl::Status s = AddStatus(tx, p.old_status(), -1);
                    if (!s.ok()) return s;
                    return AddStatus(tx, p.new_status(), 1);
                  }));
   if (!s.ok()) return s;
   return context.consumer.SubscribeBatch<UserRegistered>(
-      batch, ExactlyOnce<UserRegistered>(db, kInboxName, [](db::Transaction& tx, const UserRegistered& u,
-                        const Metadata& meta) -> absl::Status {
+      batch, ExactlyOnce<UserRegistered>(
+                 db, kInboxName,
+                 [](db::Transaction& tx, const UserRegistered& u,
+                    const Metadata& meta) -> absl::Status {
                    return tx
                        .Execute(
                            "INSERT INTO analytics_registrations_daily(day,"
@@ -108,7 +114,8 @@ WorkerSpec AnalyticsWorkerSpec() {
 absl::StatusOr<std::string> AnalyticsReport(db::Database& db) {
   return db.TransactValue<std::string>(
       [](db::Transaction& tx) -> absl::StatusOr<std::string> {
-        std::string out = "day         currency  payments        amount  registrations\n";
+        std::string out =
+            "day         currency  payments        amount  registrations\n";
         auto rows = tx.Query(
             "SELECT day, currency, payments, amount, registrations"
             " FROM analytics_daily ORDER BY day, currency");

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
       absl::ParseCommandLine(argc, argv);
       auto config = herald::ConfigFromFlags({{"service", "analytics-worker"}});
       if (!config.ok()) {
-        std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+        std::fprintf(stderr, "%s\n",
+                     std::string(config.status().message()).c_str());
         return 2;
       }
       auto db = herald::db::Database::Open(config->db);

@@ -73,7 +73,8 @@ absl::Status SetUpCrm(WorkerContext& context) {
   if (!s.ok()) return s;
   BatchOptions batch = WorkerBatchOptions(context.config);
   s = context.consumer.SubscribeBatch<UserRegistered>(
-      batch, ExactlyOnce<UserRegistered>(context.db, kInboxName, &OnRegistered));
+      batch,
+      ExactlyOnce<UserRegistered>(context.db, kInboxName, &OnRegistered));
   if (!s.ok()) return s;
   return context.consumer.SubscribeBatch<PaymentCreated>(
       batch, ExactlyOnce<PaymentCreated>(context.db, kInboxName, &OnPayment));

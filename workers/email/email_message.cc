@@ -55,8 +55,7 @@ std::string RenderRfc5322(const Email& email, absl::string_view message_id,
   std::string out;
   absl::StrAppend(
       &out, "From: ", OneLine(from), "\r\n", "To: ", OneLine(email.to), "\r\n",
-      "Subject: ", EncodeHeaderWord(OneLine(email.subject)), "\r\n",
-      "Date: ",
+      "Subject: ", EncodeHeaderWord(OneLine(email.subject)), "\r\n", "Date: ",
       absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", date,
                        absl::UTCTimeZone()),
       "\r\n", "Message-ID: <", message_id, "@herald.local>\r\n",

@@ -33,8 +33,8 @@ struct Contact {
 // way on another topic, so this is worth a retry.
 absl::StatusOr<Contact> ContactOf(db::Transaction& tx,
                                   const std::string& user_id) {
-  auto rows = tx.Query("SELECT email, name FROM email_contacts WHERE user_id = ?",
-                       {user_id});
+  auto rows = tx.Query(
+      "SELECT email, name FROM email_contacts WHERE user_id = ?", {user_id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return absl::UnavailableError(
@@ -46,7 +46,8 @@ absl::StatusOr<Contact> ContactOf(db::Transaction& tx,
 // Renders, delivers and logs one email inside the handler's transaction.
 class Sender {
  public:
-  explicit Sender(std::unique_ptr<Mailer> mailer) : mailer_(std::move(mailer)) {}
+  explicit Sender(std::unique_ptr<Mailer> mailer)
+      : mailer_(std::move(mailer)) {}
 
   absl::Status Send(db::Transaction& tx, const Metadata& meta,
                     const Email& email) {
@@ -89,74 +90,78 @@ absl::Status SetUpEmail(WorkerContext& context) {
   auto sender = std::make_shared<Sender>(*std::move(mailer));
   db::Database& db = context.db;
 
-  s = context.consumer.Subscribe<UserRegistered>(ExactlyOnceEach<UserRegistered>(
-      db, kInboxName,
-      [sender](db::Transaction& tx, const UserRegistered& u,
-               const Metadata& meta) -> absl::Status {
-        absl::Status s =
-            tx.Execute(
-                  "INSERT INTO email_contacts(user_id, email, name)"
-                  " VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
-                  " email = excluded.email, name = excluded.name",
-                  {u.user_id(), u.email(), u.name()})
-                .status();
-        if (!s.ok()) return s;
-        absl::StatusOr<Email> email =
-            RenderTemplate("welcome", {{"name", u.name()}}, u.email());
-        if (!email.ok()) return email.status();
-        return sender->Send(tx, meta, *email);
-      }));
+  s = context.consumer.Subscribe<UserRegistered>(
+      ExactlyOnceEach<UserRegistered>(
+          db, kInboxName,
+          [sender](db::Transaction& tx, const UserRegistered& u,
+                   const Metadata& meta) -> absl::Status {
+            absl::Status s =
+                tx.Execute(
+                      "INSERT INTO email_contacts(user_id, email, name)"
+                      " VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
+                      " email = excluded.email, name = excluded.name",
+                      {u.user_id(), u.email(), u.name()})
+                    .status();
+            if (!s.ok()) return s;
+            absl::StatusOr<Email> email =
+                RenderTemplate("welcome", {{"name", u.name()}}, u.email());
+            if (!email.ok()) return email.status();
+            return sender->Send(tx, meta, *email);
+          }));
   if (!s.ok()) return s;
 
-  s = context.consumer.Subscribe<PaymentCreated>(ExactlyOnceEach<PaymentCreated>(
-      db, kInboxName,
-      [sender](db::Transaction& tx, const PaymentCreated& p,
-               const Metadata& meta) -> absl::Status {
-        absl::StatusOr<Contact> contact = ContactOf(tx, p.user_id());
-        if (!contact.ok()) return contact.status();
-        absl::Status s =
-            tx.Execute(
-                  "INSERT INTO email_payments(payment_id, user_id, amount,"
-                  " currency) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  {p.payment_id(), p.user_id(), p.amount(), p.currency()})
-                .status();
-        if (!s.ok()) return s;
-        absl::StatusOr<Email> email = RenderTemplate(
-            "payment_confirmation",
-            {{"name", contact->name},
-             {"amount", FormatAmount(p.amount(), p.currency())},
-             {"payment_id", p.payment_id()}},
-            contact->email);
-        if (!email.ok()) return email.status();
-        return sender->Send(tx, meta, *email);
-      }));
+  s = context.consumer.Subscribe<PaymentCreated>(
+      ExactlyOnceEach<PaymentCreated>(
+          db, kInboxName,
+          [sender](db::Transaction& tx, const PaymentCreated& p,
+                   const Metadata& meta) -> absl::Status {
+            absl::StatusOr<Contact> contact = ContactOf(tx, p.user_id());
+            if (!contact.ok()) return contact.status();
+            absl::Status s =
+                tx.Execute(
+                      "INSERT INTO email_payments(payment_id, user_id, amount,"
+                      " currency) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      {p.payment_id(), p.user_id(), p.amount(), p.currency()})
+                    .status();
+            if (!s.ok()) return s;
+            absl::StatusOr<Email> email = RenderTemplate(
+                "payment_confirmation",
+                {{"name", contact->name},
+                 {"amount", FormatAmount(p.amount(), p.currency())},
+                 {"payment_id", p.payment_id()}},
+                contact->email);
+            if (!email.ok()) return email.status();
+            return sender->Send(tx, meta, *email);
+          }));
   if (!s.ok()) return s;
 
-  s = context.consumer.Subscribe<PaymentUpdated>(ExactlyOnceEach<PaymentUpdated>(
-      db, kInboxName,
-      [sender](db::Transaction& tx, const PaymentUpdated& p,
-               const Metadata& meta) -> absl::Status {
-        auto rows = tx.Query(
-            "SELECT user_id FROM email_payments WHERE payment_id = ?",
-            {p.payment_id()});
-        if (!rows.ok()) return rows.status();
-        if (rows->empty()) {
-          return absl::UnavailableError(absl::StrCat(
-              "payment '", p.payment_id(), "' not seen yet"));
-        }
-        absl::StatusOr<Contact> contact = ContactOf(tx, (*rows)[0].String(0));
-        if (!contact.ok()) return contact.status();
-        absl::StatusOr<Email> email = RenderTemplate(
-            "payment_status",
-            {{"name", contact->name},
-             {"payment_id", p.payment_id()},
-             {"old_status", p.old_status()},
-             {"new_status", p.new_status()},
-             {"reason", p.reason()}},
-            contact->email);
-        if (!email.ok()) return email.status();
-        return sender->Send(tx, meta, *email);
-      }));
+  s = context.consumer.Subscribe<PaymentUpdated>(
+      ExactlyOnceEach<PaymentUpdated>(
+          db, kInboxName,
+          [sender](db::Transaction& tx, const PaymentUpdated& p,
+                   const Metadata& meta) -> absl::Status {
+            auto rows = tx.Query(
+                "SELECT user_id FROM email_payments WHERE payment_id = ?",
+                {p.payment_id()});
+            if (!rows.ok()) return rows.status();
+            if (rows->empty()) {
+              return absl::UnavailableError(
+                  absl::StrCat("payment '", p.payment_id(), "' not seen yet"));
+            }
+            absl::StatusOr<Contact> contact =
+                ContactOf(tx, (*rows)[0].String(0));
+            if (!contact.ok()) return contact.status();
+            absl::StatusOr<Email> email =
+                RenderTemplate("payment_status",
+                               {{"name", contact->name},
+                                {"payment_id", p.payment_id()},
+                                {"old_status", p.old_status()},
+                                {"new_status", p.new_status()},
+                                {"reason", p.reason()}},
+                               contact->email);
+            if (!email.ok()) return email.status();
+            return sender->Send(tx, meta, *email);
+          }));
   if (!s.ok()) return s;
 
   return context.consumer.Subscribe<EmailNotification>(
@@ -177,7 +182,8 @@ absl::Status SetUpEmail(WorkerContext& context) {
               email.to = n.to();
               email.subject = n.subject();
               email.text = n.body();
-              email.html = absl::StrCat("<pre>", HtmlEscape(n.body()), "</pre>");
+              email.html =
+                  absl::StrCat("<pre>", HtmlEscape(n.body()), "</pre>");
             }
             return sender->Send(tx, meta, email);
           }));

@@ -55,9 +55,9 @@ class MaildirMailer : public Mailer {
     }
     fs::rename(tmp_path, final_path, ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot move the email into ", final_path.string(), ": ",
-          ec.message()));
+      return absl::UnavailableError(absl::StrCat("cannot move the email into ",
+                                                 final_path.string(), ": ",
+                                                 ec.message()));
     }
     return absl::OkStatus();
   }
@@ -103,9 +103,8 @@ class SmtpMailer : public Mailer {
     curl_slist_free_all(recipients);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
-      std::string message = absl::StrCat("SMTP delivery to ", to, " via ",
-                                         url_, " failed: ",
-                                         curl_easy_strerror(rc));
+      std::string message = absl::StrCat("SMTP delivery to ", to, " via ", url_,
+                                         " failed: ", curl_easy_strerror(rc));
       // 5xx replies are permanent refusals; everything else may pass later.
       if (code >= 500) return absl::FailedPreconditionError(message);
       return absl::UnavailableError(message);
@@ -134,7 +133,7 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
 }
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
-                                                     const std::string& from) {
+                                                      const std::string& from) {
   if (!absl::StartsWith(url, "smtp://") && !absl::StartsWith(url, "smtps://")) {
     return absl::InvalidArgumentError(
         absl::StrCat("smtp_url '", url, "' must start with smtp://"));

@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
 
 // Sends over SMTP to `url` ("smtp://host:port").
 absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
-                                                     const std::string& from);
+                                                      const std::string& from);
 
 // SMTP when config.smtp_url is set, else the Maildir at config.maildir.
 absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config);

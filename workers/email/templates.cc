@@ -17,7 +17,8 @@ struct Template {
 };
 
 const std::map<std::string, Template, std::less<>>& Templates() {
-  static const auto* templates = new std::map<std::string, Template, std::less<>>{
+  static const auto* templates = new std::map<std::string, Template,
+                                              std::less<>>{
       {"welcome",
        {"Welcome to Herald, {{name}}!",
         "Hello {{name}},\n\nwelcome aboard. Your account is ready.\n\n"
@@ -52,7 +53,8 @@ std::string Substitute(absl::string_view text,
     size_t close = text.find("}}", open + 2);
     if (close == absl::string_view::npos) break;
     absl::StrAppend(&out, text.substr(pos, open - pos));
-    auto it = variables.find(std::string(text.substr(open + 2, close - open - 2)));
+    auto it =
+        variables.find(std::string(text.substr(open + 2, close - open - 2)));
     if (it != variables.end()) {
       out += html ? HtmlEscape(it->second) : it->second;
     }

@@ -46,9 +46,9 @@ class Worker::Impl {
     web::Router router;
     router.Handle("GET", "/healthz", [this](const web::Request&) {
       return web::Response::Json(
-          200, absl::StrCat(R"({"status":"ok","worker":")", spec_.name,
-                            R"(","handled":)", consumer_->Stats().handled,
-                            "}"));
+          200,
+          absl::StrCat(R"({"status":"ok","worker":")", spec_.name,
+                       R"(","handled":)", consumer_->Stats().handled, "}"));
     });
     router.Handle("GET", "/metrics", [this](const web::Request&) {
       consumer_->UpdateLagMetrics();
@@ -124,11 +124,11 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
   if (auto port = absl::GetFlag(FLAGS_admin_port)) {
     overrides.push_back({"admin_port", absl::StrCat(*port)});
   }
-  absl::StatusOr<Config> config = ConfigFromFlags(
-      {{"service", spec.name},
-       {"client_id", spec.name},
-       {"consumer.group_id", spec.group}},
-      overrides);
+  absl::StatusOr<Config> config =
+      ConfigFromFlags({{"service", spec.name},
+                       {"client_id", spec.name},
+                       {"consumer.group_id", spec.group}},
+                      overrides);
   if (!config.ok()) {
     LOG(ERROR) << "bad configuration: " << config.status().message();
     return 2;

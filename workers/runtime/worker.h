@@ -73,9 +73,9 @@ class Worker {
 // Loads the configuration from the shared flags (plus the worker's own,
 // read by `extra` after parsing), runs the worker until SIGINT/SIGTERM and
 // returns the process exit code.
-int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
-               const std::function<std::vector<FlagOverride>()>& extra =
-                   nullptr);
+int WorkerMain(
+    int argc, char** argv, const WorkerSpec& spec,
+    const std::function<std::vector<FlagOverride>()>& extra = nullptr);
 
 }  // namespace workers
 }  // namespace herald
