@@ -3,6 +3,9 @@
 #include <glog/logging.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <unistd.h>
+
 #include <optional>
 
 #include "absl/flags/flag.h"
@@ -16,6 +19,11 @@ ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // Under `bazel run`, relative paths (herald.db, maildir) mean the user's
+  // directory, not the runfiles tree.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (chdir(dir) != 0) PLOG(WARNING) << "cannot enter " << dir;
+  }
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   // Block the stop signals in every thread; main waits for them below.

@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 #include <signal.h>
+
+#include <cstdlib>
 #include <unistd.h>
 
 #include <thread>
@@ -111,6 +113,11 @@ Consumer& Worker::consumer() { return impl_->consumer(); }
 int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
                const std::function<std::vector<FlagOverride>()>& extra) {
   absl::ParseCommandLine(argc, argv);
+  // Under `bazel run`, relative paths (herald.db, maildir) mean the user's
+  // directory, not the runfiles tree.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (chdir(dir) != 0) PLOG(WARNING) << "cannot enter " << dir;
+  }
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   sigset_t signals;
