@@ -353,6 +353,44 @@ INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
                                                                  : "Postgres";
                          });
 
+// With no brokers configured the gateway starts the development broker and
+// publishes through it.
+TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
+  int port;
+  {
+    web::Router router;
+    web::ServerOptions probe_options;
+    probe_options.address = "127.0.0.1";
+    probe_options.port = 0;
+    auto probe = web::HttpServer::Start(probe_options, router);
+    ASSERT_TRUE(probe.ok());
+    port = (*probe)->port();
+  }
+  Config config;
+  config.service = "gateway";
+  config.db = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/dev.db");
+  config.http_port = 0;
+  GatewayOptions options;
+  options.http_address = "127.0.0.1";
+  options.dev_broker_port = port;
+  auto gateway = Gateway::Start(config, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  EXPECT_EQ((*gateway)->brokers(), absl::StrCat("127.0.0.1:", port));
+  web::HttpClient client("127.0.0.1", (*gateway)->port());
+  auto r = client.Send("POST", "/api/v1/users", R"({"email":"d@e.fg","name":"D"})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 201);
+  Config reader = config;
+  reader.brokers = (*gateway)->brokers();
+  reader.consumer.group_id = "dev-reader";
+  reader.consumer.session_timeout_ms = 6000;
+  reader.consumer.heartbeat_interval_ms = 1000;
+  reader.consumer.fetch_wait_max_ms = 10;
+  EventLog events;
+  auto consumer = events.Attach(reader);
+  EXPECT_TRUE(WaitFor([&] { return events.On("user.registered").size() == 1; }));
+}
+
 // The gateway binary, killed with SIGKILL while Kafka is away, restarted:
 // what it accepted is delivered.
 TEST(GatewayProcessTest, KilledWithBacklogThenRestartedDeliversIt) {

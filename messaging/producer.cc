@@ -200,6 +200,11 @@ class Producer::Impl {
   int64_t InFlight() const { return in_flight_.load(); }
   bool BrokersReachable() const { return brokers_reachable_.load(); }
 
+  void TriggerFatalError(const std::string& reason) {
+    rd_kafka_test_fatal_error(rk_, RD_KAFKA_RESP_ERR_PRODUCER_FENCED,
+                              reason.c_str());
+  }
+
   absl::Status FatalError() const {
     absl::MutexLock lock(&mu_);
     return fatal_;
@@ -307,5 +312,9 @@ int64_t Producer::InFlight() const { return impl_->InFlight(); }
 absl::Status Producer::FatalError() const { return impl_->FatalError(); }
 
 bool Producer::BrokersReachable() const { return impl_->BrokersReachable(); }
+
+void Producer::TriggerFatalErrorForTesting(absl::string_view reason) {
+  impl_->TriggerFatalError(std::string(reason));
+}
 
 }  // namespace herald

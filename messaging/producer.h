@@ -134,6 +134,10 @@ class Producer {
   // after one the producer accepts nothing more and must be recreated.
   absl::Status FatalError() const;
 
+  // Makes librdkafka raise a fatal error, as a fenced or reset broker would
+  // (for tests of recovery code).
+  void TriggerFatalErrorForTesting(absl::string_view reason);
+
  private:
   class Impl;
   explicit Producer(std::unique_ptr<Impl> impl);

@@ -55,6 +55,12 @@ class OutboxRelay::Impl {
     FlushDelivered();
   }
 
+  void InjectFatalError() {
+    absl::MutexLock lock(&mu_);
+    inject_fatal_ = true;
+    wake_ = true;
+  }
+
   RelayStats Stats() const {
     RelayStats stats;
     stats.published = published_.load();
@@ -85,6 +91,11 @@ class OutboxRelay::Impl {
         absl::MutexLock lock(&mu_);
         if (stop_) return;
         reachable_ = producer_->BrokersReachable();
+        if (inject_fatal_) {
+          inject_fatal_ = false;
+          producer_->TriggerFatalErrorForTesting("injected by a test");
+          absl::SleepFor(absl::Milliseconds(50));  // error_cb runs async
+        }
       }
       if (!producer_->FatalError().ok()) {
         LOG(WARNING) << "outbox relay: recreating the producer after: "
@@ -205,6 +216,7 @@ class OutboxRelay::Impl {
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   absl::flat_hash_set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> delivered_ ABSL_GUARDED_BY(mu_);
@@ -221,6 +233,7 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(
 OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutboxRelay::~OutboxRelay() = default;
 void OutboxRelay::Notify() { impl_->Notify(); }
+void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
 void OutboxRelay::Stop() { impl_->Stop(); }
 RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }
 

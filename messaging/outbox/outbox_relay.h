@@ -64,6 +64,9 @@ class OutboxRelay {
 
   RelayStats Stats() const;
 
+  // Makes the current producer fail fatally (tests of the recovery path).
+  void InjectFatalErrorForTesting();
+
   class Impl;
 
  private:

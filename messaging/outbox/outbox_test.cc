@@ -166,6 +166,40 @@ TEST_P(OutboxTest, RestartedRelayPublishesWhatWasPending) {
   consumer->Stop().IgnoreError();
 }
 
+TEST_P(OutboxTest, FatalProducerErrorRecreatesTheProducerAndLosesNothing) {
+  auto relay = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(relay.ok());
+  auto consumer = Consume();
+  Append(10, 2);
+  (*relay)->Notify();
+  ASSERT_TRUE(WaitFor([&] { return total() >= 10; }));
+  (*relay)->InjectFatalErrorForTesting();
+  ASSERT_TRUE(WaitFor([&] { return (*relay)->Stats().producer_restarts == 1; }));
+  Append(10, 2, 10);
+  (*relay)->Notify();
+  ASSERT_TRUE(WaitFor([&] {
+    auto b = ReadBacklog(*db_);
+    return total() >= 20 && b.ok() && b->pending == 0;
+  })) << total();
+  consumer->Stop().IgnoreError();
+}
+
+TEST_P(OutboxTest, PublishedRowsArePrunedAfterRetention) {
+  Append(5, 1);
+  auto relay = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(relay.ok());
+  ASSERT_TRUE(WaitFor([&] { return ReadBacklog(*db_)->pending == 0; }));
+  Append(3, 1, 5);  // pending: never pruned
+  auto pruned = PrunePublished(*db_, absl::Now() + absl::Seconds(1));
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 5);
+  auto left = db_->TransactValue<std::vector<db::Row>>([](db::Transaction& tx) {
+    return tx.Query("SELECT COUNT(*) FROM outbox");
+  });
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ((*left)[0].Int(0), 3);
+}
+
 TEST(OutboxStoreTest, HeadersRoundTripAndCorruptionIsAnError) {
   Headers headers = {{"a", std::string("\0\1", 2)}, {"", ""}, {"ce_id", "x"}};
   auto decoded = DecodeHeaders(EncodeHeaders(headers));
