@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 
 #include <deque>
+#include <functional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -51,9 +53,32 @@ absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
   return absl::InternalError(message);
 }
 
+// Prepared statements by SQL text, for one connection. Parsing dominates a
+// small statement's cost, and services run the same few statements.
+class StatementCache {
+ public:
+  ~StatementCache() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  }
+  sqlite3_stmt* Find(absl::string_view sql) {
+    auto it = statements_.find(sql);
+    return it == statements_.end() ? nullptr : it->second;
+  }
+  // Takes `stmt` unless the cache is full (then the caller finalizes it).
+  bool Add(absl::string_view sql, sqlite3_stmt* stmt) {
+    if (statements_.size() >= 512) return false;
+    statements_.emplace(std::string(sql), stmt);
+    return true;
+  }
+
+ private:
+  absl::flat_hash_map<std::string, sqlite3_stmt*> statements_;
+};
+
 class SqliteTransaction : public Transaction {
  public:
-  explicit SqliteTransaction(sqlite3* conn) : conn_(conn) {}
+  SqliteTransaction(sqlite3* conn, StatementCache* cache)
+      : conn_(conn), cache_(cache) {}
 
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                   std::vector<Value> params) override {
@@ -76,12 +101,28 @@ class SqliteTransaction : public Transaction {
   absl::StatusOr<std::vector<Row>> Run(absl::string_view sql,
                                        const std::vector<Value>& params,
                                        bool collect) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(conn_, sql.data(), static_cast<int>(sql.size()),
-                                &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare");
-    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(
-        stmt, sqlite3_finalize);
+    sqlite3_stmt* stmt = cache_ != nullptr ? cache_->Find(sql) : nullptr;
+    bool owned = false;
+    int rc;
+    if (stmt == nullptr) {
+      rc = sqlite3_prepare_v2(conn_, sql.data(), static_cast<int>(sql.size()),
+                              &stmt, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare");
+      owned = cache_ == nullptr || !cache_->Add(sql, stmt);
+    }
+    // Reset on every exit: a statement left mid-step holds a read lock.
+    auto release = [stmt, owned] {
+      if (owned) {
+        sqlite3_finalize(stmt);
+      } else {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+      }
+    };
+    struct Guard {
+      std::function<void()> f;
+      ~Guard() { f(); }
+    } guard{release};
     if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
       return absl::InvalidArgumentError(
           absl::StrCat("statement has ", sqlite3_bind_parameter_count(stmt),
@@ -148,6 +189,7 @@ class SqliteTransaction : public Transaction {
   }
 
   sqlite3* conn_;
+  StatementCache* cache_;
 };
 
 class SqliteDatabase : public Database {
@@ -205,7 +247,7 @@ class SqliteDatabase : public Database {
   };
 
   void RunBatch(const std::vector<Pending*>& batch) {
-    SqliteTransaction tx(conn_);
+    SqliteTransaction tx(conn_, &statements_);
     absl::Time deadline =
         absl::Now() + absl::Milliseconds(options_.busy_timeout_ms);
     for (int attempt = 0;; ++attempt) {
@@ -253,6 +295,7 @@ class SqliteDatabase : public Database {
 
   sqlite3* conn_;
   const SqliteOptions options_;
+  StatementCache statements_;  // used by the leader only
   absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
@@ -277,7 +320,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
   sqlite3_extended_result_codes(conn, 1);
   sqlite3_busy_timeout(conn, options.busy_timeout_ms);
   auto db = std::make_unique<SqliteDatabase>(conn, options);
-  SqliteTransaction setup(conn);
+  SqliteTransaction setup(conn, nullptr);
   for (const std::string& pragma :
        {std::string("PRAGMA journal_mode=WAL"),
         absl::StrCat("PRAGMA synchronous=", options.synchronous),

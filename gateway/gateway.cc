@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "database/database.h"
 #include "database/migrations.h"
 #include "gateway/api_error.h"
@@ -79,18 +81,9 @@ class Gateway::Impl {
     server_options.max_body_bytes = options_.max_body_bytes;
     server_options.on_request = [this](const web::Request& r, int status,
                                        double seconds) {
-      std::string route = router_pattern_(r.path);
-      metrics_
-          .GetCounter("herald_http_requests_total", "HTTP requests answered",
-                      {{"route", route},
-                       {"method", r.method},
-                       {"status", absl::StrCat(status)}})
-          .Increment();
-      metrics_
-          .GetHistogram("herald_http_request_duration_seconds",
-                        "HTTP request latency", metrics::LatencyBuckets(),
-                        {{"route", route}})
-          .Observe(seconds);
+      RequestMetrics& m = MetricsFor(r, status);
+      m.requests->Increment();
+      m.latency->Observe(seconds);
     };
     web::Router router = Routes();
     router_pattern_ = [router](absl::string_view path) {
@@ -159,6 +152,34 @@ class Gateway::Impl {
         "Event deliveries that failed (and were retried)", [this] {
           return static_cast<double>(relay_->Stats().publish_failures);
         });
+  }
+
+  struct RequestMetrics {
+    metrics::Counter* requests;
+    metrics::Histogram* latency;
+  };
+
+  // The instruments of one (route, method, status), resolved once: the
+  // registry's lookup builds label vectors, too slow for every request.
+  RequestMetrics& MetricsFor(const web::Request& r, int status) {
+    std::string route = router_pattern_(r.path);
+    std::string key = absl::StrCat(route, " ", r.method, " ", status);
+    {
+      absl::ReaderMutexLock lock(&metrics_mu_);
+      auto it = request_metrics_.find(key);
+      if (it != request_metrics_.end()) return it->second;
+    }
+    RequestMetrics m;
+    m.requests = &metrics_.GetCounter("herald_http_requests_total",
+                                      "HTTP requests answered",
+                                      {{"route", route},
+                                       {"method", r.method},
+                                       {"status", absl::StrCat(status)}});
+    m.latency = &metrics_.GetHistogram(
+        "herald_http_request_duration_seconds", "HTTP request latency",
+        metrics::LatencyBuckets(), {{"route", route}});
+    absl::MutexLock lock(&metrics_mu_);
+    return request_metrics_.try_emplace(key, m).first->second;
   }
 
   // Runs a write and answers; wakes the relay after the commit.
@@ -230,6 +251,9 @@ class Gateway::Impl {
   std::unique_ptr<Store> store_;
   std::unique_ptr<outbox::OutboxRelay> relay_;
   metrics::Registry metrics_;
+  absl::Mutex metrics_mu_;
+  absl::flat_hash_map<std::string, RequestMetrics> request_metrics_
+      ABSL_GUARDED_BY(metrics_mu_);
   std::function<std::string(absl::string_view)> router_pattern_;
   std::unique_ptr<web::HttpServer> server_;
 };

@@ -377,7 +377,8 @@ TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   EXPECT_EQ((*gateway)->brokers(), absl::StrCat("127.0.0.1:", port));
   web::HttpClient client("127.0.0.1", (*gateway)->port());
-  auto r = client.Send("POST", "/api/v1/users", R"({"email":"d@e.fg","name":"D"})");
+  auto r =
+      client.Send("POST", "/api/v1/users", R"({"email":"d@e.fg","name":"D"})");
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 201);
   Config reader = config;
@@ -388,7 +389,8 @@ TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   reader.consumer.fetch_wait_max_ms = 10;
   EventLog events;
   auto consumer = events.Attach(reader);
-  EXPECT_TRUE(WaitFor([&] { return events.On("user.registered").size() == 1; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return events.On("user.registered").size() == 1; }));
 }
 
 // The gateway binary, killed with SIGKILL while Kafka is away, restarted:

@@ -2,10 +2,9 @@
 // [--brokers=host:port] [--db=sqlite:herald.db] [--config=herald.yaml]`.
 #include <glog/logging.h>
 #include <signal.h>
-
-#include <cstdlib>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <optional>
 
 #include "absl/flags/flag.h"

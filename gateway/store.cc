@@ -158,9 +158,9 @@ absl::StatusOr<Outcome> Store::CreatePayment(
     if (!message.ok()) return message.status();
     Outcome outcome;
     outcome.http_status = 201;
-    absl::StatusOr<db::Row> row = LoadPayment(tx, id);
-    if (!row.ok()) return row.status();
-    outcome.body = PaymentJson(*row);
+    outcome.body = PaymentJson(
+        db::Row({id, request.user_id, request.amount, request.currency,
+                 std::string("pending"), std::string(), ms, ms}));
     outcome.event = *std::move(message);
     return outcome;
   });
@@ -202,11 +202,12 @@ absl::StatusOr<Outcome> Store::UpdatePaymentStatus(
     SetTimestamp(event.mutable_updated_at(), now);
     absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
     if (!message.ok()) return message.status();
-    absl::StatusOr<db::Row> row = LoadPayment(tx, payment_id);
-    if (!row.ok()) return row.status();
     Outcome outcome;
     outcome.http_status = 200;
-    outcome.body = PaymentJson(*row);
+    outcome.body =
+        PaymentJson(db::Row({payment_id, current->String(1), current->Int(2),
+                             current->String(3), request.status, request.reason,
+                             current->Int(6), absl::ToUnixMillis(now)}));
     outcome.event = *std::move(message);
     return outcome;
   });
