@@ -1,36 +1,20 @@
 // The Herald gateway: `bazel run //gateway -- [--http_port=8080]
 // [--brokers=host:port] [--db=sqlite:herald.db] [--config=herald.yaml]`.
 #include <glog/logging.h>
-#include <signal.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <optional>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/gateway.h"
 #include "messaging/flags.h"
+#include "messaging/process.h"
 
 ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port (default 8080; HERALD_HTTP_PORT, http_port:)");
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  // Under `bazel run`, relative paths (herald.db, maildir) mean the user's
-  // directory, not the runfiles tree.
-  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
-    if (chdir(dir) != 0) PLOG(WARNING) << "cannot enter " << dir;
-  }
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  // Block the stop signals in every thread; main waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  herald::InitProcess(argc, argv);
 
   std::optional<std::string> port;
   if (auto flag = absl::GetFlag(FLAGS_http_port)) port = absl::StrCat(*flag);
@@ -46,8 +30,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "gateway cannot start: " << gateway.status();
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
+  int signal = herald::WaitForStopSignal();
   LOG(INFO) << "gateway stopping (signal " << signal << ")";
   (*gateway)->Stop();
   return 0;

@@ -4,11 +4,10 @@
 //
 // Runs until SIGINT/SIGTERM. For development only: data is lost on exit.
 #include <glog/logging.h>
-#include <signal.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "messaging/dev/dev_broker.h"
+#include "messaging/process.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 9092, "bootstrap port clients connect to");
@@ -16,14 +15,7 @@ ABSL_FLAG(int, brokers_count, 1, "mock brokers in the cluster");
 ABSL_FLAG(int, partitions, 6, "partitions of each contract topic");
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  herald::InitProcess(argc, argv);
 
   herald::dev::DevBrokerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
@@ -35,8 +27,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "cannot start the development broker: " << broker.status();
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
+  herald::WaitForStopSignal();
   LOG(INFO) << "development broker stopping";
   return 0;
 }

@@ -3,24 +3,16 @@
 //
 //   bazel run -c opt //web:fixed_server -- --port=8081 --threads=8
 #include <glog/logging.h>
-#include <signal.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "messaging/process.h"
 #include "web/server.h"
 
 ABSL_FLAG(int, port, 8081, "port to listen on");
 ABSL_FLAG(int, threads, 8, "server threads");
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  herald::InitProcess(argc, argv);
 
   herald::web::Router router;
   router.Handle("POST", "/api/v1/payments", [](const herald::web::Request&) {
@@ -37,8 +29,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   LOG(INFO) << "fixed_server listening on 127.0.0.1:" << (*server)->port();
-  int signal = 0;
-  sigwait(&signals, &signal);
+  herald::WaitForStopSignal();
   (*server)->Stop();
   return 0;
 }

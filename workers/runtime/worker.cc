@@ -2,18 +2,17 @@
 
 #include <glog/logging.h>
 #include <signal.h>
-
-#include <cstdlib>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "database/migrations.h"
 #include "messaging/inbox/inbox.h"
+#include "messaging/process.h"
 #include "web/server.h"
 
 ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
@@ -112,19 +111,7 @@ Consumer& Worker::consumer() { return impl_->consumer(); }
 
 int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
                const std::function<std::vector<FlagOverride>()>& extra) {
-  absl::ParseCommandLine(argc, argv);
-  // Under `bazel run`, relative paths (herald.db, maildir) mean the user's
-  // directory, not the runfiles tree.
-  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
-    if (chdir(dir) != 0) PLOG(WARNING) << "cannot enter " << dir;
-  }
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  InitProcess(argc, argv);
 
   std::vector<FlagOverride> overrides;
   if (extra) overrides = extra();
@@ -151,8 +138,7 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
     LOG(ERROR) << spec.name << " cannot start: " << worker.status();
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
+  int signal = WaitForStopSignal();
   LOG(INFO) << spec.name << " stopping (signal " << signal
             << "): finishing the running handler and committing";
   // A stop that hangs (e.g. a wedged handler) must not keep the process.

@@ -1,0 +1,31 @@
+// File: messaging/process.h
+//
+// What every Herald binary does first and last: parse the flags, log to
+// stderr with glog, resolve relative paths in the caller's directory under
+// `bazel run`, and stop cleanly on SIGINT/SIGTERM.
+//
+// Example:
+//
+//   int main(int argc, char** argv) {
+//     herald::InitProcess(argc, argv);   // blocks SIGINT/SIGTERM in all
+//     threads
+//     ... start threads ...
+//     int signal = herald::WaitForStopSignal();
+//     ... stop ...
+//   }
+#ifndef HERALD_MESSAGING_PROCESS_H_
+#define HERALD_MESSAGING_PROCESS_H_
+
+namespace herald {
+
+// Parses absl flags, initializes glog (to stderr), enters
+// $BUILD_WORKING_DIRECTORY when set, and blocks SIGINT and SIGTERM so that
+// WaitForStopSignal() receives them. Call before starting any thread.
+void InitProcess(int argc, char** argv);
+
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+int WaitForStopSignal();
+
+}  // namespace herald
+
+#endif  // HERALD_MESSAGING_PROCESS_H_
