@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -213,6 +215,45 @@ TEST_F(RoundTripTest, CallbackSendReportsDelivery) {
   ASSERT_EQ(results.size(), 10u);
   for (const DeliveryResult& r : results) EXPECT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*producer)->InFlight(), 0);
+}
+
+TEST(ThreeBrokerTest, RoundTripOnAReplicatedTopic) {
+  auto cluster = MockCluster::Start(3);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_EQ(std::count((*cluster)->bootstrap_servers().begin(),
+                       (*cluster)->bootstrap_servers().end(), ','),
+            2);
+  ASSERT_TRUE((*cluster)->CreateTopic("user.registered", 6, 3).ok());
+  Config config = TestConfig(**cluster, "three-brokers");
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  std::set<std::string> sent;
+  for (int i = 0; i < 30; ++i) {
+    UserRegistered user;
+    user.set_user_id(absl::StrCat("user_", i));
+    DeliveryResult r = (*producer)->Send(user).get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    sent.insert(r->event_id);
+  }
+  absl::Mutex mu;
+  std::set<std::string> received;
+  auto consumer = Consumer::Create(config);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<UserRegistered>(
+                      [&](const UserRegistered&, const Metadata& meta) {
+                        absl::MutexLock lock(&mu);
+                        received.insert(std::string(meta.event_id));
+                        return absl::OkStatus();
+                      })
+                  .ok());
+  RunningConsumer running(*std::move(consumer));
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return received.size() == sent.size();
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(received, sent);
 }
 
 }  // namespace
