@@ -26,7 +26,7 @@ namespace gateway {
 struct GatewayOptions {
   // Address the HTTP API listens on.
   std::string http_address = "0.0.0.0";
-  int http_threads = 16;
+  int http_threads = 32;
   size_t max_body_bytes = 64 * 1024;
   // Where the development broker goes when no brokers are configured.
   int dev_broker_port = 9092;

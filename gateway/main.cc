@@ -12,6 +12,9 @@
 
 ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port (default 8080; HERALD_HTTP_PORT, http_port:)");
+ABSL_FLAG(int, http_threads, 32,
+          "threads serving HTTP; handlers block on the database commit, so "
+          "more threads means larger group commits");
 
 int main(int argc, char** argv) {
   herald::InitProcess(argc, argv);
@@ -25,7 +28,9 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "bad configuration: " << config.status().message();
     return 2;
   }
-  auto gateway = herald::gateway::Gateway::Start(*config);
+  herald::gateway::GatewayOptions options;
+  options.http_threads = absl::GetFlag(FLAGS_http_threads);
+  auto gateway = herald::gateway::Gateway::Start(*config, options);
   if (!gateway.ok()) {
     LOG(ERROR) << "gateway cannot start: " << gateway.status();
     return 1;

@@ -45,7 +45,7 @@ pids+=($!)
 sleep 1
 
 gateway_port=$(free_port)
-"$bin/gateway/gateway" --http_port="$gateway_port" \
+"$bin/gateway/gateway" --http_port="$gateway_port" --http_threads="${HTTP_THREADS:-32}" \
   --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/gateway.db" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
