@@ -38,6 +38,7 @@ ABSL_FLAG(int, messages, 200000, "messages per side per round");
 ABSL_FLAG(int, rounds, 5, "rounds (the median is reported)");
 ABSL_FLAG(int, partitions, 16, "partitions per topic");
 ABSL_FLAG(int, fetch_wait_ms, 10, "consumer fetch.wait.max.ms (both sides)");
+ABSL_FLAG(bool, produce_only, false, "skip the consume phases (profiling)");
 
 namespace herald {
 namespace {
@@ -341,7 +342,10 @@ int main(int argc, char** argv) {
     // Both consumers read the same topic (each in its own group), so that
     // both see the same batches.
     Config typed_config = BenchConfig(brokers, absl::StrCat("bench-typed-", r));
-    if (r % 2 == 0) {
+    if (absl::GetFlag(FLAGS_produce_only)) {
+      raw_c.push_back({1, 1});
+      typed_c.push_back({1, 1});
+    } else if (r % 2 == 0) {
       raw_c.push_back(RawConsume(config, raw_topic, n));
       typed_c.push_back(TypedConsume(typed_config, raw_topic, n));
     } else {
