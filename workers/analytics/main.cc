@@ -1,37 +1,46 @@
-// The analytics worker: `bazel run //workers:analytics [-- --report]`.
+// The analytics worker: `bazel run //workers:analytics`, or
+// `bazel run //workers:analytics -- --report` to print the aggregates.
 #include <cstdio>
+#include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "database/database.h"
 #include "messaging/flags.h"
+#include "messaging/process.h"
 #include "workers/analytics/analytics.h"
 
 ABSL_FLAG(bool, report, false, "print the aggregates and exit");
 
+namespace {
+
+int Report(int argc, char** argv) {
+  herald::InitProcess(argc, argv);
+  auto config = herald::ConfigFromFlags(
+      {{"service", "analytics-worker"}, {"db", "sqlite:analytics-worker.db"}});
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  auto db = herald::db::Database::Open(config->db);
+  if (!db.ok()) {
+    std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
+    return 1;
+  }
+  auto report = herald::workers::AnalyticsReport(**db);
+  if (!report.ok()) {
+    std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  std::fputs(report->c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--report") {
-      absl::ParseCommandLine(argc, argv);
-      auto config = herald::ConfigFromFlags({{"service", "analytics-worker"}});
-      if (!config.ok()) {
-        std::fprintf(stderr, "%s\n",
-                     std::string(config.status().message()).c_str());
-        return 2;
-      }
-      auto db = herald::db::Database::Open(config->db);
-      if (!db.ok()) {
-        std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
-        return 1;
-      }
-      auto report = herald::workers::AnalyticsReport(**db);
-      if (!report.ok()) {
-        std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
-        return 1;
-      }
-      std::fputs(report->c_str(), stdout);
-      return 0;
-    }
+    if (std::string(argv[i]) == "--report") return Report(argc, argv);
   }
   return herald::workers::WorkerMain(argc, argv,
                                      herald::workers::AnalyticsWorkerSpec());

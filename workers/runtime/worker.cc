@@ -121,7 +121,10 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
   absl::StatusOr<Config> config =
       ConfigFromFlags({{"service", spec.name},
                        {"client_id", spec.name},
-                       {"consumer.group_id", spec.group}},
+                       {"consumer.group_id", spec.group},
+                       // Its own file by default: no lock shared with the
+                       // gateway's database.
+                       {"db", absl::StrCat("sqlite:", spec.name, ".db")}},
                       overrides);
   if (!config.ok()) {
     LOG(ERROR) << "bad configuration: " << config.status().message();
