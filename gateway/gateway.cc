@@ -39,9 +39,14 @@ std::optional<IdempotencyKey> KeyOf(const web::Request& request,
   IdempotencyKey out;
   out.key = std::string(*key);
   out.route = std::string(route);
-  // The body as sent plus the path identifies the request.
-  out.fingerprint =
-      absl::StrCat(request.path, "\n", std::hash<std::string>{}(request.body));
+  // The path and the body as sent identify the request. The hash is stored
+  // and compared after restarts, so it must be stable: FNV-1a, not
+  // std::hash or absl::Hash.
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : request.body) {
+    hash = (hash ^ c) * 1099511628211ULL;
+  }
+  out.fingerprint = absl::StrCat(request.path, "\n", absl::Hex(hash));
   return out;
 }
 
