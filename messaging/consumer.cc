@@ -180,8 +180,8 @@ class Consumer::Impl {
       }
       ReleaseDueBatches(/*all=*/false);
       ResumeDuePartitions();
-      if (!announced_wait && absl::Now() - started > absl::Seconds(15) &&
-          Assignment().empty()) {
+      if (raw == nullptr && !announced_wait &&
+          absl::Now() - started > absl::Seconds(15) && Assignment().empty()) {
         announced_wait = true;
         LOG(WARNING) << "consumer group " << config_.consumer.group_id
                      << " has no partitions yet: waiting for Kafka at "
@@ -269,6 +269,7 @@ class Consumer::Impl {
   // How long the next poll may block: until the next batch is due.
   absl::Duration PollTimeout() const {
     absl::Duration timeout = absl::Milliseconds(100);
+    if (buffered_total_ == 0 && paused_.empty()) return timeout;
     absl::Time now = absl::Now();
     for (const auto& [topic, route] : routes_) {
       if (route.buffered.empty()) continue;
@@ -290,21 +291,22 @@ class Consumer::Impl {
     }
     Route& route = it->second;
     if (!route.batch_handler) {
-      std::vector<RecordPtr> one;
-      one.push_back(std::move(record));
-      Process(route, one);
+      ProcessSingle(route, record.get());
       return;
     }
     if (route.buffered.empty()) route.first_buffered_at = absl::Now();
+    ++buffered_total_;
     route.buffered.push_back(std::move(record));
     if (static_cast<int>(route.buffered.size()) >= route.batch.max_size) {
       std::vector<RecordPtr> batch;
       batch.swap(route.buffered);
+      buffered_total_ -= static_cast<int64_t>(batch.size());
       Process(route, batch);
     }
   }
 
   void ReleaseDueBatches(bool all) {
+    if (buffered_total_ == 0) return;
     absl::Time now = absl::Now();
     for (auto& [topic, route] : routes_) {
       if (route.buffered.empty()) continue;
@@ -313,6 +315,7 @@ class Consumer::Impl {
       }
       std::vector<RecordPtr> batch;
       batch.swap(route.buffered);
+      buffered_total_ -= static_cast<int64_t>(batch.size());
       Process(route, batch);
     }
   }
@@ -429,23 +432,48 @@ class Consumer::Impl {
     }
   }
 
+  // The hot path for single-record routes: no vectors, no allocation.
+  void ProcessSingle(Route& route, rd_kafka_message_t* record) {
+    Decoded d;
+    d.record = record;
+    d.metadata = MetadataOf(record);
+    d.event = route.single.get();
+    absl::Status decoded = Decode(record, d.metadata, *d.event);
+    if (!decoded.ok()) {
+      ReportUndecodable(record, d.metadata, decoded);
+      if (!DeadLetter(route, record, d.metadata, decoded, 0)) {
+        Rewind({record});
+        Pause(retry_.max_backoff);
+        return;
+      }
+      StoreOffset(record);
+      return;
+    }
+    ProcessOne(route, d);
+  }
+
   // One record: a failed attempt pauses only its partition (the record is
   // fetched again after the backoff) so that other partitions and topics go
   // on — an event may be waiting for one on another topic.
   void ProcessOne(Route& route, Decoded& d) {
-    const AttemptKey key{route.topic, d.record->partition, d.record->offset};
     int attempt = 1;
-    if (auto it = attempts_.find(key); it != attempts_.end()) {
-      attempt = it->second + 1;
+    if (!attempts_.empty()) {
+      auto it = attempts_.find(
+          AttemptKey{route.topic, d.record->partition, d.record->offset});
+      if (it != attempts_.end()) attempt = it->second + 1;
     }
-    absl::Time start = absl::Now();
-    absl::Status status = route.handler(*d.event, d.metadata);
+    absl::Status status;
     if (route.metrics.latency != nullptr) {
+      absl::Time start = absl::Now();
+      status = route.handler(*d.event, d.metadata);
       route.metrics.latency->Observe(
           absl::ToDoubleSeconds(absl::Now() - start));
+    } else {
+      status = route.handler(*d.event, d.metadata);
     }
+    const AttemptKey key{route.topic, d.record->partition, d.record->offset};
     if (status.ok()) {
-      attempts_.erase(key);
+      if (attempt > 1) attempts_.erase(key);
       StoreOffset(d.record);
       handled_++;
       if (route.metrics.handled != nullptr) route.metrics.handled->Increment();
@@ -666,6 +694,7 @@ class Consumer::Impl {
   using AttemptKey = std::tuple<std::string, int32_t, int64_t>;
   std::map<AttemptKey, int> attempts_;
   std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
+  int64_t buffered_total_ = 0;  // records waiting in batch routes
   bool running_ = false;
   bool closed_ = false;
   std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0};

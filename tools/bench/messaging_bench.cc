@@ -13,7 +13,12 @@
 // typed/raw. Targets: produce >= 0.95, consume >= 0.90.
 #include <glog/logging.h>
 #include <librdkafka/rdkafka.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +30,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "contracts/v1/payments.pb.h"
@@ -39,6 +46,8 @@ ABSL_FLAG(int, rounds, 5, "rounds (the median is reported)");
 ABSL_FLAG(int, partitions, 16, "partitions per topic");
 ABSL_FLAG(int, fetch_wait_ms, 10, "consumer fetch.wait.max.ms (both sides)");
 ABSL_FLAG(bool, produce_only, false, "skip the consume phases (profiling)");
+ABSL_FLAG(std::string, broker_topics, "",
+          "internal: run as the broker process with these topics");
 
 namespace herald {
 namespace {
@@ -60,10 +69,11 @@ const std::map<std::string, std::string> kQueueProperties = {
     {"queue.buffering.max.messages", "2000000"},
 };
 
-// Throughput by the wall clock and per CPU-second of the whole process
-// (client, librdkafka threads and the in-process mock broker). The mock
-// stalls at random for about a second now and then, on either side; a stall
-// burns no CPU, so the CPU-based figure is the stable one to compare.
+// Throughput by the wall clock and per CPU-second of this process: the
+// client, its librdkafka threads and Herald's own threads; the mock broker
+// runs in a child process. The mock stalls at random for about a second now
+// and then, on either side; a stall burns no CPU, so the CPU-based figure is
+// the stable one to compare.
 struct Rate {
   double wall = 0;
   double cpu = 0;
@@ -285,6 +295,61 @@ Rate TypedConsume(const Config& config, const std::string& topic, int n) {
   return rate;
 }
 
+// A mock cluster in a child process (this binary run again with
+// --broker_topics), so that the CPU figures count the client and not the
+// broker, and so that each side gets a fresh broker: the mock keeps every
+// record in memory, and a broker already holding a round's data is slower.
+// This program, for re-running it as the broker (not /proc/self/exe, which
+// is the tool's own binary under valgrind).
+std::string program_path;
+
+class BrokerProcess {
+ public:
+  BrokerProcess(const std::vector<std::string>& topics, int partitions) {
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    pid_ = fork();
+    CHECK_GE(pid_, 0);
+    if (pid_ == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      std::string topics_flag =
+          absl::StrCat("--broker_topics=", absl::StrJoin(topics, ","));
+      std::string partitions_flag = absl::StrCat("--partitions=", partitions);
+      execl(program_path.c_str(), "messaging_bench", topics_flag.c_str(),
+            partitions_flag.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    char c;
+    while (read(fds[0], &c, 1) == 1 && c != '\n') address_.push_back(c);
+    close(fds[0]);
+    CHECK(!address_.empty()) << "the broker process did not start";
+  }
+  ~BrokerProcess() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  pid_t pid_;
+  std::string address_;
+};
+
+// The child's side: serve until killed.
+int ServeBroker() {
+  auto cluster = testing::MockCluster::Start(1);
+  CHECK(cluster.ok()) << cluster.status();
+  for (absl::string_view topic :
+       absl::StrSplit(absl::GetFlag(FLAGS_broker_topics), ',')) {
+    CHECK((*cluster)->CreateTopic(topic, absl::GetFlag(FLAGS_partitions)).ok());
+  }
+  std::printf("%s\n", (*cluster)->bootstrap_servers().c_str());
+  std::fflush(stdout);
+  while (true) pause();
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -299,12 +364,11 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;
   using namespace herald;
+  if (!absl::GetFlag(FLAGS_broker_topics).empty()) return ServeBroker();
+  char resolved[PATH_MAX];
+  program_path = realpath(argv[0], resolved) != nullptr ? resolved : argv[0];
   const int n = absl::GetFlag(FLAGS_messages);
   const int rounds = absl::GetFlag(FLAGS_rounds);
-  auto cluster = testing::MockCluster::Start(1);
-  CHECK(cluster.ok()) << cluster.status();
-  const std::string brokers = (*cluster)->bootstrap_servers();
-
   absl::StatusOr<OutgoingMessage> sample =
       EncodeEvent(SamplePayment(0), "bench");
   size_t header_bytes = 0;
@@ -319,28 +383,37 @@ int main(int argc, char** argv) {
       static_cast<int>(static_cast<size_t>(n) * record_bytes / (3 << 20)) + 1);
   std::printf(
       "messaging_bench: %d messages per side per round, %d rounds, "
-      "value %zu B + key %zu B + 6 headers %zu B, 1 mock broker, "
-      "%d partitions\n",
+      "value %zu B + key %zu B + 6 headers %zu B, 1 mock broker in its own "
+      "process, %d partitions\n",
       n, rounds, sample->value.size(), sample->key.size(), header_bytes,
       partitions);
   std::vector<Rate> raw_p, typed_p, raw_c, typed_c;
   for (int r = 0; r < rounds; ++r) {
-    std::string raw_topic = absl::StrCat("bench.raw.", r);
-    std::string typed_topic = absl::StrCat("bench.typed.", r);
-    for (const std::string& t : {raw_topic, typed_topic}) {
-      CHECK((*cluster)->CreateTopic(t, partitions).ok());
-    }
-    Config config = BenchConfig(brokers, absl::StrCat("bench-raw-", r));
-    // Alternate which side goes first so neither always gets a warm cache.
+    const std::string topic = "bench.events";
+    // Each producer gets a fresh broker; the order alternates per round.
+    auto produce = [&](bool typed) {
+      BrokerProcess broker({topic}, partitions);
+      Config config = BenchConfig(broker.address(), "unused");
+      return typed ? TypedProduce(config, topic, n)
+                   : RawProduce(config, topic, n);
+    };
     if (r % 2 == 0) {
-      raw_p.push_back(RawProduce(config, raw_topic, n));
-      typed_p.push_back(TypedProduce(config, typed_topic, n));
+      raw_p.push_back(produce(false));
+      typed_p.push_back(produce(true));
     } else {
-      typed_p.push_back(TypedProduce(config, typed_topic, n));
-      raw_p.push_back(RawProduce(config, raw_topic, n));
+      typed_p.push_back(produce(true));
+      raw_p.push_back(produce(false));
     }
-    // Both consumers read the same topic (each in its own group), so that
-    // both see the same batches.
+    // Both consumers read the same records from one broker (each in its own
+    // group), so that both see the same batches.
+    std::optional<BrokerProcess> broker;
+    if (!absl::GetFlag(FLAGS_produce_only)) {
+      broker.emplace(std::vector<std::string>{topic}, partitions);
+      RawProduce(BenchConfig(broker->address(), "unused"), topic, n);
+    }
+    const std::string brokers = broker ? broker->address() : "";
+    const std::string raw_topic = topic;
+    Config config = BenchConfig(brokers, absl::StrCat("bench-raw-", r));
     Config typed_config = BenchConfig(brokers, absl::StrCat("bench-typed-", r));
     if (absl::GetFlag(FLAGS_produce_only)) {
       raw_c.push_back({1, 1});
