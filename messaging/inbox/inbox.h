@@ -7,9 +7,9 @@
 // Example:
 //
 //   db.Transact([&](herald::db::Transaction& tx) -> absl::Status {
-//     absl::StatusOr<bool> first = herald::inbox::Claim(tx, "crm", meta.event_id);
-//     if (!first.ok()) return first.status();
-//     if (!*first) return absl::OkStatus();  // already handled
+//     absl::StatusOr<bool> first = herald::inbox::Claim(tx, "crm",
+//     meta.event_id); if (!first.ok()) return first.status(); if (!*first)
+//     return absl::OkStatus();  // already handled
 //     ... effects ...
 //   });
 #ifndef HERALD_MESSAGING_INBOX_INBOX_H_

@@ -174,7 +174,8 @@ TEST_P(OutboxTest, FatalProducerErrorRecreatesTheProducerAndLosesNothing) {
   (*relay)->Notify();
   ASSERT_TRUE(WaitFor([&] { return total() >= 10; }));
   (*relay)->InjectFatalErrorForTesting();
-  ASSERT_TRUE(WaitFor([&] { return (*relay)->Stats().producer_restarts == 1; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return (*relay)->Stats().producer_restarts == 1; }));
   Append(10, 2, 10);
   (*relay)->Notify();
   ASSERT_TRUE(WaitFor([&] {
