@@ -145,6 +145,28 @@ TEST_P(DatabaseTest, UniqueViolationIsAlreadyExists) {
   EXPECT_EQ(Count(), 1);
 }
 
+TEST_P(DatabaseTest, IgnoredStatementFailureRollsBack) {
+  // The body swallows a failed statement and returns OK: nothing may commit,
+  // and the caller hears about it (PostgreSQL would otherwise turn COMMIT
+  // into a silent ROLLBACK).
+  absl::Status s = db_->Transact([](Transaction& tx) -> absl::Status {
+    auto first = tx.Execute("INSERT INTO items(id, name) VALUES (1, 'a')");
+    if (!first.ok()) return first.status();
+    tx.Execute("INSERT INTO items(id, name) VALUES (1, 'dup')").IgnoreError();
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  EXPECT_THAT(s.message(), HasSubstr("rolled back"));
+  EXPECT_EQ(Count(), 0);
+  // The next transaction is unaffected.
+  EXPECT_TRUE(
+      db_->Transact([](Transaction& tx) {
+           return tx.Execute("INSERT INTO items(id) VALUES (2)").status();
+         })
+          .ok());
+  EXPECT_EQ(Count(), 1);
+}
+
 TEST_P(DatabaseTest, BadSqlIsInvalidArgument) {
   absl::Status s = db_->Transact([](Transaction& tx) {
     return tx.Execute("INSERT INTO nowhere VALUES (1)").status();

@@ -76,7 +76,7 @@ class PostgresTransaction : public Transaction {
                                   std::vector<Value> params) override {
     int64_t changed = 0;
     absl::Status s = Run(sql, params, nullptr, &changed);
-    if (!s.ok()) return s;
+    if (!s.ok()) return Remember(s);
     return changed;
   }
 
@@ -84,9 +84,13 @@ class PostgresTransaction : public Transaction {
                                          std::vector<Value> params) override {
     std::vector<Row> rows;
     absl::Status s = Run(sql, params, &rows, nullptr);
-    if (!s.ok()) return s;
+    if (!s.ok()) return Remember(s);
     return rows;
   }
+
+  // The first failed statement of the body. PostgreSQL aborts the
+  // transaction then, and would turn a later COMMIT into a silent ROLLBACK.
+  const absl::Status& first_error() const { return first_error_; }
 
   absl::Status Exec(absl::string_view sql) {
     return Run(sql, {}, nullptr, nullptr);
@@ -178,7 +182,13 @@ class PostgresTransaction : public Transaction {
     return absl::OkStatus();
   }
 
+  absl::Status Remember(absl::Status status) {
+    if (first_error_.ok()) first_error_ = status;
+    return status;
+  }
+
   PGconn* conn_;
+  absl::Status first_error_;
 };
 
 class PostgresDatabase : public Database {
@@ -217,6 +227,13 @@ class PostgresDatabase : public Database {
       status = tx.Exec("BEGIN");
       if (status.ok()) {
         status = body(tx);
+        if (status.ok() && !tx.first_error().ok()) {
+          status = absl::Status(
+              tx.first_error().code(),
+              absl::StrCat("a statement failed and the transaction was "
+                           "rolled back: ",
+                           tx.first_error().message()));
+        }
         if (status.ok()) {
           status = tx.Exec("COMMIT");
         } else {

@@ -27,6 +27,18 @@ bool IsLockError(const absl::Status& s) {
   return s.GetPayload(kBusyPayload).has_value();
 }
 
+// A body returned OK although one of its statements failed.
+absl::Status IgnoredFailure(const absl::Status& first) {
+  absl::Status status(first.code(),
+                      absl::StrCat("a statement failed and the transaction "
+                                   "was rolled back: ",
+                                   first.message()));
+  first.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    status.SetPayload(url, payload);
+  });
+  return status;
+}
+
 bool IsBusy(int code) {
   int primary = code & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
@@ -83,14 +95,21 @@ class SqliteTransaction : public Transaction {
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                   std::vector<Value> params) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
-    if (!rows.ok()) return rows.status();
+    if (!rows.ok()) return Remember(rows.status());
     return static_cast<int64_t>(sqlite3_changes(conn_));
   }
 
   absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
                                          std::vector<Value> params) override {
-    return Run(sql, params, true);
+    absl::StatusOr<std::vector<Row>> rows = Run(sql, params, true);
+    if (!rows.ok()) return Remember(rows.status());
+    return rows;
   }
+
+  // The first statement of the current body that failed, if any: a body
+  // that ignores it must not commit (PostgreSQL could not; keep both alike).
+  const absl::Status& first_error() const { return first_error_; }
+  void ClearFirstError() { first_error_ = absl::OkStatus(); }
 
   // Runs a statement outside any body (BEGIN, COMMIT, PRAGMA...).
   absl::Status Exec(absl::string_view sql) {
@@ -188,8 +207,14 @@ class SqliteTransaction : public Transaction {
     return rows;
   }
 
+  absl::Status Remember(absl::Status status) {
+    if (first_error_.ok()) first_error_ = status;
+    return status;
+  }
+
   sqlite3* conn_;
   StatementCache* cache_;
+  absl::Status first_error_;
 };
 
 class SqliteDatabase : public Database {
@@ -275,7 +300,11 @@ class SqliteDatabase : public Database {
     for (Pending* p : batch) {
       s = tx.Exec("SAVEPOINT body");
       if (!s.ok()) return s;
+      tx.ClearFirstError();
       p->status = (*p->body)(tx);
+      if (p->status.ok() && !tx.first_error().ok()) {
+        p->status = IgnoredFailure(tx.first_error());
+      }
       if (IsLockError(p->status)) {
         return p->status;  // locked mid-way: retry the whole batch
       }
