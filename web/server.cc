@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -189,7 +190,8 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *out,
                       [self = shared_from_this(), out, keep_alive](
                           beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->Close();
+                        if (ec) return self->Close();
+                        if (!keep_alive) return self->LingerAndClose();
                         self->Read();
                       });
   }
@@ -200,8 +202,29 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  // After the last answer: stop sending, then read and discard what the
+  // client still sends (e.g. the rest of an oversize body) for up to 2 s.
+  // Closing with unread input makes the kernel send a reset, which can
+  // destroy the answer before the client has read it.
+  void LingerAndClose() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(
+        asio::buffer(drain_),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->Close();  // EOF, timeout or reset: done
+          self->Drain();
+        });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::array<char, 4096> drain_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* server_;
 };
