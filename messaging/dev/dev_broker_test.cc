@@ -3,7 +3,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "contracts/v1/users.pb.h"
 #include "messaging/consumer.h"
@@ -71,6 +76,108 @@ TEST(DevBrokerTest, PortInUseIsAnErrorNotAnAbort) {
   auto second = DevBroker::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("in use"));
+}
+
+// Topic -> partition count, as a client bootstrapping at `address` sees it.
+std::map<std::string, int> TopicPartitions(const std::string& address) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", address.c_str(), error,
+                    sizeof(error));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  std::map<std::string, int> topics;
+  if (rk == nullptr) return topics;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &metadata, 10000) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < metadata->topic_cnt; ++i) {
+      topics[metadata->topics[i].topic] = metadata->topics[i].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(metadata);
+  }
+  rd_kafka_destroy(rk);
+  return topics;
+}
+
+int PortOf(const std::string& address) {
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
+
+TEST(DevBrokerTest, ContractTopicsHaveTheConfiguredPartitionCount) {
+  DevBrokerOptions options;
+  options.port = 0;
+  options.partitions = 5;  // neither the default 6 nor auto-creation's 4
+  auto broker = DevBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  std::map<std::string, int> topics = TopicPartitions((*broker)->address());
+  EXPECT_EQ(DefaultTopics().size(), 8u);
+  for (const std::string& topic : DefaultTopics()) {
+    ASSERT_EQ(topics.count(topic), 1u) << topic;
+    EXPECT_EQ(topics[topic], 5) << topic;
+  }
+  EXPECT_EQ(topics.count("payment.created.dlq"), 1u);
+}
+
+TEST(DevBrokerTest, ThreeBrokersAreReachableThroughTheForwarder) {
+  DevBrokerOptions options;
+  options.port = 0;
+  options.num_brokers = 3;
+  auto broker = DevBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  Config config;
+  config.service = "test";
+  config.brokers = (*broker)->address();
+  config.consumer.group_id = "dev-broker-three";
+  config.consumer.session_timeout_ms = 6000;
+  config.consumer.heartbeat_interval_ms = 1000;
+  config.consumer.fetch_wait_max_ms = 10;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  std::set<std::string> sent;
+  std::set<int> partitions;
+  for (int i = 0; i < 30; ++i) {
+    UserRegistered user;
+    user.set_user_id(absl::StrCat("user_", i));
+    DeliveryResult r = (*producer)->Send(user).get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    sent.insert(r->event_id);
+    partitions.insert(r->partition);
+  }
+  EXPECT_GT(partitions.size(), 1u);  // leaders spread over the brokers
+  auto consumer = Consumer::Create(config);
+  ASSERT_TRUE(consumer.ok());
+  absl::Mutex mu;
+  std::set<std::string> received;
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<UserRegistered>(
+                      [&](const UserRegistered&, const Metadata& meta) {
+                        absl::MutexLock lock(&mu);
+                        received.insert(std::string(meta.event_id));
+                        return absl::OkStatus();
+                      })
+                  .ok());
+  testing::RunningConsumer running(*std::move(consumer));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return received.size() == sent.size();
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(received, sent);
+}
+
+TEST(DevBrokerTest, StopsListeningWhenDestroyed) {
+  DevBrokerOptions options;
+  options.port = 0;
+  auto broker = DevBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  int port = PortOf((*broker)->address());
+  EXPECT_TRUE(IsListening("127.0.0.1", port));
+  broker->reset();
+  EXPECT_FALSE(IsListening("127.0.0.1", port));
+  // The port is free again: a new broker can take it.
+  options.port = port;
+  auto again = DevBroker::Start(options);
+  EXPECT_TRUE(again.ok()) << again.status();
 }
 
 }  // namespace
