@@ -59,6 +59,23 @@ size_t WriteEventTime(absl::Time time, char* out);
 // Parses any RFC 3339 time (offsets and fractional seconds allowed).
 absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text);
 
+// ForEachEventHeader()
+//
+// Calls `add(name, value)` for each CloudEvents header of one event, in the
+// order Herald writes them. The one list of those headers: EncodeEvent and
+// the producer's send path both build theirs from it.
+template <typename Add>
+void ForEachEventHeader(absl::string_view id, absl::string_view type,
+                        absl::string_view source, absl::string_view time,
+                        Add add) {
+  add(ce::kSpecVersion, ce::kSpecVersionValue);
+  add(ce::kId, id);
+  add(ce::kType, type);
+  add(ce::kSource, source);
+  add(ce::kTime, time);
+  add(ce::kContentType, ce::kProtobufContentType);
+}
+
 // FindHeader()
 //
 // The value of the last header named `name`, or nullptr.

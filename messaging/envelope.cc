@@ -27,14 +27,12 @@ absl::StatusOr<OutgoingMessage> EncodeEvent(
                      " (missing required fields?)"));
   }
   out.event_id = NewEventId();
-  out.headers = {
-      {ce::kSpecVersion, ce::kSpecVersionValue},
-      {ce::kId, out.event_id},
-      {ce::kType, event.GetDescriptor()->full_name()},
-      {ce::kSource, std::string(source)},
-      {ce::kTime, FormatEventTime(absl::Now())},
-      {ce::kContentType, ce::kProtobufContentType},
-  };
+  ForEachEventHeader(out.event_id, event.GetDescriptor()->full_name(), source,
+                     FormatEventTime(absl::Now()),
+                     [&out](absl::string_view name, absl::string_view value) {
+                       out.headers.emplace_back(std::string(name),
+                                                std::string(value));
+                     });
   return out;
 }
 

@@ -132,12 +132,8 @@ class Producer::Impl {
       rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
                           value.size());
     };
-    add(ce::kSpecVersion, ce::kSpecVersionValue);
-    add(ce::kId, pending->id());
-    add(ce::kType, type);
-    add(ce::kSource, config_.service);
-    add(ce::kTime, absl::string_view(time, time_size));
-    add(ce::kContentType, ce::kProtobufContentType);
+    ForEachEventHeader(pending->id(), type, config_.service,
+                       absl::string_view(time, time_size), add);
     if (topic.empty()) {
       Enqueue((*contract)->topic, key, value, headers, pending);
     } else {
