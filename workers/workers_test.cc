@@ -188,10 +188,18 @@ TEST_P(EndToEndTest, GatewayToEveryWorker) {
 
   auto analytics_db = db::Database::Open(DbFor("analytics-worker"));
   ASSERT_TRUE(analytics_db.ok());
+  // Topics are not ordered against each other: the update may be counted
+  // before the creation, so wait for the state both of them leave.
   ASSERT_TRUE(WaitFor([&] {
     return QueryInt(**analytics_db,
                     "SELECT payments FROM analytics_payment_status"
-                    " WHERE status = 'succeeded'") == 1;
+                    " WHERE status = 'succeeded'") == 1 &&
+           QueryInt(**analytics_db,
+                    "SELECT SUM(payments) FROM analytics_payments_daily") ==
+               1 &&
+           QueryInt(**analytics_db,
+                    "SELECT SUM(registrations) FROM"
+                    " analytics_registrations_daily") == 1;
   }));
   EXPECT_EQ(QueryInt(**analytics_db,
                      "SELECT amount FROM analytics_payments_daily"
@@ -208,9 +216,13 @@ TEST_P(EndToEndTest, GatewayToEveryWorker) {
 
   auto crm_db = db::Database::Open(DbFor("crm-worker"));
   ASSERT_TRUE(crm_db.ok());
+  // Same here: the payment may reach the CRM before the registration.
   ASSERT_TRUE(WaitFor([&] {
     return QueryString(**crm_db, "SELECT stage FROM crm_contacts") ==
-           "customer";
+               "customer" &&
+           QueryString(**crm_db, "SELECT email FROM crm_contacts") ==
+               "ada@example.com" &&
+           QueryInt(**crm_db, "SELECT SUM(payments) FROM crm_spend") == 1;
   }));
   EXPECT_EQ(QueryString(**crm_db, "SELECT email FROM crm_contacts"),
             "ada@example.com");
