@@ -91,6 +91,16 @@ class Database {
   virtual absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) = 0;
 
+  // TransactAsync()
+  //
+  // Like Transact, without blocking the caller: `body` runs later on a thread
+  // of the database's own, and `done` runs once with the outcome, on such a
+  // thread too. Keep `done` short (hand the result to your own executor) and
+  // do not wait in it for another TransactAsync. On SQLite the body joins
+  // the next group commit; on PostgreSQL it runs on one of pool_size threads.
+  virtual void TransactAsync(std::function<absl::Status(Transaction&)> body,
+                             std::function<void(absl::Status)> done) = 0;
+
   // Like Transact, for a body that returns a value.
   template <typename T>
   absl::StatusOr<T> TransactValue(

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "database/migrations.h"
 #include "database/postgres_database.h"
 #include "database/testing/postgres_server.h"
@@ -46,6 +47,7 @@ class DatabaseTest : public ::testing::TestWithParam<Backend> {
       if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL is not installed";
       url = server_->url();
     }
+    url_ = url;
     auto db = Database::Open(url);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
@@ -72,6 +74,7 @@ class DatabaseTest : public ::testing::TestWithParam<Backend> {
   }
 
   static testing::PostgresServer* server_;
+  std::string url_;
   std::unique_ptr<Database> db_;
 };
 
@@ -227,6 +230,75 @@ TEST_P(DatabaseTest, OneFailingTransactionDoesNotAffectOthers) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(Count(), 4);
+}
+
+TEST_P(DatabaseTest, AsyncTransactionsReportEachOutcomeAfterCommit) {
+  // Many at once, as a busy server submits them: each done() sees its own
+  // outcome, and what it reports as committed is readable from then on.
+  constexpr int kTransactions = 200;
+  absl::Mutex mu;
+  int finished = 0;
+  std::vector<absl::Status> outcomes(kTransactions);
+  std::vector<int64_t> visible_at_done(kTransactions, -1);
+  for (int i = 0; i < kTransactions; ++i) {
+    db_->TransactAsync(
+        [i](Transaction& tx) -> absl::Status {
+          auto r = tx.Execute("INSERT INTO items(id) VALUES (?)", {int64_t{i}});
+          if (!r.ok()) return r.status();
+          if (i % 10 == 3) return absl::FailedPreconditionError("refused");
+          return absl::OkStatus();
+        },
+        [&, i](absl::Status status) {
+          // A synchronous transaction from inside done() must not deadlock.
+          auto rows =
+              db_->TransactValue<std::vector<Row>>([i](Transaction& tx) {
+                return tx.Query("SELECT COUNT(*) FROM items WHERE id = ?",
+                                {int64_t{i}});
+              });
+          absl::MutexLock lock(&mu);
+          outcomes[i] = std::move(status);
+          if (rows.ok()) visible_at_done[i] = (*rows)[0].Int(0);
+          ++finished;
+        });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](int* n) { return *n == kTransactions; }, &finished),
+        absl::Seconds(60)));
+  }
+  for (int i = 0; i < kTransactions; ++i) {
+    if (i % 10 == 3) {
+      EXPECT_EQ(outcomes[i].code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_EQ(visible_at_done[i], 0) << i;
+    } else {
+      EXPECT_TRUE(outcomes[i].ok()) << i << ": " << outcomes[i];
+      EXPECT_EQ(visible_at_done[i], 1) << i;
+    }
+  }
+  EXPECT_EQ(Count(), kTransactions - kTransactions / 10);
+}
+
+TEST_P(DatabaseTest, QueuedAsyncTransactionsCommitBeforeClose) {
+  std::atomic<int> done{0};
+  for (int i = 0; i < 50; ++i) {
+    db_->TransactAsync(
+        [i](Transaction& tx) {
+          return tx.Execute("INSERT INTO items(id) VALUES (?)", {int64_t{i}})
+              .status();
+        },
+        [&](absl::Status status) {
+          EXPECT_TRUE(status.ok()) << status;
+          done++;
+        });
+  }
+  db_.reset();  // closing runs the queue first
+  EXPECT_EQ(done.load(), 50);
+  auto reopened = Database::Open(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  db_ = *std::move(reopened);
+  EXPECT_EQ(Count(), 50);
 }
 
 TEST_P(DatabaseTest, MigrationsApplyOnceInOrder) {

@@ -3,6 +3,9 @@
 #include <glog/logging.h>
 #include <postgresql/libpq-fe.h>
 
+#include <deque>
+#include <functional>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -199,6 +202,11 @@ class PostgresDatabase : public Database {
   }
 
   ~PostgresDatabase() override {
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      stopping_ = true;
+    }
+    for (std::thread& t : workers_) t.join();  // run what is queued first
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](PostgresDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -257,6 +265,19 @@ class PostgresDatabase : public Database {
     return status;
   }
 
+  // One worker thread per pooled connection, started on first use: each
+  // takes a queued transaction and runs it with Transact.
+  void TransactAsync(std::function<absl::Status(Transaction&)> body,
+                     std::function<void(absl::Status)> done) override {
+    absl::MutexLock lock(&tasks_mu_);
+    if (workers_.empty()) {
+      for (size_t i = 0; i < size_; ++i) {
+        workers_.emplace_back([this] { WorkLoop(); });
+      }
+    }
+    tasks_.push_back({std::move(body), std::move(done)});
+  }
+
   bool Ping() override {
     return Transact([](Transaction& tx) {
              return tx.Query("SELECT 1", {}).status();
@@ -279,7 +300,34 @@ class PostgresDatabase : public Database {
     idle_.push_back(conn);
   }
 
+  struct Task {
+    std::function<absl::Status(Transaction&)> body;
+    std::function<void(absl::Status)> done;
+  };
+
+  void WorkLoop() {
+    while (true) {
+      Task task;
+      {
+        absl::MutexLock lock(&tasks_mu_);
+        tasks_mu_.Await(absl::Condition(
+            +[](PostgresDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !self->tasks_.empty() || self->stopping_;
+            },
+            this));
+        if (tasks_.empty()) return;  // stopping, and nothing left
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task.done(Transact(task.body));
+    }
+  }
+
   const std::string conninfo_;
+  absl::Mutex tasks_mu_;
+  std::deque<Task> tasks_ ABSL_GUARDED_BY(tasks_mu_);
+  bool stopping_ ABSL_GUARDED_BY(tasks_mu_) = false;
+  std::vector<std::thread> workers_;  // guarded by tasks_mu_ until joined
   absl::Mutex mu_;
   std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
   size_t size_ = 0;

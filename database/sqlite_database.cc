@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace herald {
@@ -220,37 +222,49 @@ class SqliteTransaction : public Transaction {
 class SqliteDatabase : public Database {
  public:
   SqliteDatabase(sqlite3* conn, SqliteOptions options)
-      : conn_(conn), options_(std::move(options)) {}
-  ~SqliteDatabase() override { sqlite3_close_v2(conn_); }
+      : conn_(conn), options_(std::move(options)) {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+
+  ~SqliteDatabase() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    committer_.join();  // commits whatever is still queued first
+    sqlite3_close_v2(conn_);
+  }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
+  void TransactAsync(std::function<absl::Status(Transaction&)> body,
+                     std::function<void(absl::Status)> done) override {
+    auto pending = std::make_unique<Pending>();
+    pending->body = std::move(body);
+    pending->done = std::move(done);
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(pending));
+  }
+
   absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) override {
-    Pending pending{&body, &leader_active_, absl::OkStatus(), false};
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(&pending);
-    while (!pending.done) {
-      if (!leader_active_) {
-        // Lead: take everything queued (up to max_group) and commit it
-        // together while later arrivals queue for the next leader.
-        leader_active_ = true;
-        std::vector<Pending*> batch;
-        while (!queue_.empty() &&
-               static_cast<int>(batch.size()) < options_.max_group) {
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-        mu_.Unlock();
-        RunBatch(batch);
-        mu_.Lock();
-        for (Pending* p : batch) p->done = true;
-        leader_active_ = false;
-      } else {
-        mu_.Await(absl::Condition(&pending, &Pending::CanProceed));
-      }
+    auto run = [&body](Transaction& tx) { return body(tx); };
+    if (std::this_thread::get_id() == committer_.get_id()) {
+      // From a `done` callback: nothing else runs now, commit it alone.
+      Pending pending;
+      pending.body = run;
+      std::vector<Pending*> batch = {&pending};
+      RunBatch(batch);
+      return pending.status;
     }
-    return pending.status;
+    absl::Notification finished;
+    absl::Status result;
+    TransactAsync(run, [&](absl::Status status) {
+      result = std::move(status);
+      finished.Notify();
+    });
+    finished.WaitForNotification();
+    return result;
   }
 
   bool Ping() override {
@@ -261,15 +275,40 @@ class SqliteDatabase : public Database {
   }
 
  private:
-  // One caller's transaction, waiting for a leader to commit it.
+  // One caller's transaction, waiting for the committer.
   struct Pending {
-    const std::function<absl::Status(Transaction&)>* body;
-    const bool* leader_active;
+    std::function<absl::Status(Transaction&)> body;
+    std::function<void(absl::Status)> done;
     absl::Status status;
-    bool done = false;
-    // Wake when committed, or when nobody leads (then lead).
-    bool CanProceed() const { return done || !*leader_active; }
   };
+
+  // The one thread that writes: takes everything queued (up to max_group),
+  // commits it together while later arrivals queue for the next round, then
+  // reports each outcome. Callers never wait on each other's locks.
+  void CommitLoop() {
+    while (true) {
+      std::vector<std::unique_ptr<Pending>> owned;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](SqliteDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !self->queue_.empty() || self->stopping_;
+            },
+            this));
+        if (queue_.empty()) return;  // stopping, and nothing left
+        while (!queue_.empty() &&
+               static_cast<int>(owned.size()) < options_.max_group) {
+          owned.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      std::vector<Pending*> batch;
+      batch.reserve(owned.size());
+      for (auto& p : owned) batch.push_back(p.get());
+      RunBatch(batch);
+      for (auto& p : owned) p->done(std::move(p->status));
+    }
+  }
 
   void RunBatch(const std::vector<Pending*>& batch) {
     SqliteTransaction tx(conn_, &statements_);
@@ -301,7 +340,7 @@ class SqliteDatabase : public Database {
       s = tx.Exec("SAVEPOINT body");
       if (!s.ok()) return s;
       tx.ClearFirstError();
-      p->status = (*p->body)(tx);
+      p->status = p->body(tx);
       if (p->status.ok() && !tx.first_error().ok()) {
         p->status = IgnoredFailure(tx.first_error());
       }
@@ -324,10 +363,11 @@ class SqliteDatabase : public Database {
 
   sqlite3* conn_;
   const SqliteOptions options_;
-  StatementCache statements_;  // used by the leader only
+  StatementCache statements_;  // used by the committer only
   absl::Mutex mu_;
-  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
-  bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread committer_;
 };
 
 }  // namespace

@@ -1,11 +1,11 @@
 // File: database/sqlite_database.h
 //
 // The SQLite implementation of db::Database: one connection in WAL mode with
-// durable commits (synchronous=FULL), and group commit: transactions that
-// arrive while another commits are run together, each in its own savepoint,
-// and made durable by one COMMIT (one fsync), so a busy gateway pays one disk
-// flush per batch instead of per request. A body's error rolls back only its
-// own savepoint.
+// durable commits (synchronous=FULL), and group commit: one committer thread
+// runs every transaction; those that arrive while it commits are run
+// together, each in its own savepoint, and made durable by one COMMIT (one
+// fsync), so a busy gateway pays one disk flush per batch instead of per
+// request. A body's error rolls back only its own savepoint.
 #ifndef HERALD_DATABASE_SQLITE_DATABASE_H_
 #define HERALD_DATABASE_SQLITE_DATABASE_H_
 
