@@ -187,44 +187,71 @@ class Gateway::Impl {
     return request_metrics_.try_emplace(key, m).first->second;
   }
 
-  // Runs a write and answers; wakes the relay after the commit.
+  // Answers a write once its transaction is done; wakes the relay after a
+  // commit.
   web::Response Answer(const absl::StatusOr<Outcome>& outcome) {
     if (!outcome.ok()) return ErrorResponse(outcome.status());
     relay_->Notify();
     return web::Response::Json(outcome->http_status, outcome->body);
   }
 
+  // The callback that turns a write's outcome into the HTTP answer.
+  OutcomeCallback AnswerWith(web::Responder respond) {
+    return [this, respond = std::move(respond)](
+               absl::StatusOr<Outcome> outcome) { respond(Answer(outcome)); };
+  }
+
+  // The write routes are asynchronous: a request waiting for its group
+  // commit holds no server thread, so a few threads serve every connection.
   web::Router Routes() {
     web::Router router;
-    router.Handle("POST", "/api/v1/payments", [this](const web::Request& r) {
-      auto request = ParseCreatePayment(r.body);
-      if (!request.ok()) return ErrorResponse(request.status());
-      return Answer(store_->CreatePayment(*request, KeyOf(r, "payments")));
-    });
-    router.Handle("POST", "/api/v1/payments/{id}/status",
-                  [this](const web::Request& r) {
-                    auto request = ParseUpdatePaymentStatus(r.body);
-                    if (!request.ok()) return ErrorResponse(request.status());
-                    return Answer(store_->UpdatePaymentStatus(
-                        r.Param("id"), *request, KeyOf(r, "payment_status")));
-                  });
-    router.Handle("GET", "/api/v1/payments/{id}",
-                  [this](const web::Request& r) {
-                    auto payment = store_->GetPayment(r.Param("id"));
-                    if (!payment.ok()) return ErrorResponse(payment.status());
-                    return web::Response::Json(200, *payment);
-                  });
-    router.Handle("POST", "/api/v1/users", [this](const web::Request& r) {
-      auto request = ParseRegisterUser(r.body);
-      if (!request.ok()) return ErrorResponse(request.status());
-      return Answer(store_->RegisterUser(*request, KeyOf(r, "users")));
-    });
-    router.Handle(
-        "POST", "/api/v1/notifications/email", [this](const web::Request& r) {
-          auto request = ParseSendEmail(r.body);
-          if (!request.ok()) return ErrorResponse(request.status());
-          return Answer(store_->RequestEmail(*request, KeyOf(r, "email")));
+    router.HandleAsync("POST", "/api/v1/payments",
+                       [this](const web::Request& r, web::Responder respond) {
+                         auto request = ParseCreatePayment(r.body);
+                         if (!request.ok())
+                           return respond(ErrorResponse(request.status()));
+                         store_->CreatePayment(*std::move(request),
+                                               KeyOf(r, "payments"),
+                                               AnswerWith(std::move(respond)));
+                       });
+    router.HandleAsync("POST", "/api/v1/payments/{id}/status",
+                       [this](const web::Request& r, web::Responder respond) {
+                         auto request = ParseUpdatePaymentStatus(r.body);
+                         if (!request.ok())
+                           return respond(ErrorResponse(request.status()));
+                         store_->UpdatePaymentStatus(
+                             r.Param("id"), *std::move(request),
+                             KeyOf(r, "payment_status"),
+                             AnswerWith(std::move(respond)));
+                       });
+    router.HandleAsync(
+        "GET", "/api/v1/payments/{id}",
+        [this](const web::Request& r, web::Responder respond) {
+          store_->GetPayment(
+              r.Param("id"), [respond = std::move(respond)](
+                                 absl::StatusOr<std::string> payment) {
+                respond(payment.ok() ? web::Response::Json(200, *payment)
+                                     : ErrorResponse(payment.status()));
+              });
         });
+    router.HandleAsync("POST", "/api/v1/users",
+                       [this](const web::Request& r, web::Responder respond) {
+                         auto request = ParseRegisterUser(r.body);
+                         if (!request.ok())
+                           return respond(ErrorResponse(request.status()));
+                         store_->RegisterUser(*std::move(request),
+                                              KeyOf(r, "users"),
+                                              AnswerWith(std::move(respond)));
+                       });
+    router.HandleAsync("POST", "/api/v1/notifications/email",
+                       [this](const web::Request& r, web::Responder respond) {
+                         auto request = ParseSendEmail(r.body);
+                         if (!request.ok())
+                           return respond(ErrorResponse(request.status()));
+                         store_->RequestEmail(*std::move(request),
+                                              KeyOf(r, "email"),
+                                              AnswerWith(std::move(respond)));
+                       });
     router.Handle("GET", "/healthz", [](const web::Request&) {
       return web::Response::Json(200, R"({"status":"ok"})");
     });

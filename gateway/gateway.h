@@ -26,7 +26,8 @@ namespace gateway {
 struct GatewayOptions {
   // Address the HTTP API listens on.
   std::string http_address = "0.0.0.0";
-  int http_threads = 32;
+  // Requests wait for their commit without holding a thread.
+  int http_threads = 2;
   size_t max_body_bytes = 64 * 1024;
   // Where the development broker goes when no brokers are configured.
   int dev_broker_port = 9092;

@@ -12,9 +12,9 @@
 
 ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port (default 8080; HERALD_HTTP_PORT, http_port:)");
-ABSL_FLAG(int, http_threads, 32,
-          "threads serving HTTP; handlers block on the database commit, so "
-          "more threads means larger group commits");
+ABSL_FLAG(int, http_threads, 2,
+          "threads serving HTTP; requests wait for their commit without "
+          "holding one, so about one per core is enough");
 
 int main(int argc, char** argv) {
   herald::InitProcess(argc, argv);

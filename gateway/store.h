@@ -37,6 +37,9 @@ struct IdempotencyKey {
   std::string fingerprint;
 };
 
+// Receives a write's outcome, on a database thread: keep it short.
+using OutcomeCallback = std::function<void(absl::StatusOr<Outcome>)>;
+
 class Store {
  public:
   // `service` is the events' ce_source.
@@ -44,25 +47,29 @@ class Store {
 
   static std::vector<db::Migration> Migrations();
 
-  absl::StatusOr<Outcome> CreatePayment(
-      const CreatePayment& request, const std::optional<IdempotencyKey>& key);
-  absl::StatusOr<Outcome> UpdatePaymentStatus(
-      const std::string& payment_id, const UpdatePaymentStatus& request,
-      const std::optional<IdempotencyKey>& key);
-  absl::StatusOr<Outcome> RegisterUser(
-      const RegisterUser& request, const std::optional<IdempotencyKey>& key);
-  absl::StatusOr<Outcome> RequestEmail(
-      const SendEmail& request, const std::optional<IdempotencyKey>& key);
-  // NotFound when there is no such payment.
-  absl::StatusOr<std::string> GetPayment(const std::string& payment_id);
+  // Each write runs asynchronously (db::Database::TransactAsync) and calls
+  // `done` once, after its transaction committed or rolled back.
+  void CreatePayment(CreatePayment request, std::optional<IdempotencyKey> key,
+                     OutcomeCallback done);
+  void UpdatePaymentStatus(std::string payment_id, UpdatePaymentStatus request,
+                           std::optional<IdempotencyKey> key,
+                           OutcomeCallback done);
+  void RegisterUser(RegisterUser request, std::optional<IdempotencyKey> key,
+                    OutcomeCallback done);
+  void RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
+                    OutcomeCallback done);
+  // The payment as JSON; NotFound when there is no such payment.
+  void GetPayment(std::string payment_id,
+                  std::function<void(absl::StatusOr<std::string>)> done);
 
  private:
   using Work = std::function<absl::StatusOr<Outcome>(db::Transaction&)>;
   // Runs `work` and stores its event in the outbox in one transaction; with a
   // key, a replay returns the stored answer and runs nothing.
-  absl::StatusOr<Outcome> Write(const std::optional<IdempotencyKey>& key,
-                                const Work& work);
-  absl::StatusOr<Outcome> WriteOnce(const std::optional<IdempotencyKey>& key,
+  void Write(std::optional<IdempotencyKey> key, Work work, OutcomeCallback done,
+             bool is_retry = false);
+  absl::StatusOr<Outcome> WriteOnce(db::Transaction& tx,
+                                    const std::optional<IdempotencyKey>& key,
                                     const Work& work);
 
   db::Database& db_;

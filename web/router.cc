@@ -17,6 +17,15 @@ std::vector<absl::string_view> Segments(absl::string_view path) {
 }  // namespace
 
 void Router::Handle(std::string method, std::string pattern, Handler handler) {
+  HandleAsync(std::move(method), std::move(pattern),
+              [handler = std::move(handler)](const Request& request,
+                                             Responder respond) {
+                respond(handler(request));
+              });
+}
+
+void Router::HandleAsync(std::string method, std::string pattern,
+                         AsyncHandler handler) {
   Route route;
   route.method = std::move(method);
   for (absl::string_view s : Segments(pattern)) route.segments.emplace_back(s);
@@ -42,7 +51,7 @@ bool Router::Match(const Route& route,
   return true;
 }
 
-Response Router::Dispatch(Request& request) const {
+void Router::Dispatch(Request& request, Responder respond) const {
   std::vector<absl::string_view> path = Segments(request.path);
   std::set<std::string> allowed;
   for (const Route& route : routes_) {
@@ -50,19 +59,19 @@ Response Router::Dispatch(Request& request) const {
     if (route.method == request.method ||
         (request.method == "HEAD" && route.method == "GET")) {
       Match(route, path, &request.params);
-      return route.handler(request);
+      return route.handler(request, std::move(respond));
     }
     allowed.insert(route.method);
   }
   if (allowed.empty()) {
-    return Response::JsonError(404, "not_found",
-                               "no such route: " + request.path);
+    return respond(Response::JsonError(404, "not_found",
+                                       "no such route: " + request.path));
   }
   Response r = Response::JsonError(
       405, "method_not_allowed",
       request.method + " is not allowed on " + request.path);
   r.headers.emplace_back("Allow", absl::StrJoin(allowed, ", "));
-  return r;
+  respond(std::move(r));
 }
 
 std::string Router::PatternFor(absl::string_view path) const {

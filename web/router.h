@@ -11,6 +11,17 @@
 //   router.Handle("GET", "/api/v1/payments/{id}", [&](const Request& r) {
 //     return store.GetPayment(r.Param("id"));
 //   });
+//
+// A handler that waits for something (a database commit, another service)
+// should not hold a server thread meanwhile: register it with HandleAsync
+// and answer through the Responder, from any thread, when the work is done.
+//
+//   router.HandleAsync("POST", "/items", [&](const Request& r,
+//                                            Responder respond) {
+//     store.InsertAsync(r.body, [respond](absl::Status s) {
+//       respond(s.ok() ? Response::Json(201, "{}") : ErrorOf(s));
+//     });
+//   });
 #ifndef HERALD_WEB_ROUTER_H_
 #define HERALD_WEB_ROUTER_H_
 
@@ -24,13 +35,20 @@ namespace herald {
 namespace web {
 
 using Handler = std::function<Response(const Request&)>;
+// Sends the answer; call exactly once, from any thread. The Request the
+// handler got stays valid until then.
+using Responder = std::function<void(Response)>;
+using AsyncHandler = std::function<void(const Request&, Responder)>;
 
 class Router {
  public:
   void Handle(std::string method, std::string pattern, Handler handler);
+  void HandleAsync(std::string method, std::string pattern,
+                   AsyncHandler handler);
 
-  // Routes `request` (filling its params) and runs the handler.
-  Response Dispatch(Request& request) const;
+  // Routes `request` (filling its params) and runs the handler, which
+  // answers through `respond` (404 and 405 are answered here).
+  void Dispatch(Request& request, Responder respond) const;
 
   // The pattern that matches `path` (for metrics labels), or "unmatched".
   std::string PatternFor(absl::string_view path) const;
@@ -40,7 +58,7 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    AsyncHandler handler;
   };
   static bool Match(const Route& route,
                     const std::vector<absl::string_view>& path,

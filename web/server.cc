@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace herald {
@@ -75,26 +76,67 @@ class HttpServer::Impl {
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopped_.load(); }
 
-  Response Serve(Request& request) {
+  bool OnServerThread() { return ioc_.get_executor().running_in_this_thread(); }
+
+  // Runs `write` on a server thread. Answers that arrive together (e.g. a
+  // group commit's worth, from the database's thread) share one hand-over:
+  // one wake-up of a server thread per batch, not one per answer.
+  void Complete(std::function<void()> write) {
+    {
+      absl::MutexLock lock(&completions_mu_);
+      completions_.push_back(std::move(write));
+      if (completions_.size() > 1) return;  // a drain is already posted
+    }
+    asio::post(ioc_, [this] {
+      std::vector<std::function<void()>> ready;
+      {
+        absl::MutexLock lock(&completions_mu_);
+        ready.swap(completions_);
+      }
+      for (auto& write : ready) write();
+    });
+  }
+
+  // Dispatches `request`; `write` gets the answer once, on whatever thread
+  // the handler answers from. `request` must stay valid until then.
+  void Serve(Request& request, std::function<void(Response)> write) {
     in_flight_.fetch_add(1);
-    absl::Time start = absl::Now();
-    Response response;
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Responder respond = [this, &request, start = absl::Now(), answered,
+                         write = std::move(write)](Response response) {
+      if (answered->exchange(true)) {
+        LOG(DFATAL) << request.method << " " << request.path
+                    << " answered twice";
+        return;
+      }
+      auto finish = [this, &request, start, write,
+                     answer = std::make_shared<Response>(std::move(response))] {
+        if (options_.on_request) {
+          options_.on_request(request, answer->status,
+                              absl::ToDoubleSeconds(absl::Now() - start));
+        }
+        in_flight_.fetch_sub(1);
+        write(std::move(*answer));
+      };
+      // An answer from another thread (e.g. the database's) is handed to a
+      // server thread first, so that thread stays free for its own work.
+      if (OnServerThread()) return finish();
+      Complete(std::move(finish));
+    };
     try {
-      response = router_.Dispatch(request);
+      router_.Dispatch(request, respond);
     } catch (const std::exception& e) {
       LOG(ERROR) << request.method << " " << request.path
                  << " handler threw: " << e.what();
-      response = Response::JsonError(500, "internal", "internal error");
+      if (!answered->load()) {
+        respond(Response::JsonError(500, "internal", "internal error"));
+      }
     } catch (...) {
       LOG(ERROR) << request.method << " " << request.path << " handler threw";
-      response = Response::JsonError(500, "internal", "internal error");
+      if (!answered->load()) {
+        respond(Response::JsonError(500, "internal", "internal error"));
+      }
     }
-    if (options_.on_request) {
-      options_.on_request(request, response.status,
-                          absl::ToDoubleSeconds(absl::Now() - start));
-    }
-    in_flight_.fetch_sub(1);
-    return response;
   }
 
  private:
@@ -108,6 +150,9 @@ class HttpServer::Impl {
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
   int port_ = 0;
+  absl::Mutex completions_mu_;
+  std::vector<std::function<void()>> completions_
+      ABSL_GUARDED_BY(completions_mu_);
 };
 
 namespace {
@@ -153,22 +198,33 @@ class Session : public std::enable_shared_from_this<Session> {
                         absl::StrCat("malformed HTTP request: ", ec.message()));
     }
     http::request<http::string_body> raw = parser_->release();
-    Request request;
-    request.method = std::string(raw.method_string());
+    request_ = Request();
+    request_.method = std::string(raw.method_string());
     absl::string_view target(raw.target().data(), raw.target().size());
     size_t q = target.find('?');
-    request.path = std::string(target.substr(0, q));
+    request_.path = std::string(target.substr(0, q));
     if (q != absl::string_view::npos) {
-      request.query = std::string(target.substr(q + 1));
+      request_.query = std::string(target.substr(q + 1));
     }
     for (const auto& field : raw) {
-      request.headers.emplace_back(std::string(field.name_string()),
-                                   std::string(field.value()));
+      request_.headers.emplace_back(std::string(field.name_string()),
+                                    std::string(field.value()));
     }
-    request.body = std::move(raw.body());
-    Response response = server_->Serve(request);
-    Write(std::move(response), raw.keep_alive() && !server_->stopping(),
-          raw.version(), request.method == "HEAD");
+    request_.body = std::move(raw.body());
+    keep_alive_ = raw.keep_alive();
+    version_ = raw.version();
+    // The next request is read only after this answer is written, so
+    // request_ stays put meanwhile. An asynchronous handler may answer from
+    // another thread: the write goes back onto this connection's strand.
+    server_->Serve(request_, [self = shared_from_this()](Response response) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, response = std::move(response)]() mutable {
+                       self->Write(
+                           std::move(response),
+                           self->keep_alive_ && !self->server_->stopping(),
+                           self->version_, self->request_.method == "HEAD");
+                     });
+    });
   }
 
   void WriteError(int status, absl::string_view code,
@@ -226,6 +282,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::array<char, 4096> drain_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;  // the one being answered
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
   HttpServer::Impl* server_;
 };
 

@@ -3,8 +3,10 @@
 // An HTTP/1.1 server (Boost.Beast underneath, not in this header): keep-alive,
 // pipelining, many connections, a body size limit answered with 413, and
 // malformed requests answered with 400 — all as JSON errors, never a crash.
-// Handlers run on the server's threads and may block (e.g. on a database
-// commit); size `threads` for the concurrency you want.
+// Handlers run on the server's threads. A handler that waits (e.g. for a
+// database commit) should be asynchronous (Router::HandleAsync) so that a
+// few threads serve every connection; a blocking one holds a thread while
+// it waits, and then `threads` bounds how many requests wait at once.
 //
 // Example:
 //

@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "web/client.h"
 
 namespace herald {
@@ -154,6 +157,62 @@ TEST(JsonTest, ErrorBodyEscapes) {
             R"({"error":{"code":"c","message":"say \"hi\"\n","field":"f"}})");
   EXPECT_EQ(Response::JsonError(404, "n", "m").body,
             R"({"error":{"code":"n","message":"m","field":null}})");
+}
+
+// An asynchronous handler answers later, from a thread of its own; meanwhile
+// the server's only thread keeps serving other connections.
+TEST(AsyncServerTest, AnswersFromAnotherThreadWithoutHoldingServerThreads) {
+  absl::Notification release;
+  std::vector<std::thread> answerers;
+  absl::Mutex mu;
+  Router router;
+  router.HandleAsync("POST", "/slow", [&](const Request& r, Responder respond) {
+    absl::MutexLock lock(&mu);
+    answerers.emplace_back([&release, body = r.body, respond] {
+      release.WaitForNotification();
+      respond(Response::Json(201, body));
+    });
+  });
+  router.Handle("GET", "/fast",
+                [](const Request&) { return Response::Json(200, "{}"); });
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.threads = 1;
+  auto server = HttpServer::Start(options, std::move(router));
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  std::vector<std::thread> clients;
+  std::vector<absl::StatusOr<ClientResponse>> slow(
+      3, absl::UnknownError("not sent"));
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&, i] {
+      HttpClient client("127.0.0.1", (*server)->port());
+      slow[i] = client.Send("POST", "/slow", absl::StrCat(R"({"n":)", i, "}"));
+    });
+  }
+  auto waiting = [&] {
+    absl::MutexLock lock(&mu);
+    return answerers.size() == 3;
+  };
+  for (int i = 0; i < 500 && !waiting(); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(waiting());
+  // Three requests parked, one server thread: it still answers this one.
+  HttpClient client("127.0.0.1", (*server)->port());
+  auto fast = client.Send("GET", "/fast");
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  EXPECT_EQ(fast->status, 200);
+
+  release.Notify();
+  for (auto& t : clients) t.join();
+  for (auto& t : answerers) t.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(slow[i].ok()) << slow[i].status();
+    EXPECT_EQ(slow[i]->status, 201);
+    EXPECT_EQ(slow[i]->body, absl::StrCat(R"({"n":)", i, "}"));
+  }
 }
 
 }  // namespace

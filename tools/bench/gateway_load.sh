@@ -6,6 +6,7 @@
 # Prints req/s, p50/p99 latency and the gateway/minimal ratio per count.
 #
 #   bash tools/bench/gateway_load.sh [seconds per run, default 10] [counts...]
+#   (env: ROUNDS=3 runs per count, median reported; HTTP_THREADS=2)
 #
 # Targets (2 cores, load generator included): p99 < 5 ms at 5,000 req/s, and
 # >= 40% of the minimal server's req/s.
@@ -45,7 +46,7 @@ pids+=($!)
 sleep 1
 
 gateway_port=$(free_port)
-"$bin/gateway/gateway" --http_port="$gateway_port" --http_threads="${HTTP_THREADS:-32}" \
+"$bin/gateway/gateway" --http_port="$gateway_port" --http_threads="${HTTP_THREADS:-2}" \
   --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/gateway.db" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
@@ -82,15 +83,34 @@ run_wrk() {
     END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$work/wrk.out"
 }
 
-echo "gateway_load: ${duration}s per run, POST /api/v1/payments, SQLite synchronous=FULL, dev broker"
+# The median of an odd number of values.
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+rounds="${ROUNDS:-3}"
+echo "gateway_load: ${duration}s per run, ${rounds} rounds (median shown), POST /api/v1/payments, SQLite synchronous=FULL, dev broker, ${HTTP_THREADS:-2} gateway threads"
 printf "%-6s | %-28s | %-28s | %s\n" "conns" "gateway req/s  p50   p99 ms" "minimal req/s  p50   p99 ms" "ratio"
 for c in "${counts[@]}"; do
-  read -r g_rps g_p50 g_p99 g_bad < <(run_wrk "$gateway_port" "$c")
-  read -r f_rps f_p50 f_p99 f_bad < <(run_wrk "$fixed_port" "$c")
+  g_rps_all=(); g_p50_all=(); g_p99_all=(); f_rps_all=(); f_p50_all=(); f_p99_all=(); g_bad=0
+  for ((r = 0; r < rounds; r++)); do
+    # Alternate which server goes first, so neither always gets the warmer machine.
+    if ((r % 2 == 0)); then
+      read -r a b c2 bad < <(run_wrk "$gateway_port" "$c")
+      read -r d e f _ < <(run_wrk "$fixed_port" "$c")
+    else
+      read -r d e f _ < <(run_wrk "$fixed_port" "$c")
+      read -r a b c2 bad < <(run_wrk "$gateway_port" "$c")
+    fi
+    g_rps_all+=("$a"); g_p50_all+=("$b"); g_p99_all+=("$c2"); g_bad=$((g_bad + ${bad:-0}))
+    f_rps_all+=("$d"); f_p50_all+=("$e"); f_p99_all+=("$f")
+  done
+  g_rps=$(echo "${g_rps_all[*]}" | median); g_p50=$(echo "${g_p50_all[*]}" | median)
+  g_p99=$(echo "${g_p99_all[*]}" | median); f_rps=$(echo "${f_rps_all[*]}" | median)
+  f_p50=$(echo "${f_p50_all[*]}" | median); f_p99=$(echo "${f_p99_all[*]}" | median)
   ratio=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
   printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %s%s\n" "$c" \
     "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$ratio" \
-    "$([ "${g_bad:-0}" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
+    "$([ "$g_bad" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
+  echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]}"
 done
 pending=$(curl -s "http://127.0.0.1:$gateway_port/readyz")
 echo "gateway readiness after the runs: $pending"
