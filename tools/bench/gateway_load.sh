@@ -112,5 +112,27 @@ for c in "${counts[@]}"; do
     "$([ "$g_bad" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
   echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]}"
 done
+# The latency target is at a given rate, not at saturation: pace wrk (each
+# connection waits between requests) to about 5,000 req/s.
+cat >"$work/paced.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"user_id":"user_bench","amount":1999,"currency":"EUR"}'
+function delay() return 5 end
+LUA
+wrk -t2 -c30 -d"${duration}s" --latency -s "$work/paced.lua" \
+  "http://127.0.0.1:$gateway_port/api/v1/payments" >"$work/paced.out"
+awk '
+  function ms(v) {
+    if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+    if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+    if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+    return v
+  }
+  /Requests\/sec/ { rps = $2 }
+  $1 == "50%" { p50 = ms($2) }
+  $1 == "99%" { p99 = ms($2) }
+  END { printf "paced  | gateway at %.0f req/s: p50 %.2f ms, p99 %.2f ms (target: p99 < 5 ms at 5,000 req/s)\n", rps, p50, p99 }' "$work/paced.out"
+
 pending=$(curl -s "http://127.0.0.1:$gateway_port/readyz")
 echo "gateway readiness after the runs: $pending"
