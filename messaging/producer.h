@@ -17,7 +17,11 @@
 //   absl::StatusOr<herald::DeliveryReport> report = sent.get();
 //
 // Thread safety: every method may be called from any thread. Delivery
-// callbacks run on the producer's own polling thread: keep them short.
+// callbacks run on the producer's own polling thread or, under load, inside a
+// later Send/Publish on the sending thread (as librdkafka's own produce loop
+// serves reports; it is much cheaper). So: keep callbacks short, make them
+// safe to run on two threads at once, and do not call Send while holding a
+// lock that a callback takes.
 #ifndef HERALD_MESSAGING_PRODUCER_H_
 #define HERALD_MESSAGING_PRODUCER_H_
 

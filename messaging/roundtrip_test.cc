@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -214,6 +215,45 @@ TEST_F(RoundTripTest, CallbackSendReportsDelivery) {
   absl::MutexLock lock(&mu);
   ASSERT_EQ(results.size(), 10u);
   for (const DeliveryResult& r : results) EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*producer)->InFlight(), 0);
+}
+
+// Under load the sending threads serve delivery reports too: from several
+// senders at once, every send still gets exactly one report, with its own
+// event id and an offset of its own.
+TEST_F(RoundTripTest, ManySendersEachReportArrivesOnce) {
+  auto producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok());
+  constexpr int kThreads = 4, kPerThread = 3000;
+  absl::Mutex mu;
+  std::map<std::string, int> reports_per_id;
+  std::set<std::pair<int32_t, int64_t>> positions;
+  int failures = 0;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        PaymentCreated payment;
+        payment.set_payment_id(absl::StrCat("pay_", t, "_", i));
+        (*producer)->Send(payment, [&](const DeliveryResult& result) {
+          absl::MutexLock lock(&mu);
+          if (!result.ok()) {
+            ++failures;
+            return;
+          }
+          ++reports_per_id[result->event_id];
+          positions.insert({result->partition, result->offset});
+        });
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(reports_per_id.size(), size_t{kThreads * kPerThread});
+  for (const auto& [id, n] : reports_per_id) ASSERT_EQ(n, 1) << id;
+  EXPECT_EQ(positions.size(), size_t{kThreads * kPerThread});
   EXPECT_EQ((*producer)->InFlight(), 0);
 }
 

@@ -48,6 +48,11 @@ ABSL_FLAG(int, fetch_wait_ms, 10, "consumer fetch.wait.max.ms (both sides)");
 ABSL_FLAG(bool, produce_only, false, "skip the consume phases (profiling)");
 ABSL_FLAG(std::string, broker_topics, "",
           "internal: run as the broker process with these topics");
+ABSL_FLAG(std::string, measure, "",
+          "internal: run one side (raw_produce, typed_produce, raw_consume, "
+          "typed_consume) as a client process and print its rates");
+ABSL_FLAG(std::string, brokers, "", "internal: the broker, with --measure");
+ABSL_FLAG(std::string, group, "", "internal: the group, with --measure");
 
 namespace herald {
 namespace {
@@ -69,11 +74,11 @@ const std::map<std::string, std::string> kQueueProperties = {
     {"queue.buffering.max.messages", "2000000"},
 };
 
-// Throughput by the wall clock and per CPU-second of this process: the
-// client, its librdkafka threads and Herald's own threads; the mock broker
-// runs in a child process. The mock stalls at random for about a second now
-// and then, on either side; a stall burns no CPU, so the CPU-based figure is
-// the stable one to compare.
+// Throughput by the wall clock and per CPU-second of the measuring process:
+// the client, its librdkafka threads and Herald's own threads; the mock
+// broker runs in a process of its own. The mock stalls at random for about a
+// second now and then, on either side; a stall burns no CPU, so the CPU-based
+// figure is the stable one to compare.
 struct Rate {
   double wall = 0;
   double cpu = 0;
@@ -350,6 +355,72 @@ int ServeBroker() {
   while (true) pause();
 }
 
+// One measured side in a process of its own (this binary run again with
+// --measure): every side starts from a fresh heap, so none inherits another
+// side's allocator state (glibc's varies a lot with what ran before).
+Rate MeasureInChild(const std::string& what, const std::string& brokers,
+                    const std::string& group, int n) {
+  int fds[2];
+  CHECK_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  CHECK_GE(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    std::vector<std::string> args = {
+        "messaging_bench",
+        absl::StrCat("--measure=", what),
+        absl::StrCat("--brokers=", brokers),
+        absl::StrCat("--group=", group),
+        absl::StrCat("--messages=", n),
+        absl::StrCat("--fetch_wait_ms=", absl::GetFlag(FLAGS_fetch_wait_ms))};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(program_path.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[256];
+  ssize_t got;
+  while ((got = read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, got);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << what << " failed (status " << status << ")";
+  Rate rate;
+  CHECK_EQ(std::sscanf(out.c_str(), "%lf %lf", &rate.wall, &rate.cpu), 2)
+      << what << " printed: " << out;
+  return rate;
+}
+
+// The child's side of MeasureInChild.
+int MeasureOneSide() {
+  const std::string what = absl::GetFlag(FLAGS_measure);
+  const std::string topic = "bench.events";
+  const int n = absl::GetFlag(FLAGS_messages);
+  Config config =
+      BenchConfig(absl::GetFlag(FLAGS_brokers), absl::GetFlag(FLAGS_group));
+  Rate rate;
+  if (what == "raw_produce") {
+    rate = RawProduce(config, topic, n);
+  } else if (what == "typed_produce") {
+    rate = TypedProduce(config, topic, n);
+  } else if (what == "raw_consume") {
+    rate = RawConsume(config, topic, n);
+  } else if (what == "typed_consume") {
+    rate = TypedConsume(config, topic, n);
+  } else {
+    LOG(ERROR) << "unknown --measure=" << what;
+    return 2;
+  }
+  std::printf("%f %f\n", rate.wall, rate.cpu);
+  std::fflush(stdout);
+  return 0;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -365,6 +436,7 @@ int main(int argc, char** argv) {
   FLAGS_minloglevel = 1;
   using namespace herald;
   if (!absl::GetFlag(FLAGS_broker_topics).empty()) return ServeBroker();
+  if (!absl::GetFlag(FLAGS_measure).empty()) return MeasureOneSide();
   char resolved[PATH_MAX];
   program_path = realpath(argv[0], resolved) != nullptr ? resolved : argv[0];
   const int n = absl::GetFlag(FLAGS_messages);
@@ -393,9 +465,8 @@ int main(int argc, char** argv) {
     // Each producer gets a fresh broker; the order alternates per round.
     auto produce = [&](bool typed) {
       BrokerProcess broker({topic}, partitions);
-      Config config = BenchConfig(broker.address(), "unused");
-      return typed ? TypedProduce(config, topic, n)
-                   : RawProduce(config, topic, n);
+      return MeasureInChild(typed ? "typed_produce" : "raw_produce",
+                            broker.address(), "unused", n);
     };
     if (r % 2 == 0) {
       raw_p.push_back(produce(false));
@@ -412,18 +483,25 @@ int main(int argc, char** argv) {
       RawProduce(BenchConfig(broker->address(), "unused"), topic, n);
     }
     const std::string brokers = broker ? broker->address() : "";
-    const std::string raw_topic = topic;
     Config config = BenchConfig(brokers, absl::StrCat("bench-raw-", r));
     Config typed_config = BenchConfig(brokers, absl::StrCat("bench-typed-", r));
     if (absl::GetFlag(FLAGS_produce_only)) {
       raw_c.push_back({1, 1});
       typed_c.push_back({1, 1});
-    } else if (r % 2 == 0) {
-      raw_c.push_back(RawConsume(config, raw_topic, n));
-      typed_c.push_back(TypedConsume(typed_config, raw_topic, n));
     } else {
-      typed_c.push_back(TypedConsume(typed_config, raw_topic, n));
-      raw_c.push_back(RawConsume(config, raw_topic, n));
+      auto consume = [&](bool typed) {
+        return MeasureInChild(
+            typed ? "typed_consume" : "raw_consume", brokers,
+            typed ? typed_config.consumer.group_id : config.consumer.group_id,
+            n);
+      };
+      if (r % 2 == 0) {
+        raw_c.push_back(consume(false));
+        typed_c.push_back(consume(true));
+      } else {
+        typed_c.push_back(consume(true));
+        raw_c.push_back(consume(false));
+      }
     }
     std::printf(
         "round %d: produce raw %.0f/s typed %.0f/s | consume raw %.0f/s "
