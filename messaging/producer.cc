@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,44 @@ struct PendingDelivery {
   char event_id[64];
   size_t event_id_size = 0;
   DeliveryCallback callback;
+};
+
+// PendingDelivery objects recycled per thread: a send takes one on the
+// sending thread, and its report (served on the sending thread, mostly)
+// gives it back there. Saves an allocation per send, which counts when the
+// allocator is busy with librdkafka's own per-record allocations.
+class PendingPool {
+ public:
+  static PendingDelivery* New(DeliveryCallback callback) {
+    std::vector<PendingDelivery*>& free = Free();
+    if (free.empty()) return new PendingDelivery(std::move(callback));
+    PendingDelivery* pending = free.back();
+    free.pop_back();
+    pending->callback = std::move(callback);
+    return pending;
+  }
+  static void Delete(PendingDelivery* pending) {
+    pending->callback = nullptr;
+    std::vector<PendingDelivery*>& free = Free();
+    if (free.size() >= kMaxFree) {
+      delete pending;
+      return;
+    }
+    free.push_back(pending);
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 4096;
+  struct FreeList {
+    std::vector<PendingDelivery*> items;
+    ~FreeList() {
+      for (PendingDelivery* p : items) delete p;
+    }
+  };
+  static std::vector<PendingDelivery*>& Free() {
+    thread_local FreeList list;
+    return list.items;
+  }
 };
 
 // Adapts a callback-style send to a future.
@@ -104,7 +143,7 @@ class Producer::Impl {
       rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
                           value.size());
     }
-    auto* pending = new PendingDelivery(std::move(callback));
+    PendingDelivery* pending = PendingPool::New(std::move(callback));
     pending->set_event_id(message.event_id);
     Enqueue(message.topic, message.key, message.value, headers, pending);
   }
@@ -113,34 +152,54 @@ class Producer::Impl {
   // EncodeEvent + Publish, without the intermediate copies (hot path).
   void Send(const google::protobuf::Message& event, absl::string_view topic,
             DeliveryCallback callback) {
-    absl::StatusOr<const Contract*> contract =
-        ContractOf(*event.GetDescriptor());
+    // The last type this thread sent, remembered: most senders send one or
+    // two types, and the shared cache takes a lock.
+    thread_local const google::protobuf::Descriptor* last_type = nullptr;
+    thread_local absl::StatusOr<const Contract*> last_contract;
+    // (GetDescriptor/GetReflection are virtual calls through a once-flag:
+    // ask each once per send.)
+    const google::protobuf::Descriptor* type = event.GetDescriptor();
+    if (type != last_type) {
+      last_contract = ContractOf(*type);
+      last_type = type;
+    }
+    const absl::StatusOr<const Contract*>& contract = last_contract;
     if (!contract.ok() && topic.empty()) {
       callback(contract.status());
       return;
     }
     thread_local std::string value;  // reused: librdkafka copies it
     if (!event.SerializeToString(&value)) {
-      callback(absl::InvalidArgumentError(absl::StrCat(
-          "cannot serialize ", event.GetDescriptor()->full_name())));
+      callback(absl::InvalidArgumentError(
+          absl::StrCat("cannot serialize ", type->full_name())));
       return;
     }
-    auto* pending = new PendingDelivery(std::move(callback));
-    std::string key;
+    PendingDelivery* pending = PendingPool::New(std::move(callback));
+    // A string key is read in place (no copy); others are formatted.
+    std::string key_scratch;
+    absl::string_view key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
-      key = KeyFieldValue(event, *(*contract)->key_field);
+      const google::protobuf::FieldDescriptor& field = *(*contract)->key_field;
+      if (field.cpp_type() ==
+          google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+        key = event.GetReflection()->GetStringReference(event, &field,
+                                                        &key_scratch);
+      } else {
+        key_scratch = KeyFieldValue(event, field);
+        key = key_scratch;
+      }
     }
     WriteEventId(pending->event_id);
     pending->event_id_size = kEventIdSize;
     char time[kEventTimeMaxSize];
     size_t time_size = WriteEventTime(absl::Now(), time);
-    const std::string& type = event.GetDescriptor()->full_name();
+    const std::string& type_name = type->full_name();
     rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
     auto add = [headers](absl::string_view name, absl::string_view value) {
       rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
                           value.size());
     };
-    ForEachEventHeader(pending->id(), type, config_.service,
+    ForEachEventHeader(pending->id(), type_name, config_.service,
                        absl::string_view(time, time_size), add);
     if (topic.empty()) {
       Enqueue((*contract)->topic, key, value, headers, pending);
@@ -184,7 +243,7 @@ class Producer::Impl {
           !fatal.ok()
               ? fatal
               : ToStatus(err, absl::StrCat("cannot enqueue to ", topic)));
-      delete pending;
+      PendingPool::Delete(pending);
       return;
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -238,15 +297,28 @@ class Producer::Impl {
                    absl::StrCat("delivery to ",
                                 rd_kafka_topic_name(message->rkt), " failed")));
     } else {
-      DeliveryReport report;
-      report.topic = rd_kafka_topic_name(message->rkt);
-      report.partition = message->partition;
-      report.offset = message->offset;
-      report.event_id = std::string(pending->id());
-      self->brokers_reachable_.store(true, std::memory_order_relaxed);
-      pending->callback(std::move(report));
+      // One report per thread, refilled: assigning into its strings reuses
+      // their buffers (callbacks get it by const reference and copy what
+      // they keep).
+      // (A callback that sends may serve reports in turn: those nested
+      // ones get a report of their own.)
+      thread_local DeliveryResult reused = DeliveryReport();
+      thread_local int depth = 0;
+      DeliveryResult nested = DeliveryReport();
+      DeliveryResult& result = depth == 0 ? reused : nested;
+      result->topic.assign(rd_kafka_topic_name(message->rkt));
+      result->partition = message->partition;
+      result->offset = message->offset;
+      absl::string_view id = pending->id();
+      result->event_id.assign(id.data(), id.size());
+      if (!self->brokers_reachable_.load(std::memory_order_relaxed)) {
+        self->brokers_reachable_.store(true, std::memory_order_relaxed);
+      }
+      ++depth;
+      pending->callback(result);
+      --depth;
     }
-    delete pending;
+    PendingPool::Delete(pending);
     self->in_flight_.fetch_sub(1, std::memory_order_relaxed);
   }
 
