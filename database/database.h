@@ -114,6 +114,31 @@ class Database {
     return result;
   }
 
+  // Read()
+  //
+  // Runs `body`, which only reads, on one consistent snapshot, and returns
+  // its status. Reads may run alongside writes: on SQLite they use a reader
+  // connection of their own, so they neither wait for a group commit nor
+  // hold up the committer. A body that writes fails. (PostgreSQL: a
+  // transaction from the pool, as Transact.)
+  virtual absl::Status Read(
+      const std::function<absl::Status(Transaction&)>& body) {
+    return Transact(body);
+  }
+
+  // Like Read, for a body that returns a value.
+  template <typename T>
+  absl::StatusOr<T> ReadValue(
+      const std::function<absl::StatusOr<T>(Transaction&)>& body) {
+    absl::StatusOr<T> result = absl::UnknownError("read did not run");
+    absl::Status status = Read([&](Transaction& tx) {
+      result = body(tx);
+      return result.status();
+    });
+    if (!status.ok()) return status;
+    return result;
+  }
+
   // True when a trivial query succeeds (for readiness probes).
   virtual bool Ping() = 0;
 };

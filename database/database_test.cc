@@ -301,6 +301,43 @@ TEST_P(DatabaseTest, QueuedAsyncTransactionsCommitBeforeClose) {
   EXPECT_EQ(Count(), 50);
 }
 
+TEST_P(DatabaseTest, ReadSeesCommittedWrites) {
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx
+                       .Execute("INSERT INTO items(id, name) VALUES (1, 'a')")
+                       .status();
+                 })
+                  .ok());
+  auto name = db_->ReadValue<std::string>(
+      [](Transaction& tx) -> absl::StatusOr<std::string> {
+        auto rows =
+            tx.Query("SELECT name FROM items WHERE id = ?", {int64_t{1}});
+        if (!rows.ok()) return rows.status();
+        if (rows->empty()) return absl::NotFoundError("no row");
+        return (*rows)[0].String(0);
+      });
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(*name, "a");
+  // A later commit is visible to the next read.
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx.Execute("UPDATE items SET name = 'b'").status();
+                 })
+                  .ok());
+  name = db_->ReadValue<std::string>(
+      [](Transaction& tx) -> absl::StatusOr<std::string> {
+        auto rows = tx.Query("SELECT name FROM items");
+        if (!rows.ok()) return rows.status();
+        return (*rows)[0].String(0);
+      });
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(*name, "b");
+  // A read's error is returned as it is.
+  absl::Status bad = db_->Read([](Transaction& tx) {
+    return tx.Query("SELECT nope FROM items").status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << bad;
+}
+
 TEST_P(DatabaseTest, MigrationsApplyOnceInOrder) {
   std::vector<Migration> migrations = {
       {1, "create", "CREATE TABLE m (a INTEGER)", "CREATE TABLE m (a INTEGER)"},

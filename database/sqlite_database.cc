@@ -71,8 +71,10 @@ absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
 // small statement's cost, and services run the same few statements.
 class StatementCache {
  public:
-  ~StatementCache() {
+  ~StatementCache() { reset(); }
+  void reset() {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    statements_.clear();
   }
   sqlite3_stmt* Find(absl::string_view sql) {
     auto it = statements_.find(sql);
@@ -233,6 +235,9 @@ class SqliteDatabase : public Database {
     }
     committer_.join();  // commits whatever is still queued first
     sqlite3_close_v2(conn_);
+    absl::MutexLock lock(&reader_mu_);
+    reader_statements_.reset();
+    if (reader_ != nullptr) sqlite3_close_v2(reader_);
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
@@ -274,7 +279,58 @@ class SqliteDatabase : public Database {
         .ok();
   }
 
+  absl::Status Read(
+      const std::function<absl::Status(Transaction&)>& body) override {
+    absl::MutexLock lock(&reader_mu_);
+    if (reader_ == nullptr) {
+      absl::Status opened = OpenReader();
+      if (!opened.ok()) return opened;
+    }
+    SqliteTransaction tx(reader_, &reader_statements_);
+    absl::Time deadline =
+        absl::Now() + absl::Milliseconds(options_.busy_timeout_ms);
+    for (int attempt = 0;; ++attempt) {
+      absl::Status status = tx.Exec("BEGIN");
+      if (status.ok()) {
+        tx.ClearFirstError();
+        status = body(tx);
+        if (status.ok() && !tx.first_error().ok()) {
+          status = IgnoredFailure(tx.first_error());
+        }
+      }
+      tx.Exec(status.ok() ? "COMMIT" : "ROLLBACK").IgnoreError();
+      if (IsLockError(status) && absl::Now() < deadline) {
+        absl::SleepFor(absl::Milliseconds(std::min(100, 5 << attempt)));
+        continue;
+      }
+      return status;
+    }
+  }
+
  private:
+  // The reader connection: read-only, opened on first use (the writer has
+  // set the file up by then).
+  absl::Status OpenReader() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reader_mu_) {
+    sqlite3* conn = nullptr;
+    int rc =
+        sqlite3_open_v2(options_.path.c_str(), &conn,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      absl::Status s = SqliteError(conn, rc, "open reader");
+      sqlite3_close_v2(conn);
+      return s;
+    }
+    sqlite3_extended_result_codes(conn, 1);
+    sqlite3_busy_timeout(conn, options_.busy_timeout_ms);
+    SqliteTransaction setup(conn, nullptr);
+    for (const char* pragma :
+         {"PRAGMA mmap_size=268435456", "PRAGMA cache_size=-16384"}) {
+      setup.Query(pragma, {}).IgnoreError();
+    }
+    reader_ = conn;
+    return absl::OkStatus();
+  }
+
   // One caller's transaction, waiting for the committer.
   struct Pending {
     std::function<absl::Status(Transaction&)> body;
@@ -391,6 +447,9 @@ class SqliteDatabase : public Database {
   std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread committer_;
+  absl::Mutex reader_mu_;
+  sqlite3* reader_ ABSL_GUARDED_BY(reader_mu_) = nullptr;
+  StatementCache reader_statements_ ABSL_GUARDED_BY(reader_mu_);
 };
 
 }  // namespace

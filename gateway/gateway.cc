@@ -224,16 +224,12 @@ class Gateway::Impl {
                              KeyOf(r, "payment_status"),
                              AnswerWith(std::move(respond)));
                        });
-    router.HandleAsync(
-        "GET", "/api/v1/payments/{id}",
-        [this](const web::Request& r, web::Responder respond) {
-          store_->GetPayment(
-              r.Param("id"), [respond = std::move(respond)](
-                                 absl::StatusOr<std::string> payment) {
-                respond(payment.ok() ? web::Response::Json(200, *payment)
-                                     : ErrorResponse(payment.status()));
-              });
-        });
+    router.Handle("GET", "/api/v1/payments/{id}",
+                  [this](const web::Request& r) {
+                    auto payment = store_->GetPayment(r.Param("id"));
+                    if (!payment.ok()) return ErrorResponse(payment.status());
+                    return web::Response::Json(200, *payment);
+                  });
     router.HandleAsync("POST", "/api/v1/users",
                        [this](const web::Request& r, web::Responder respond) {
                          auto request = ParseRegisterUser(r.body);

@@ -326,20 +326,13 @@ void Store::RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
       std::move(done));
 }
 
-void Store::GetPayment(std::string payment_id,
-                       std::function<void(absl::StatusOr<std::string>)> done) {
-  auto json = std::make_shared<absl::StatusOr<std::string>>(
-      absl::UnknownError("did not run"));
-  db_.TransactAsync(
-      [json, payment_id = std::move(payment_id)](db::Transaction& tx) {
+absl::StatusOr<std::string> Store::GetPayment(const std::string& payment_id) {
+  // A read: on the reader connection, not queued behind a group commit.
+  return db_.ReadValue<std::string>(
+      [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
         absl::StatusOr<db::Row> row = LoadPayment(tx, payment_id);
-        *json = row.ok() ? absl::StatusOr<std::string>(PaymentJson(*row))
-                         : row.status();
-        return json->status();
-      },
-      [json, done = std::move(done)](absl::Status status) {
-        if (!status.ok()) return done(status);
-        done(std::move(*json));
+        if (!row.ok()) return row.status();
+        return PaymentJson(*row);
       });
 }
 

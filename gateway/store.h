@@ -58,9 +58,9 @@ class Store {
                     OutcomeCallback done);
   void RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
                     OutcomeCallback done);
-  // The payment as JSON; NotFound when there is no such payment.
-  void GetPayment(std::string payment_id,
-                  std::function<void(absl::StatusOr<std::string>)> done);
+  // The payment as JSON; NotFound when there is no such payment. A quick
+  // read that does not wait for writes.
+  absl::StatusOr<std::string> GetPayment(const std::string& payment_id);
 
  private:
   using Work = std::function<absl::StatusOr<Outcome>(db::Transaction&)>;

@@ -86,7 +86,7 @@ absl::Status AppendToOutbox(db::Transaction& tx,
 absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
                                                      int64_t after_id,
                                                      int limit) {
-  auto rows = db.TransactValue<std::vector<db::Row>>([&](db::Transaction& tx) {
+  auto rows = db.ReadValue<std::vector<db::Row>>([&](db::Transaction& tx) {
     return tx.Query(
         "SELECT id, event_id, topic, msg_key, headers, value, created_at"
         " FROM outbox WHERE published_at IS NULL AND id > ?"
@@ -148,7 +148,7 @@ absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
 }
 
 absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
-  auto rows = db.TransactValue<std::vector<db::Row>>([](db::Transaction& tx) {
+  auto rows = db.ReadValue<std::vector<db::Row>>([](db::Transaction& tx) {
     return tx.Query(
         "SELECT COUNT(*), MIN(created_at) FROM outbox"
         " WHERE published_at IS NULL");
