@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "database/migrations.h"
 #include "database/postgres_database.h"
 #include "database/testing/postgres_server.h"
@@ -249,12 +250,11 @@ TEST_P(DatabaseTest, AsyncTransactionsReportEachOutcomeAfterCommit) {
           return absl::OkStatus();
         },
         [&, i](absl::Status status) {
-          // A synchronous transaction from inside done() must not deadlock.
-          auto rows =
-              db_->TransactValue<std::vector<Row>>([i](Transaction& tx) {
-                return tx.Query("SELECT COUNT(*) FROM items WHERE id = ?",
-                                {int64_t{i}});
-              });
+          // What done() reports is committed: a read from here sees it.
+          auto rows = db_->ReadValue<std::vector<Row>>([i](Transaction& tx) {
+            return tx.Query("SELECT COUNT(*) FROM items WHERE id = ?",
+                            {int64_t{i}});
+          });
           absl::MutexLock lock(&mu);
           outcomes[i] = std::move(status);
           if (rows.ok()) visible_at_done[i] = (*rows)[0].Int(0);
@@ -299,6 +299,23 @@ TEST_P(DatabaseTest, QueuedAsyncTransactionsCommitBeforeClose) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   db_ = *std::move(reopened);
   EXPECT_EQ(Count(), 50);
+}
+
+TEST(SqliteDurabilityTest, TransactFromACallbackFailsInsteadOfHanging) {
+  auto db = Database::Open(
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/callback.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::Notification done;
+  absl::Status nested;
+  (*db)->TransactAsync(
+      [](Transaction& tx) { return tx.Query("SELECT 1").status(); },
+      [&](absl::Status) {
+        nested = (*db)->Transact(
+            [](Transaction& tx) { return tx.Query("SELECT 1").status(); });
+        done.Notify();
+      });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(nested.code(), absl::StatusCode::kFailedPrecondition) << nested;
 }
 
 TEST_P(DatabaseTest, ReadSeesCommittedWrites) {

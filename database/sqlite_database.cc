@@ -1,8 +1,12 @@
 #include "database/sqlite_database.h"
 
+#include <fcntl.h>
 #include <glog/logging.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -223,9 +227,12 @@ class SqliteTransaction : public Transaction {
 
 class SqliteDatabase : public Database {
  public:
-  SqliteDatabase(sqlite3* conn, SqliteOptions options)
-      : conn_(conn), options_(std::move(options)) {
+  // `durable`: make each batch durable (fdatasync of the WAL) before
+  // reporting it; the connection itself then runs with synchronous=NORMAL.
+  SqliteDatabase(sqlite3* conn, SqliteOptions options, bool durable)
+      : conn_(conn), options_(std::move(options)), durable_(durable) {
     committer_ = std::thread([this] { CommitLoop(); });
+    if (durable_) syncer_ = std::thread([this] { SyncLoop(); });
   }
 
   ~SqliteDatabase() override {
@@ -234,6 +241,14 @@ class SqliteDatabase : public Database {
       stopping_ = true;
     }
     committer_.join();  // commits whatever is still queued first
+    if (durable_) {
+      {
+        absl::MutexLock lock(&sync_mu_);
+        sync_stopping_ = true;
+      }
+      syncer_.join();  // and makes it durable
+    }
+    if (wal_fd_ >= 0) close(wal_fd_);
     sqlite3_close_v2(conn_);
     absl::MutexLock lock(&reader_mu_);
     reader_statements_.reset();
@@ -255,12 +270,19 @@ class SqliteDatabase : public Database {
       const std::function<absl::Status(Transaction&)>& body) override {
     auto run = [&body](Transaction& tx) { return body(tx); };
     if (std::this_thread::get_id() == committer_.get_id()) {
-      // From a `done` callback: nothing else runs now, commit it alone.
+      // From a body or a callback on the committer: nothing else runs now,
+      // so commit it alone.
       Pending pending;
       pending.body = run;
       std::vector<Pending*> batch = {&pending};
       RunBatch(batch);
+      if (durable_ && pending.status.ok()) pending.status = SyncWal();
       return pending.status;
+    }
+    if (durable_ && std::this_thread::get_id() == syncer_.get_id()) {
+      return absl::FailedPreconditionError(
+          "Transact called from a TransactAsync callback would wait for "
+          "itself; use TransactAsync or Read there");
     }
     absl::Notification finished;
     absl::Status result;
@@ -281,6 +303,22 @@ class SqliteDatabase : public Database {
 
   absl::Status Read(
       const std::function<absl::Status(Transaction&)>& body) override {
+    // What a read sees must survive a power loss (the outbox relay reads
+    // rows to publish them): wait until every batch committed so far is
+    // durable. (Not in a callback on the syncer thread: it would wait for
+    // itself.)
+    if (durable_ && std::this_thread::get_id() != syncer_.get_id()) {
+      absl::MutexLock lock(&sync_mu_);
+      struct Wait {
+        SqliteDatabase* self;
+        int64_t round;
+      } wait{this, committed_rounds_};
+      sync_mu_.Await(absl::Condition(
+          +[](Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return w->self->durable_rounds_ >= w->round;
+          },
+          &wait));
+    }
     absl::MutexLock lock(&reader_mu_);
     if (reader_ == nullptr) {
       absl::Status opened = OpenReader();
@@ -361,9 +399,75 @@ class SqliteDatabase : public Database {
       std::vector<Pending*> batch;
       batch.reserve(owned.size());
       for (auto& p : owned) batch.push_back(p.get());
+      if (!durable_) {
+        RunBatch(batch);
+        for (auto& p : owned) p->done(std::move(p->status));
+        continue;
+      }
+      // Counted before it commits, so that a read that might see it waits
+      // for it to be durable.
+      int64_t round;
+      {
+        absl::MutexLock lock(&sync_mu_);
+        round = ++committed_rounds_;
+      }
       RunBatch(batch);
-      for (auto& p : owned) p->done(std::move(p->status));
+      // The syncer makes it durable and reports it, while this thread goes
+      // on with the next batch: a batch's work overlaps the previous
+      // batch's disk flush.
+      absl::MutexLock lock(&sync_mu_);
+      to_sync_.push_back({round, std::move(owned)});
     }
+  }
+
+  // Makes committed batches durable, then reports them: one fdatasync of
+  // the WAL covers every batch committed before it started.
+  void SyncLoop() {
+    while (true) {
+      std::vector<Round> rounds;
+      {
+        absl::MutexLock lock(&sync_mu_);
+        sync_mu_.Await(absl::Condition(
+            +[](SqliteDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !self->to_sync_.empty() || self->sync_stopping_;
+            },
+            this));
+        if (to_sync_.empty()) return;  // stopping, and nothing left
+        rounds.swap(to_sync_);
+      }
+      absl::Status synced = SyncWal();
+      {
+        absl::MutexLock lock(&sync_mu_);
+        durable_rounds_ = rounds.back().number;
+      }
+      for (Round& round : rounds) {
+        for (auto& p : round.pendings) {
+          if (p->status.ok() && !synced.ok()) p->status = synced;
+          p->done(std::move(p->status));
+        }
+      }
+    }
+  }
+
+  // fdatasync of the WAL file (opened on first use: SQLite creates it on
+  // the first commit and keeps it while its connection is open).
+  absl::Status SyncWal() {
+    if (wal_fd_ < 0) {
+      const std::string wal = options_.path + "-wal";
+      wal_fd_ = open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+      if (wal_fd_ < 0) {
+        return absl::DataLossError(
+            absl::StrCat("committed, but cannot open ", wal,
+                         " to make it durable: ", std::strerror(errno)));
+      }
+    }
+    if (fdatasync(wal_fd_) != 0) {
+      LOG(ERROR) << "fdatasync of " << options_.path
+                 << "-wal failed: " << std::strerror(errno);
+      return absl::DataLossError(absl::StrCat(
+          "committed, but the disk flush failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
   }
 
   // Bodies rarely fail, so a batch first runs them back to back in one
@@ -447,6 +551,19 @@ class SqliteDatabase : public Database {
   std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread committer_;
+  const bool durable_;
+  absl::Mutex sync_mu_;
+  // A committed batch waiting for its flush; numbered in commit order.
+  struct Round {
+    int64_t number;
+    std::vector<std::unique_ptr<Pending>> pendings;
+  };
+  std::vector<Round> to_sync_ ABSL_GUARDED_BY(sync_mu_);
+  int64_t committed_rounds_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  int64_t durable_rounds_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  bool sync_stopping_ ABSL_GUARDED_BY(sync_mu_) = false;
+  std::thread syncer_;
+  int wal_fd_ = -1;  // used by the syncer (or the committer inline)
   absl::Mutex reader_mu_;
   sqlite3* reader_ ABSL_GUARDED_BY(reader_mu_) = nullptr;
   StatementCache reader_statements_ ABSL_GUARDED_BY(reader_mu_);
@@ -475,11 +592,16 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
   }
   sqlite3_extended_result_codes(conn, 1);
   sqlite3_busy_timeout(conn, options.busy_timeout_ms);
-  auto db = std::make_unique<SqliteDatabase>(conn, options);
+  // "full": every reported commit is on disk. The connection commits with
+  // synchronous=NORMAL (no flush inside COMMIT) and Herald's syncer thread
+  // flushes the WAL before reporting, so the next batch runs meanwhile.
+  const bool durable = options.synchronous == "full";
+  auto db = std::make_unique<SqliteDatabase>(conn, options, durable);
   SqliteTransaction setup(conn, nullptr);
   for (const std::string& pragma :
        {std::string("PRAGMA journal_mode=WAL"),
-        absl::StrCat("PRAGMA synchronous=", options.synchronous),
+        absl::StrCat("PRAGMA synchronous=",
+                     durable ? std::string("normal") : options.synchronous),
         std::string("PRAGMA foreign_keys=ON"),
         // Reads through a memory map instead of a read() per page miss, and
         // a 64 MiB page cache: the committer re-reads the same hot pages.
