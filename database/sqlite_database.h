@@ -6,6 +6,12 @@
 // together, each in its own savepoint, and made durable by one COMMIT (one
 // fsync), so a busy gateway pays one disk flush per batch instead of per
 // request. A body's error rolls back only its own savepoint.
+//
+// Durability ("full", the default) is pipelined: a batch commits without a
+// flush, a syncer thread then fdatasyncs the WAL and only then reports the
+// batch, while the committer already runs the next one. What a caller is
+// told is committed is on disk, and reads (Database::Read, on a reader
+// connection of their own) wait until what they may see is on disk too.
 #ifndef HERALD_DATABASE_SQLITE_DATABASE_H_
 #define HERALD_DATABASE_SQLITE_DATABASE_H_
 
