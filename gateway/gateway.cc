@@ -189,10 +189,15 @@ class Gateway::Impl {
 
   // Answers a write once its transaction is done; wakes the relay after a
   // commit.
-  web::Response Answer(const absl::StatusOr<Outcome>& outcome) {
+  web::Response Answer(absl::StatusOr<Outcome>& outcome) {
     if (!outcome.ok()) return ErrorResponse(outcome.status());
-    relay_->Notify();
-    return web::Response::Json(outcome->http_status, outcome->body);
+    if (outcome->event.has_value() && outcome->outbox_id > 0) {
+      // The relay publishes it from memory rather than reading it back.
+      relay_->Handoff(outcome->outbox_id, *std::move(outcome->event));
+    } else {
+      relay_->Notify();
+    }
+    return web::Response::Json(outcome->http_status, std::move(outcome->body));
   }
 
   // The callback that turns a write's outcome into the HTTP answer.

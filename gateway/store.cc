@@ -147,7 +147,8 @@ absl::StatusOr<Outcome> Store::WriteOnce(
   absl::StatusOr<Outcome> result = work(tx);
   if (!result.ok()) return result.status();
   if (result->event.has_value()) {
-    absl::Status s = outbox::AppendToOutbox(tx, *result->event);
+    absl::Status s =
+        outbox::AppendToOutbox(tx, *result->event, &result->outbox_id);
     if (!s.ok()) return s;
   }
   if (key.has_value()) {

@@ -28,6 +28,8 @@ struct Outcome {
   int http_status = 200;
   std::string body;  // JSON
   std::optional<OutgoingMessage> event;
+  // The event's outbox row, once committed (for OutboxRelay::Handoff).
+  int64_t outbox_id = 0;
 };
 
 // A POST's idempotency: the client's key and a fingerprint of the request.

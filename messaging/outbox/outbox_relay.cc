@@ -38,6 +38,20 @@ class OutboxRelay::Impl {
   void Notify() {
     absl::MutexLock lock(&mu_);
     wake_ = true;
+    notified_ = true;
+  }
+
+  void Handoff(int64_t id, OutgoingMessage message) {
+    absl::MutexLock lock(&mu_);
+    wake_ = true;
+    if (handoffs_.size() >= kMaxHandoffs) {
+      handoff_dropped_ = true;  // the scan will find it
+      return;
+    }
+    PendingRow row;
+    row.id = id;
+    row.message = std::move(message);
+    handoffs_.push_back(std::move(row));
   }
 
   void Stop() {
@@ -66,6 +80,7 @@ class OutboxRelay::Impl {
     stats.published = published_.load();
     stats.publish_failures = failures_.load();
     stats.producer_restarts = restarts_.load();
+    stats.handed_off = handed_off_.load();
     absl::MutexLock lock(&mu_);
     stats.in_flight = static_cast<int64_t>(in_flight_.size());
     stats.kafka_reachable = reachable_;
@@ -85,6 +100,9 @@ class OutboxRelay::Impl {
     absl::Time last_prune = absl::InfinitePast();
     absl::Time last_rescan = absl::InfinitePast();
     int64_t cursor = 0;
+    bool accept_handoffs = false;  // until a scan has caught up
+    bool notified = false;
+    absl::Time last_scan = absl::InfinitePast();
     absl::Duration backoff = absl::ZeroDuration();
     while (true) {
       {
@@ -106,6 +124,7 @@ class OutboxRelay::Impl {
           in_flight_.clear();
         }
         cursor = 0;
+        accept_handoffs = false;  // publish the backlog in order first
         restarts_++;
         absl::Status s = NewProducer();
         if (!s.ok()) LOG(ERROR) << "outbox relay: " << s;
@@ -115,18 +134,63 @@ class OutboxRelay::Impl {
       bool worked = FlushDelivered();
 
       int64_t room;
+      std::vector<PendingRow> handed;
       {
         absl::MutexLock lock(&mu_);
         room = options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
+        handed.swap(handoffs_);
+        if (handoff_dropped_) accept_handoffs = false;
+        handoff_dropped_ = false;
+        notified = notified_;
+        notified_ = false;
       }
-      if (room > 0) {
+      // Rows handed over by their writer, published without reading them
+      // back: only while the scans below have caught up, and only the row
+      // right after the cursor, so that no older row can still be waiting
+      // in the table (ids are consecutive in commit order on SQLite; a gap
+      // or a row committed out of order on PostgreSQL falls back to the
+      // scan). A row not taken stays pending for the next scan, and later
+      // handoffs wait until that scan has caught up.
+      for (PendingRow& row : handed) {
+        if (row.id <= cursor) continue;  // a scan has seen it
+        if (!accept_handoffs || room <= 0 || row.id != cursor + 1) {
+          accept_handoffs = false;
+          continue;
+        }
+        cursor = row.id;
+        {
+          absl::MutexLock lock(&mu_);
+          if (!in_flight_.insert(row.id).second) continue;
+        }
+        --room;
+        worked = true;
+        handed_off_++;
+        int64_t id = row.id;
+        producer_->Publish(std::move(row.message),
+                           [this, id](const DeliveryResult& result) {
+                             OnDelivery(id, result);
+                           });
+      }
+      // While rows arrive by handoff, the table is read only when asked
+      // (Notify), when handoffs were refused, and every idle_poll: reading
+      // it on every wake-up would mostly race the handoffs to their rows.
+      const absl::Time now = absl::Now();
+      bool rescan = now - last_rescan > absl::Seconds(1);
+      bool scan = rescan || notified || !accept_handoffs ||
+                  now - last_scan >= options_.idle_poll;
+      if (room > 0 && scan) {
+        last_scan = now;
         // Scan from the start now and then: with PostgreSQL a lower id can
         // commit after a higher one.
-        bool rescan = absl::Now() - last_rescan > absl::Seconds(1);
-        if (rescan) last_rescan = absl::Now();
-        absl::StatusOr<std::vector<PendingRow>> rows = FetchPending(
-            db_, rescan ? 0 : cursor,
-            static_cast<int>(std::min<int64_t>(room, options_.batch_size)));
+        if (rescan) last_rescan = now;
+        const int limit =
+            static_cast<int>(std::min<int64_t>(room, options_.batch_size));
+        absl::StatusOr<std::vector<PendingRow>> rows =
+            FetchPending(db_, rescan ? 0 : cursor, limit);
+        // Caught up: nothing past the cursor is waiting in the table.
+        if (rows.ok() && !rescan && static_cast<int>(rows->size()) < limit) {
+          accept_handoffs = true;
+        }
         if (!rows.ok()) {
           LOG_EVERY_N(WARNING, 20) << "outbox relay: " << rows.status();
           backoff = std::min(absl::Seconds(5),
@@ -212,10 +276,15 @@ class OutboxRelay::Impl {
   const RelayOptions options_;
   std::unique_ptr<Producer> producer_;  // used by the loop thread only
   std::thread thread_;
-  std::atomic<int64_t> published_{0}, failures_{0}, restarts_{0};
+  std::atomic<int64_t> published_{0}, failures_{0}, restarts_{0},
+      handed_off_{0};
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool notified_ ABSL_GUARDED_BY(mu_) = false;
+  static constexpr size_t kMaxHandoffs = 10000;
+  std::vector<PendingRow> handoffs_ ABSL_GUARDED_BY(mu_);
+  bool handoff_dropped_ ABSL_GUARDED_BY(mu_) = false;
   bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   absl::flat_hash_set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
@@ -233,6 +302,9 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(
 OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutboxRelay::~OutboxRelay() = default;
 void OutboxRelay::Notify() { impl_->Notify(); }
+void OutboxRelay::Handoff(int64_t id, OutgoingMessage message) {
+  impl_->Handoff(id, std::move(message));
+}
 void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
 void OutboxRelay::Stop() { impl_->Stop(); }
 RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "database/database.h"
 #include "messaging/config.h"
+#include "messaging/envelope.h"
 
 namespace herald {
 namespace outbox {
@@ -45,6 +46,7 @@ struct RelayStats {
   int64_t publish_failures = 0;  // delivery errors (rows retried later)
   int64_t in_flight = 0;
   int64_t producer_restarts = 0;
+  int64_t handed_off = 0;  // rows published from a Handoff, not a scan
   bool kafka_reachable = true;
 };
 
@@ -57,6 +59,13 @@ class OutboxRelay {
 
   // New rows were committed: look now instead of at the next poll.
   void Notify();
+
+  // Row `id`, holding `message`, was just committed: publish it from memory
+  // instead of reading it back (the writer had it at hand). Rows handed off
+  // are published in id order after every row the relay found by itself;
+  // when it cannot take one (no room, or catching up on a backlog), the row
+  // waits in the table for the next scan, as an announced one would.
+  void Handoff(int64_t id, OutgoingMessage message);
 
   // Stops the thread; rows in flight stay pending in the table (they are
   // published again on the next start) unless delivered before the stop.

@@ -30,9 +30,10 @@ namespace outbox {
 // The schema, applied with db::Migrate(db, "outbox", OutboxMigrations()).
 std::vector<db::Migration> OutboxMigrations();
 
-// Adds `message` as a pending row, inside the caller's transaction.
-absl::Status AppendToOutbox(db::Transaction& tx,
-                            const OutgoingMessage& message);
+// Adds `message` as a pending row, inside the caller's transaction; with
+// `id`, stores the new row's id there (for OutboxRelay::Handoff).
+absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
+                            int64_t* id = nullptr);
 
 struct PendingRow {
   int64_t id = 0;
