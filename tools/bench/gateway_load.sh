@@ -90,7 +90,7 @@ rounds="${ROUNDS:-3}"
 echo "gateway_load: ${duration}s per run, ${rounds} rounds (median shown), POST /api/v1/payments, SQLite synchronous=FULL, dev broker, ${HTTP_THREADS:-2} gateway threads"
 printf "%-6s | %-28s | %-28s | %s\n" "conns" "gateway req/s  p50   p99 ms" "minimal req/s  p50   p99 ms" "ratio"
 for c in "${counts[@]}"; do
-  g_rps_all=(); g_p50_all=(); g_p99_all=(); f_rps_all=(); f_p50_all=(); f_p99_all=(); g_bad=0
+  g_rps_all=(); g_p50_all=(); g_p99_all=(); f_rps_all=(); f_p50_all=(); f_p99_all=(); ratios=(); g_bad=0
   for ((r = 0; r < rounds; r++)); do
     # Alternate which server goes first, so neither always gets the warmer machine.
     if ((r % 2 == 0)); then
@@ -102,15 +102,18 @@ for c in "${counts[@]}"; do
     fi
     g_rps_all+=("$a"); g_p50_all+=("$b"); g_p99_all+=("$c2"); g_bad=$((g_bad + ${bad:-0}))
     f_rps_all+=("$d"); f_p50_all+=("$e"); f_p99_all+=("$f")
+    ratios+=("$(awk -v a="$a" -v b="$d" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
   done
   g_rps=$(echo "${g_rps_all[*]}" | median); g_p50=$(echo "${g_p50_all[*]}" | median)
   g_p99=$(echo "${g_p99_all[*]}" | median); f_rps=$(echo "${f_rps_all[*]}" | median)
   f_p50=$(echo "${f_p50_all[*]}" | median); f_p99=$(echo "${f_p99_all[*]}" | median)
-  ratio=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+  # The machine's speed drifts between runs: the ratio shown is the median
+  # of each round's ratio (its two runs back to back), not a ratio of medians.
+  ratio=$(echo "${ratios[*]}" | median)
   printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %s%s\n" "$c" \
     "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$ratio" \
     "$([ "$g_bad" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
-  echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]}"
+  echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]} | ratios ${ratios[*]}"
 done
 # The latency target is at a given rate, not at saturation: pace wrk (each
 # connection waits between requests) to about 5,000 req/s.
