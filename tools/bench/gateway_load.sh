@@ -63,12 +63,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"user_id":"user_bench","amount":1999,"currency":"EUR"}'
 LUA
 
-# Prints "req/s p50_ms p99_ms" for one wrk run.
-run_wrk() {
-  local port=$1 connections=$2
-  local threads=$(( connections < 2 ? 1 : 2 ))
-  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
-    -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/payments" >"$work/wrk.out"
+# Prints "req/s p50_ms p99_ms non2xx" from wrk's --latency output in file $1.
+summarize() {
   awk '
     function ms(v) {
       if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
@@ -80,7 +76,16 @@ run_wrk() {
     $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { bad = $NF }
-    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$work/wrk.out"
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$1"
+}
+
+# Prints "req/s p50_ms p99_ms non2xx" for one wrk run.
+run_wrk() {
+  local port=$1 connections=$2
+  local threads=$(( connections < 2 ? 1 : 2 ))
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
+    -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/payments" >"$work/wrk.out"
+  summarize "$work/wrk.out"
 }
 
 # The median of an odd number of values.
@@ -125,17 +130,8 @@ function delay() return 5 end
 LUA
 wrk -t2 -c30 -d"${duration}s" --latency -s "$work/paced.lua" \
   "http://127.0.0.1:$gateway_port/api/v1/payments" >"$work/paced.out"
-awk '
-  function ms(v) {
-    if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
-    if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
-    if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
-    return v
-  }
-  /Requests\/sec/ { rps = $2 }
-  $1 == "50%" { p50 = ms($2) }
-  $1 == "99%" { p99 = ms($2) }
-  END { printf "paced  | gateway at %.0f req/s: p50 %.2f ms, p99 %.2f ms (target: p99 < 5 ms at 5,000 req/s)\n", rps, p50, p99 }' "$work/paced.out"
+read -r p_rps p_p50 p_p99 _ < <(summarize "$work/paced.out")
+echo "paced  | gateway at $p_rps req/s: p50 $p_p50 ms, p99 $p_p99 ms (target: p99 < 5 ms at 5,000 req/s)"
 
 pending=$(curl -s "http://127.0.0.1:$gateway_port/readyz")
 echo "gateway readiness after the runs: $pending"
