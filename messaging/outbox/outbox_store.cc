@@ -1,7 +1,8 @@
 #include "messaging/outbox/outbox_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
 namespace herald {
@@ -131,21 +132,25 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
 
 absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids) {
   if (ids.empty()) return absl::OkStatus();
+  // Delivered ids come mostly in long consecutive runs: one statement per
+  // run, always the same SQL (prepared once), instead of an IN list whose
+  // text changes with its length.
+  std::vector<int64_t> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  for (int64_t id : sorted) {
+    if (!runs.empty() && id <= runs.back().second + 1) {
+      runs.back().second = std::max(runs.back().second, id);
+    } else {
+      runs.emplace_back(id, id);
+    }
+  }
   return db.Transact([&](db::Transaction& tx) -> absl::Status {
     int64_t now = absl::ToUnixMillis(absl::Now());
-    // In chunks, to stay under every driver's parameter limit.
-    for (size_t start = 0; start < ids.size(); start += 500) {
-      size_t end = std::min(ids.size(), start + 500);
-      std::vector<db::Value> params = {now};
-      std::vector<std::string> marks;
-      for (size_t i = start; i < end; ++i) {
-        params.emplace_back(ids[i]);
-        marks.push_back("?");
-      }
+    for (const auto& [first, last] : runs) {
       absl::StatusOr<int64_t> r = tx.Execute(
-          absl::StrCat("UPDATE outbox SET published_at = ? WHERE id IN (",
-                       absl::StrJoin(marks, ","), ")"),
-          std::move(params));
+          "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ?",
+          {now, first, last});
       if (!r.ok()) return r.status();
     }
     return absl::OkStatus();
