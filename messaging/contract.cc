@@ -48,6 +48,9 @@ absl::StatusOr<Contract> ReadContract(const Descriptor& type) {
 }  // namespace
 
 absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
+  thread_local const Descriptor* last_type = nullptr;
+  thread_local absl::StatusOr<const Contract*> last_contract;
+  if (&type == last_type) return last_contract;
   static absl::Mutex mu(absl::kConstInit);
   static auto* cache ABSL_GUARDED_BY(mu) =
       new absl::flat_hash_map<const Descriptor*,
@@ -56,8 +59,11 @@ absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
     absl::ReaderMutexLock lock(&mu);
     auto it = cache->find(&type);
     if (it != cache->end()) {
-      if (!it->second->ok()) return it->second->status();
-      return &**it->second;
+      last_type = &type;
+      last_contract = it->second->ok()
+                          ? absl::StatusOr<const Contract*>(&**it->second)
+                          : it->second->status();
+      return last_contract;
     }
   }
   absl::MutexLock lock(&mu);
@@ -65,8 +71,20 @@ absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
   if (entry == nullptr) {
     entry = std::make_unique<absl::StatusOr<Contract>>(ReadContract(type));
   }
-  if (!entry->ok()) return entry->status();
-  return &**entry;
+  last_type = &type;
+  last_contract =
+      entry->ok() ? absl::StatusOr<const Contract*>(&**entry) : entry->status();
+  return last_contract;
+}
+
+absl::string_view KeyFieldView(const google::protobuf::Message& event,
+                               const FieldDescriptor& field,
+                               std::string* scratch) {
+  if (field.cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+    return event.GetReflection()->GetStringReference(event, &field, scratch);
+  }
+  *scratch = KeyFieldValue(event, field);
+  return *scratch;
 }
 
 std::string KeyFieldValue(const google::protobuf::Message& event,

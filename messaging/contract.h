@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -32,7 +33,9 @@ struct Contract {
 
 // ContractOf()
 //
-// The contract of a message type, computed once per type and cached. Fails
+// The contract of a message type, computed once per type and cached (each
+// thread also remembers the last type it asked for: senders on a hot path
+// mostly send one type, and the shared cache takes a lock). Fails
 // with FailedPrecondition when the type declares no topic, or names a key
 // field that does not exist or is not a singular scalar.
 absl::StatusOr<const Contract*> ContractOf(
@@ -50,6 +53,15 @@ absl::StatusOr<std::string> PartitionKeyOf(
 // The text form of `field` in `event` (the partition key rule above).
 std::string KeyFieldValue(const google::protobuf::Message& event,
                           const google::protobuf::FieldDescriptor& field);
+
+// KeyFieldView()
+//
+// The same text without a copy where it can: a string field is returned in
+// place; other types are formatted into `*scratch`, which the view then
+// refers to. Valid while `event` and `*scratch` are unchanged.
+absl::string_view KeyFieldView(const google::protobuf::Message& event,
+                               const google::protobuf::FieldDescriptor& field,
+                               std::string* scratch);
 
 }  // namespace herald
 

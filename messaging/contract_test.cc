@@ -98,6 +98,31 @@ TEST(CloudEventsTest, EventIdsAreDistinctVersion4Uuids) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
+TEST(ContractTest, KeyFieldViewReadsStringsInPlaceAndFormatsTheRest) {
+  PaymentCreated p;
+  p.set_payment_id("pay_42");
+  p.set_amount(1999);
+  std::string scratch;
+  const auto* id = PaymentCreated::descriptor()->FindFieldByName("payment_id");
+  absl::string_view key = KeyFieldView(p, *id, &scratch);
+  EXPECT_EQ(key, "pay_42");
+  EXPECT_EQ(key.data(), p.payment_id().data());  // no copy
+  const auto* amount = PaymentCreated::descriptor()->FindFieldByName("amount");
+  EXPECT_EQ(KeyFieldView(p, *amount, &scratch), "1999");
+  EXPECT_EQ(KeyFieldView(p, *amount, &scratch), KeyFieldValue(p, *amount));
+}
+
+TEST(ContractTest, ThisThreadsLastLookupIsRememberedPerType) {
+  // Alternating types must not return one type's contract for the other.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*ContractOf(*PaymentCreated::descriptor()))->topic,
+              "payment.created");
+    EXPECT_EQ((*ContractOf(*UserRegistered::descriptor()))->topic,
+              "user.registered");
+    EXPECT_FALSE(ContractOf(*google::protobuf::Timestamp::descriptor()).ok());
+  }
+}
+
 TEST(CloudEventsTest, TimeRoundTripsThroughRfc3339) {
   absl::Time t = absl::FromUnixMillis(1764000000123);
   EXPECT_EQ(FormatEventTime(t), "2025-11-24T16:00:00.123Z");

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -152,18 +153,9 @@ class Producer::Impl {
   // EncodeEvent + Publish, without the intermediate copies (hot path).
   void Send(const google::protobuf::Message& event, absl::string_view topic,
             DeliveryCallback callback) {
-    // The last type this thread sent, remembered: most senders send one or
-    // two types, and the shared cache takes a lock.
-    thread_local const google::protobuf::Descriptor* last_type = nullptr;
-    thread_local absl::StatusOr<const Contract*> last_contract;
-    // (GetDescriptor/GetReflection are virtual calls through a once-flag:
-    // ask each once per send.)
+    // (GetDescriptor is a virtual call through a once-flag: ask once.)
     const google::protobuf::Descriptor* type = event.GetDescriptor();
-    if (type != last_type) {
-      last_contract = ContractOf(*type);
-      last_type = type;
-    }
-    const absl::StatusOr<const Contract*>& contract = last_contract;
+    absl::StatusOr<const Contract*> contract = ContractOf(*type);
     if (!contract.ok() && topic.empty()) {
       callback(contract.status());
       return;
@@ -175,19 +167,10 @@ class Producer::Impl {
       return;
     }
     PendingDelivery* pending = PendingPool::New(std::move(callback));
-    // A string key is read in place (no copy); others are formatted.
     std::string key_scratch;
     absl::string_view key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
-      const google::protobuf::FieldDescriptor& field = *(*contract)->key_field;
-      if (field.cpp_type() ==
-          google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
-        key = event.GetReflection()->GetStringReference(event, &field,
-                                                        &key_scratch);
-      } else {
-        key_scratch = KeyFieldValue(event, field);
-        key = key_scratch;
-      }
+      key = KeyFieldView(event, *(*contract)->key_field, &key_scratch);
     }
     WriteEventId(pending->event_id);
     pending->event_id_size = kEventIdSize;
@@ -304,8 +287,9 @@ class Producer::Impl {
       // ones get a report of their own.)
       thread_local DeliveryResult reused = DeliveryReport();
       thread_local int depth = 0;
-      DeliveryResult nested = DeliveryReport();
-      DeliveryResult& result = depth == 0 ? reused : nested;
+      std::optional<DeliveryResult> nested;
+      DeliveryResult& result =
+          depth == 0 ? reused : nested.emplace(DeliveryReport());
       result->topic.assign(rd_kafka_topic_name(message->rkt));
       result->partition = message->partition;
       result->offset = message->offset;
