@@ -158,18 +158,10 @@ class OutboxRelay::Impl {
           continue;
         }
         cursor = row.id;
-        {
-          absl::MutexLock lock(&mu_);
-          if (!in_flight_.insert(row.id).second) continue;
-        }
+        if (!Publish(row)) continue;
         --room;
         worked = true;
         handed_off_++;
-        int64_t id = row.id;
-        producer_->Publish(std::move(row.message),
-                           [this, id](const DeliveryResult& result) {
-                             OnDelivery(id, result);
-                           });
       }
       // While rows arrive by handoff, the table is read only when asked
       // (Notify), when handoffs were refused, and every idle_poll: reading
@@ -199,16 +191,7 @@ class OutboxRelay::Impl {
           backoff = absl::ZeroDuration();
           for (PendingRow& row : *rows) {
             cursor = std::max(cursor, row.id);
-            {
-              absl::MutexLock lock(&mu_);
-              if (!in_flight_.insert(row.id).second) continue;
-            }
-            worked = true;
-            int64_t id = row.id;
-            producer_->Publish(std::move(row.message),
-                               [this, id](const DeliveryResult& result) {
-                                 OnDelivery(id, result);
-                               });
+            if (Publish(row)) worked = true;
           }
         }
       }
@@ -231,6 +214,19 @@ class OutboxRelay::Impl {
         absl::SleepFor(backoff);
       }
     }
+  }
+
+  // Publishes `row` unless it is already in flight; says whether it did.
+  bool Publish(PendingRow& row) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!in_flight_.insert(row.id).second) return false;
+    }
+    int64_t id = row.id;
+    producer_->Publish(
+        std::move(row.message),
+        [this, id](const DeliveryResult& result) { OnDelivery(id, result); });
+    return true;
   }
 
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
