@@ -74,24 +74,20 @@ absl::StatusOr<Headers> DecodeHeaders(absl::string_view in) {
 
 absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
                             int64_t* id) {
+  static constexpr char kInsert[] =
+      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+      " created_at) VALUES (?, ?, ?, ?, ?, ?)";
+  static const std::string kInsertReturningId =
+      absl::StrCat(kInsert, " RETURNING id");
   std::vector<db::Value> params = {message.event_id,
                                    message.topic,
                                    message.key,
                                    db::Bytes{EncodeHeaders(message.headers)},
                                    db::Bytes{message.value},
                                    absl::ToUnixMillis(absl::Now())};
-  if (id == nullptr) {
-    return tx
-        .Execute(
-            "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            std::move(params))
-        .status();
-  }
-  absl::StatusOr<std::vector<db::Row>> rows = tx.Query(
-      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
-      " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-      std::move(params));
+  if (id == nullptr) return tx.Execute(kInsert, std::move(params)).status();
+  absl::StatusOr<std::vector<db::Row>> rows =
+      tx.Query(kInsertReturningId, std::move(params));
   if (!rows.ok()) return rows.status();
   if (rows->size() != 1) return absl::InternalError("INSERT returned no id");
   *id = (*rows)[0].Int(0);
