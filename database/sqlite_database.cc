@@ -114,10 +114,17 @@ class SqliteTransaction : public Transaction {
     return rows;
   }
 
-  // The first statement of the current body that failed, if any: a body
-  // that ignores it must not commit (PostgreSQL could not; keep both alike).
-  const absl::Status& first_error() const { return first_error_; }
-  void ClearFirstError() { first_error_ = absl::OkStatus(); }
+  // Runs one body. A body that returns OK although one of its statements
+  // failed gets that statement's error: it must not commit (PostgreSQL
+  // could not; keep both alike).
+  absl::Status RunBody(const std::function<absl::Status(Transaction&)>& body) {
+    first_error_ = absl::OkStatus();
+    absl::Status status = body(*this);
+    if (status.ok() && !first_error_.ok()) {
+      status = IgnoredFailure(first_error_);
+    }
+    return status;
+  }
 
   // Runs a statement outside any body (BEGIN, COMMIT, PRAGMA...).
   absl::Status Exec(absl::string_view sql) {
@@ -329,13 +336,7 @@ class SqliteDatabase : public Database {
         absl::Now() + absl::Milliseconds(options_.busy_timeout_ms);
     for (int attempt = 0;; ++attempt) {
       absl::Status status = tx.Exec("BEGIN");
-      if (status.ok()) {
-        tx.ClearFirstError();
-        status = body(tx);
-        if (status.ok() && !tx.first_error().ok()) {
-          status = IgnoredFailure(tx.first_error());
-        }
-      }
+      if (status.ok()) status = tx.RunBody(body);
       tx.Exec(status.ok() ? "COMMIT" : "ROLLBACK").IgnoreError();
       if (IsLockError(status) && absl::Now() < deadline) {
         absl::SleepFor(absl::Milliseconds(std::min(100, 5 << attempt)));
@@ -515,11 +516,7 @@ class SqliteDatabase : public Database {
         s = tx.Exec("SAVEPOINT body");
         if (!s.ok()) return s;
       }
-      tx.ClearFirstError();
-      p->status = p->body(tx);
-      if (p->status.ok() && !tx.first_error().ok()) {
-        p->status = IgnoredFailure(tx.first_error());
-      }
+      p->status = tx.RunBody(p->body);
       if (IsLockError(p->status)) {
         return p->status;  // locked mid-way: retry the whole batch
       }
