@@ -27,6 +27,8 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -352,27 +354,37 @@ Rate TypedConsume(const Config& config, const std::string& topic, int n) {
 // is the tool's own binary under valgrind).
 std::string program_path;
 
+// Runs this program again with `flags`; returns the child's pid and the
+// read end of a pipe from its standard output.
+std::pair<pid_t, int> SpawnSelf(std::vector<std::string> flags) {
+  int fds[2];
+  CHECK_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  CHECK_GE(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    flags.insert(flags.begin(), "messaging_bench");
+    std::vector<char*> argv;
+    for (std::string& flag : flags) argv.push_back(flag.data());
+    argv.push_back(nullptr);
+    execv(program_path.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fds[0]};
+}
+
 class BrokerProcess {
  public:
   BrokerProcess(const std::vector<std::string>& topics, int partitions) {
-    int fds[2];
-    CHECK_EQ(pipe(fds), 0);
-    pid_ = fork();
-    CHECK_GE(pid_, 0);
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      std::string topics_flag =
-          absl::StrCat("--broker_topics=", absl::StrJoin(topics, ","));
-      std::string partitions_flag = absl::StrCat("--partitions=", partitions);
-      execl(program_path.c_str(), "messaging_bench", topics_flag.c_str(),
-            partitions_flag.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
+    int out;
+    std::tie(pid_, out) =
+        SpawnSelf({absl::StrCat("--broker_topics=", absl::StrJoin(topics, ",")),
+                   absl::StrCat("--partitions=", partitions)});
     char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') address_.push_back(c);
-    close(fds[0]);
+    while (read(out, &c, 1) == 1 && c != '\n') address_.push_back(c);
+    close(out);
     CHECK(!address_.empty()) << "the broker process did not start";
   }
   ~BrokerProcess() {
@@ -404,32 +416,15 @@ int ServeBroker() {
 // side's allocator state (glibc's varies a lot with what ran before).
 Rate MeasureInChild(const std::string& what, const std::string& brokers,
                     const std::string& group, int n) {
-  int fds[2];
-  CHECK_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  CHECK_GE(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    std::vector<std::string> args = {
-        "messaging_bench",
-        absl::StrCat("--measure=", what),
-        absl::StrCat("--brokers=", brokers),
-        absl::StrCat("--group=", group),
-        absl::StrCat("--messages=", n),
-        absl::StrCat("--fetch_wait_ms=", absl::GetFlag(FLAGS_fetch_wait_ms))};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(program_path.c_str(), argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
+  auto [pid, fd] = SpawnSelf(
+      {absl::StrCat("--measure=", what), absl::StrCat("--brokers=", brokers),
+       absl::StrCat("--group=", group), absl::StrCat("--messages=", n),
+       absl::StrCat("--fetch_wait_ms=", absl::GetFlag(FLAGS_fetch_wait_ms))});
   std::string out;
   char buf[256];
   ssize_t got;
-  while ((got = read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, got);
-  close(fds[0]);
+  while ((got = read(fd, buf, sizeof(buf))) > 0) out.append(buf, got);
+  close(fd);
   int status = 0;
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0)
