@@ -14,6 +14,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev postgresql-15
   libboost1.81-dev             # Beast/Asio; do not mix with libboost-dev 1.74
   libyaml-cpp-dev libcurl4-openssl-dev
+  libjemalloc-dev              # the gateway's allocator
   wrk                          # HTTP load generator for tools/ benchmarks
 )
 
