@@ -16,7 +16,9 @@
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
+#include "database/migrations.h"
 #include "database/testing/postgres_server.h"
+#include "gateway/store.h"
 #include "messaging/consumer.h"
 #include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
@@ -355,6 +357,47 @@ INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
 
 // With no brokers configured the gateway starts the development broker and
 // publishes through it.
+// A SQLite database made by the first schema: its payments survive the
+// upgrade (the table is rebuilt) and can still be read and updated.
+TEST(GatewayUpgradeTest, PaymentsFromTheFirstSchemaAreStillServed) {
+  const std::string url =
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/upgrade.db");
+  std::remove(url.substr(7).c_str());
+  {
+    auto db = db::Database::Open(url);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db::Migrate(**db, "gateway", {Store::Migrations()[0]}).ok());
+    ASSERT_TRUE((*db)
+                    ->Transact([](db::Transaction& tx) {
+                      return tx
+                          .Execute(
+                              "INSERT INTO payments VALUES ('pay_old', 'u1',"
+                              " 1234, 'EUR', 'pending', '', 1, 1)")
+                          .status();
+                    })
+                    .ok());
+  }
+  auto cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  Config config = TestConfig(**cluster, "upgrade");
+  config.service = "gateway";
+  config.http_port = 0;
+  config.db = url;
+  GatewayOptions options;
+  options.http_address = "127.0.0.1";
+  auto gateway = Gateway::Start(config, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  web::HttpClient client("127.0.0.1", (*gateway)->port());
+  auto got = client.Send("GET", "/api/v1/payments/pay_old");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->status, 200) << got->body;
+  EXPECT_THAT(got->body, HasSubstr("1234"));
+  auto updated = client.Send("POST", "/api/v1/payments/pay_old/status",
+                             R"({"status":"succeeded"})");
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->status, 200) << updated->body;
+}
+
 TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   int port;
   {

@@ -40,7 +40,28 @@ std::vector<db::Migration> OutboxMigrations() {
            " msg_key TEXT NOT NULL, headers BYTEA NOT NULL,"
            " value BYTEA NOT NULL, created_at BIGINT NOT NULL,"
            " published_at BIGINT);"
-           "CREATE INDEX outbox_pending ON outbox(published_at, id)"}};
+           "CREATE INDEX outbox_pending ON outbox(published_at, id)"},
+          // Less to write per commit. The index holds only pending rows
+          // (published ones leave it), not every row. SQLite drops
+          // AUTOINCREMENT, which updated sqlite_sequence on every insert:
+          // ids still only grow, because pruning never deletes the newest
+          // row.
+          {2, "outbox: ids without AUTOINCREMENT, an index of pending rows",
+           "CREATE TABLE outbox_v2 ("
+           " id INTEGER PRIMARY KEY,"
+           " event_id TEXT NOT NULL, topic TEXT NOT NULL,"
+           " msg_key TEXT NOT NULL, headers BLOB NOT NULL,"
+           " value BLOB NOT NULL, created_at BIGINT NOT NULL,"
+           " published_at BIGINT);"
+           "INSERT INTO outbox_v2 SELECT id, event_id, topic, msg_key, headers,"
+           " value, created_at, published_at FROM outbox;"
+           "DROP TABLE outbox;"
+           "ALTER TABLE outbox_v2 RENAME TO outbox;"
+           "CREATE INDEX outbox_pending ON outbox(id)"
+           " WHERE published_at IS NULL",
+           "DROP INDEX outbox_pending;"
+           "CREATE INDEX outbox_pending ON outbox(id)"
+           " WHERE published_at IS NULL"}};
 }
 
 std::string EncodeHeaders(const Headers& headers) {
@@ -153,13 +174,70 @@ absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids) {
   });
 }
 
+namespace {
+
+// The smallest id from which on rows were created at or after `cutoff`
+// (created_at grows with id), at most the newest id; 0 for an empty table.
+// A binary search of point reads: no index on created_at needed.
+absl::StatusOr<int64_t> FirstIdCreatedSince(db::Database& db,
+                                            absl::Time cutoff) {
+  return db.ReadValue<int64_t>(
+      [&](db::Transaction& tx) -> absl::StatusOr<int64_t> {
+        absl::StatusOr<std::vector<db::Row>> bounds =
+            tx.Query("SELECT MIN(id), MAX(id) FROM outbox");
+        if (!bounds.ok()) return bounds.status();
+        if ((*bounds)[0].IsNull(0)) return 0;
+        int64_t lo = (*bounds)[0].Int(0), hi = (*bounds)[0].Int(1);
+        const int64_t cutoff_ms = absl::ToUnixMillis(cutoff);
+        while (lo < hi) {
+          int64_t mid = lo + (hi - lo) / 2;
+          absl::StatusOr<std::vector<db::Row>> row = tx.Query(
+              "SELECT created_at FROM outbox WHERE id >= ? ORDER BY id LIMIT 1",
+              {mid});
+          if (!row.ok()) return row.status();
+          if (!row->empty() && (*row)[0].Int(0) < cutoff_ms) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+        return hi;
+      });
+}
+
+}  // namespace
+
 absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
-  return db.TransactValue<int64_t>([&](db::Transaction& tx) {
-    return tx.Execute(
-        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < "
-        "?",
-        {absl::ToUnixMillis(cutoff)});
-  });
+  // Only rows below the first one created since the cutoff can have been
+  // published before it: a range of the primary key, deleted a slice per
+  // transaction so that writers never wait long behind it. The newest row
+  // is never deleted, so a new row never reuses an id.
+  absl::StatusOr<int64_t> end = FirstIdCreatedSince(db, cutoff);
+  if (!end.ok()) return end.status();
+  constexpr int64_t kSlice = 5000;
+  int64_t pruned = 0;
+  for (int64_t from = 0; from < *end;) {
+    absl::StatusOr<int64_t> first = db.ReadValue<int64_t>(
+        [&](db::Transaction& tx) -> absl::StatusOr<int64_t> {
+          auto rows =
+              tx.Query("SELECT MIN(id) FROM outbox WHERE id >= ?", {from});
+          if (!rows.ok()) return rows.status();
+          return (*rows)[0].IsNull(0) ? *end : (*rows)[0].Int(0);
+        });
+    if (!first.ok()) return first.status();
+    const int64_t to = std::min(*end, *first + kSlice);
+    absl::StatusOr<int64_t> n =
+        db.TransactValue<int64_t>([&](db::Transaction& tx) {
+          return tx.Execute(
+              "DELETE FROM outbox WHERE id >= ? AND id < ?"
+              " AND published_at IS NOT NULL AND published_at < ?",
+              {*first, to, absl::ToUnixMillis(cutoff)});
+        });
+    if (!n.ok()) return n.status();
+    pruned += *n;
+    from = to;
+  }
+  return pruned;
 }
 
 absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {

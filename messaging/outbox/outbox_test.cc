@@ -260,6 +260,66 @@ TEST_P(OutboxTest, PublishedRowsArePrunedAfterRetention) {
   EXPECT_EQ((*left)[0].Int(0), 3);
 }
 
+TEST_P(OutboxTest, PruningKeepsTheNewestRowSoIdsOnlyGrow) {
+  Append(4, 1);
+  auto relay = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(relay.ok());
+  ASSERT_TRUE(WaitFor([&] { return ReadBacklog(*db_)->pending == 0; }));
+  (*relay)->Stop();
+  // All four are published and old enough; the newest one stays.
+  auto pruned = PrunePublished(*db_, absl::Now() + absl::Seconds(1));
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 3);
+  // Rows created after the cutoff are not touched either.
+  EXPECT_EQ(*PrunePublished(*db_, absl::Now() - absl::Hours(1)), 0);
+  Append(1, 1, 4);
+  auto ids = db_->TransactValue<std::vector<db::Row>>([](db::Transaction& tx) {
+    return tx.Query("SELECT id FROM outbox ORDER BY id");
+  });
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_EQ((*ids)[0].Int(0), 4);
+  EXPECT_EQ((*ids)[1].Int(0), 5);
+}
+
+// A database made by the first schema keeps its rows, pending state and ids
+// through the upgrade, and new ids follow the old ones.
+TEST(OutboxStoreTest, UpgradeFromTheFirstSchemaKeepsRows) {
+  const std::string url =
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/upgrade.db");
+  std::remove(url.substr(7).c_str());
+  auto db = db::Database::Open(url);
+  ASSERT_TRUE(db.ok());
+  std::vector<db::Migration> all = OutboxMigrations();
+  ASSERT_TRUE(db::Migrate(**db, "outbox", {all[0]}).ok());
+  OutgoingMessage message;
+  message.topic = "payment.created";
+  message.key = "k";
+  message.value = "v";
+  for (int i = 0; i < 3; ++i) {
+    message.event_id = absl::StrCat("e", i);
+    ASSERT_TRUE((*db)
+                    ->Transact([&](db::Transaction& tx) {
+                      return AppendToOutbox(tx, message);
+                    })
+                    .ok());
+  }
+  ASSERT_TRUE(MarkPublished(**db, {1}).ok());
+  ASSERT_TRUE(db::Migrate(**db, "outbox", all).ok());
+  auto pending = FetchPending(**db, 0, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, 2);
+  EXPECT_EQ((*pending)[0].message.event_id, "e1");
+  int64_t id = 0;
+  ASSERT_TRUE((*db)
+                  ->Transact([&](db::Transaction& tx) {
+                    return AppendToOutbox(tx, message, &id);
+                  })
+                  .ok());
+  EXPECT_EQ(id, 4);
+}
+
 TEST(OutboxStoreTest, HeadersRoundTripAndCorruptionIsAnError) {
   Headers headers = {{"a", std::string("\0\1", 2)}, {"", ""}, {"ce_id", "x"}};
   auto decoded = DecodeHeaders(EncodeHeaders(headers));
