@@ -73,6 +73,13 @@ class Transaction {
   // Runs a query and returns all its rows.
   virtual absl::StatusOr<std::vector<Row>> Query(
       absl::string_view sql, std::vector<Value> params = {}) = 0;
+  // Runs an INSERT of one row into a table whose integer key `id_column`
+  // the database generates, and returns the new key. (SQLite reads the
+  // rowid, which is cheaper than RETURNING there; PostgreSQL appends
+  // RETURNING id_column.)
+  virtual absl::StatusOr<int64_t> InsertReturningId(
+      absl::string_view sql, std::vector<Value> params,
+      absl::string_view id_column) = 0;
 };
 
 class Database {

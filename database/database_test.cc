@@ -149,6 +149,39 @@ TEST_P(DatabaseTest, UniqueViolationIsAlreadyExists) {
   EXPECT_EQ(Count(), 1);
 }
 
+TEST_P(DatabaseTest, InsertReturningIdGivesEachNewRowsKey) {
+  const bool sqlite = db_->dialect() == Dialect::kSqlite;
+  ASSERT_TRUE(db_->Transact([&](Transaction& tx) {
+                   return tx
+                       .Execute(sqlite ? "CREATE TABLE seq (id INTEGER PRIMARY"
+                                         " KEY, v TEXT NOT NULL)"
+                                       : "CREATE TABLE seq (id BIGSERIAL"
+                                         " PRIMARY KEY, v TEXT NOT NULL)")
+                       .status();
+                 })
+                  .ok());
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(db_->Transact([&](Transaction& tx) -> absl::Status {
+                   for (const char* v : {"a", "b", "c"}) {
+                     absl::StatusOr<int64_t> id =
+                         tx.InsertReturningId("INSERT INTO seq(v) VALUES (?)",
+                                              {std::string(v)}, "id");
+                     if (!id.ok()) return id.status();
+                     ids.push_back(*id);
+                   }
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2, 3}));
+  // A failed insert is an error, not a stale id.
+  absl::Status failed = db_->Transact([&](Transaction& tx) {
+    return tx
+        .InsertReturningId("INSERT INTO seq(id, v) VALUES (1, 'dup')", {}, "id")
+        .status();
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAlreadyExists) << failed;
+}
+
 TEST_P(DatabaseTest, IgnoredStatementFailureRollsBack) {
   // The body swallows a failed statement and returns OK: nothing may commit,
   // and the caller hears about it (PostgreSQL would otherwise turn COMMIT

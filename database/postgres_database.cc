@@ -91,6 +91,19 @@ class PostgresTransaction : public Transaction {
     return rows;
   }
 
+  absl::StatusOr<int64_t> InsertReturningId(
+      absl::string_view sql, std::vector<Value> params,
+      absl::string_view id_column) override {
+    std::vector<Row> rows;
+    absl::Status s = Run(absl::StrCat(sql, " RETURNING ", id_column), params,
+                         &rows, nullptr);
+    if (!s.ok()) return Remember(s);
+    if (rows.size() != 1) {
+      return Remember(absl::InternalError("INSERT returned no row"));
+    }
+    return rows[0].Int(0);
+  }
+
   // The first failed statement of the body. PostgreSQL aborts the
   // transaction then, and would turn a later COMMIT into a silent ROLLBACK.
   const absl::Status& first_error() const { return first_error_; }

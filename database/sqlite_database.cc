@@ -114,6 +114,15 @@ class SqliteTransaction : public Transaction {
     return rows;
   }
 
+  // `id_column` must be the table's INTEGER PRIMARY KEY (the rowid).
+  absl::StatusOr<int64_t> InsertReturningId(absl::string_view sql,
+                                            std::vector<Value> params,
+                                            absl::string_view) override {
+    absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
+    if (!rows.ok()) return Remember(rows.status());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(conn_));
+  }
+
   // Runs one body. A body that returns OK although one of its statements
   // failed gets that statement's error: it must not commit (PostgreSQL
   // could not; keep both alike).

@@ -98,8 +98,6 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
   static constexpr char kInsert[] =
       "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
       " created_at) VALUES (?, ?, ?, ?, ?, ?)";
-  static const std::string kInsertReturningId =
-      absl::StrCat(kInsert, " RETURNING id");
   std::vector<db::Value> params = {message.event_id,
                                    message.topic,
                                    message.key,
@@ -107,11 +105,10 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
                                    db::Bytes{message.value},
                                    absl::ToUnixMillis(absl::Now())};
   if (id == nullptr) return tx.Execute(kInsert, std::move(params)).status();
-  absl::StatusOr<std::vector<db::Row>> rows =
-      tx.Query(kInsertReturningId, std::move(params));
-  if (!rows.ok()) return rows.status();
-  if (rows->size() != 1) return absl::InternalError("INSERT returned no id");
-  *id = (*rows)[0].Int(0);
+  absl::StatusOr<int64_t> new_id =
+      tx.InsertReturningId(kInsert, std::move(params), "id");
+  if (!new_id.ok()) return new_id.status();
+  *id = *new_id;
   return absl::OkStatus();
 }
 
