@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 
 namespace herald {
 namespace {
@@ -32,6 +33,13 @@ void InitProcess(int argc, char** argv) {
   }
   sigset_t signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+#ifdef NDEBUG
+  // Debian's Abseil is built with lock-order (deadlock) checks on, which
+  // Abseil itself turns off in release builds: each lock then updates a
+  // process-wide graph. Optimized builds (-c opt) skip it; others, and every
+  // test, keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
 }
 
 int WaitForStopSignal() {
