@@ -8,8 +8,9 @@
 // request. A body's error rolls back only its own savepoint.
 //
 // Durability ("full", the default) is pipelined: a batch commits without a
-// flush, a syncer thread then fdatasyncs the WAL and only then reports the
-// batch, while the committer already runs the next one. What a caller is
+// flush, a syncer thread then fdatasyncs the WAL, and a reporter thread
+// runs the batch's callbacks, while the committer already runs the next
+// batch and the syncer flushes the one after. What a caller is
 // told is committed is on disk, and reads (Database::Read, on a reader
 // connection of their own) wait until what they may see is on disk too.
 #ifndef HERALD_DATABASE_SQLITE_DATABASE_H_
