@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <exception>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -23,12 +24,27 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// Each server thread runs its own io_context, and a connection stays on the
+// thread that accepted it: no strands, and no hand-over of ready events
+// between threads (with one shared io_context, idle threads are woken to
+// share every batch of events, a futex round trip each time).
+struct HttpServer::Worker {
+  asio::io_context ioc{1};  // concurrency hint: run by one thread
+  std::thread thread;
+  absl::Mutex completions_mu;
+  std::vector<std::function<void()>> completions
+      ABSL_GUARDED_BY(completions_mu);
+};
+
 class HttpServer::Impl {
  public:
   Impl(ServerOptions options, Router router)
-      : options_(std::move(options)),
-        router_(std::move(router)),
-        acceptor_(ioc_) {}
+      : options_(std::move(options)), router_(std::move(router)) {
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      workers_.push_back(std::make_unique<Worker>());
+    }
+    acceptor_.emplace(workers_[0]->ioc);
+  }
 
   ~Impl() { Stop(); }
 
@@ -40,69 +56,75 @@ class HttpServer::Impl {
       return absl::InvalidArgumentError(
           absl::StrCat("bad listen address '", options_.address, "'"));
     }
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", options_.address, ":",
                        options_.port, ": ", ec.message()));
     }
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     Accept();
-    for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+    for (auto& worker : workers_) {
+      Worker* w = worker.get();
+      w->thread = std::thread([w] {
+        // Keeps run() going while the thread has no connection.
+        auto busy = asio::make_work_guard(w->ioc);
+        w->ioc.run();
+      });
     }
     return absl::OkStatus();
   }
 
   void Stop() {
     if (stopped_.exchange(true)) return;
-    asio::post(ioc_, [this] {
+    asio::post(workers_[0]->ioc, [this] {
       boost::system::error_code ignored;
-      acceptor_.close(ignored);
+      acceptor_->close(ignored);
     });
     absl::Time deadline = absl::Now() + options_.stop_grace;
     while (in_flight_.load() > 0 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(5));
     }
-    ioc_.stop();
-    for (std::thread& t : threads_) t.join();
-    threads_.clear();
+    for (auto& worker : workers_) worker->ioc.stop();
+    for (auto& worker : workers_) {
+      if (worker->thread.joinable()) worker->thread.join();
+    }
   }
 
   int port() const { return port_; }
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopped_.load(); }
 
-  bool OnServerThread() { return ioc_.get_executor().running_in_this_thread(); }
-
-  // Runs `write` on a server thread. Answers that arrive together (e.g. a
+  // Runs `write` on `worker`'s thread. Answers that arrive together (e.g. a
   // group commit's worth, from the database's thread) share one hand-over:
   // one wake-up of a server thread per batch, not one per answer.
-  void Complete(std::function<void()> write) {
+  void Complete(Worker* worker, std::function<void()> write) {
     {
-      absl::MutexLock lock(&completions_mu_);
-      completions_.push_back(std::move(write));
-      if (completions_.size() > 1) return;  // a drain is already posted
+      absl::MutexLock lock(&worker->completions_mu);
+      worker->completions.push_back(std::move(write));
+      if (worker->completions.size() > 1) return;  // a drain is already posted
     }
-    asio::post(ioc_, [this] {
+    asio::post(worker->ioc, [worker] {
       std::vector<std::function<void()>> ready;
       {
-        absl::MutexLock lock(&completions_mu_);
-        ready.swap(completions_);
+        absl::MutexLock lock(&worker->completions_mu);
+        ready.swap(worker->completions);
       }
       for (auto& write : ready) write();
     });
   }
 
-  // Dispatches `request`; `write` gets the answer once, on whatever thread
-  // the handler answers from. `request` must stay valid until then.
-  void Serve(Request& request, std::function<void(Response)> write) {
+  // Dispatches `request`, read by a connection of `worker`; `write` gets the
+  // answer once, on that worker's thread, whatever thread the handler
+  // answers from. `request` must stay valid until then.
+  void Serve(Request& request, Worker* worker,
+             std::function<void(Response)> write) {
     in_flight_.fetch_add(1);
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    Responder respond = [this, &request, start = absl::Now(), answered,
+    Responder respond = [this, &request, worker, start = absl::Now(), answered,
                          write = std::move(write)](Response response) {
       if (answered->exchange(true)) {
         LOG(DFATAL) << request.method << " " << request.path
@@ -118,10 +140,12 @@ class HttpServer::Impl {
         in_flight_.fetch_sub(1);
         write(std::move(*answer));
       };
-      // An answer from another thread (e.g. the database's) is handed to a
-      // server thread first, so that thread stays free for its own work.
-      if (OnServerThread()) return finish();
-      Complete(std::move(finish));
+      // An answer from another thread (e.g. the database's) is handed to the
+      // connection's thread, which writes it.
+      if (worker->ioc.get_executor().running_in_this_thread()) {
+        return finish();
+      }
+      Complete(worker, std::move(finish));
     };
     try {
       router_.Dispatch(request, respond);
@@ -144,15 +168,12 @@ class HttpServer::Impl {
 
   ServerOptions options_;
   Router router_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  size_t next_worker_ = 0;  // round robin; used by the accepting thread
+  std::optional<tcp::acceptor> acceptor_;
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
   int port_ = 0;
-  absl::Mutex completions_mu_;
-  std::vector<std::function<void()>> completions_
-      ABSL_GUARDED_BY(completions_mu_);
 };
 
 namespace {
@@ -160,8 +181,9 @@ namespace {
 // One connection: read a request, answer it, repeat while kept alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket socket, HttpServer::Impl* server,
+          HttpServer::Worker* worker)
+      : stream_(std::move(socket)), server_(server), worker_(worker) {}
 
   void Start() { Read(); }
 
@@ -214,17 +236,14 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = raw.keep_alive();
     version_ = raw.version();
     // The next request is read only after this answer is written, so
-    // request_ stays put meanwhile. An asynchronous handler may answer from
-    // another thread: the write goes back onto this connection's strand.
-    server_->Serve(request_, [self = shared_from_this()](Response response) {
-      asio::dispatch(self->stream_.get_executor(),
-                     [self, response = std::move(response)]() mutable {
-                       self->Write(
-                           std::move(response),
-                           self->keep_alive_ && !self->server_->stopping(),
-                           self->version_, self->request_.method == "HEAD");
-                     });
-    });
+    // request_ stays put meanwhile. Serve calls back on this connection's
+    // thread.
+    server_->Serve(
+        request_, worker_, [self = shared_from_this()](Response response) {
+          self->Write(std::move(response),
+                      self->keep_alive_ && !self->server_->stopping(),
+                      self->version_, self->request_.method == "HEAD");
+        });
   }
 
   void WriteError(int status, absl::string_view code,
@@ -286,25 +305,27 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   unsigned version_ = 11;
   HttpServer::Impl* server_;
+  HttpServer::Worker* worker_;  // the thread this connection runs on
 };
 
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
-                                                         tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
-        return;
-      }
-      LOG(WARNING) << "accept: " << ec.message();
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), this)->Start();
-    }
-    Accept();
-  });
+  Worker* worker = workers_[next_worker_++ % workers_.size()].get();
+  acceptor_->async_accept(
+      worker->ioc, [this, worker](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+            return;
+          }
+          LOG(WARNING) << "accept: " << ec.message();
+        } else {
+          boost::system::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          std::make_shared<Session>(std::move(socket), this, worker)->Start();
+        }
+        Accept();
+      });
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(

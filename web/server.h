@@ -7,6 +7,9 @@
 // database commit) should be asynchronous (Router::HandleAsync) so that a
 // few threads serve every connection; a blocking one holds a thread while
 // it waits, and then `threads` bounds how many requests wait at once.
+// Each thread runs its own event loop and keeps the connections it was
+// given (round robin, at accept): no locks or hand-overs between threads
+// per request. An asynchronous answer is written by its connection's thread.
 //
 // Example:
 //
@@ -55,6 +58,7 @@ class HttpServer {
   void Stop();
 
   class Impl;
+  struct Worker;  // one thread and its event loop
 
  private:
   explicit HttpServer(std::unique_ptr<Impl> impl);

@@ -53,7 +53,10 @@ pids+=($!)
 wait_http "$gateway_port" /healthz
 
 fixed_port=$(free_port)
-"$bin/web/fixed_server" --port="$fixed_port" --threads=16 >"$work/fixed.log" 2>&1 &
+# The same number of server threads as the gateway (also the minimal
+# server's best on 2 cores since each thread has its own event loop).
+"$bin/web/fixed_server" --port="$fixed_port" --threads="${HTTP_THREADS:-2}" \
+  >"$work/fixed.log" 2>&1 &
 pids+=($!)
 sleep 0.5
 
