@@ -241,6 +241,39 @@ class SqliteTransaction : public Transaction {
   absl::Status first_error_;
 };
 
+// Batches handed from one thread to the next: Push on one side, TakeAll on
+// the other, which waits for something to take.
+template <typename T>
+class HandOver {
+ public:
+  void Push(T item) {
+    absl::MutexLock lock(&mu_);
+    items_.push_back(std::move(item));
+  }
+  // Everything pushed so far, in order; empty only once closed and drained.
+  std::vector<T> TakeAll() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &HandOver::Ready));
+    std::vector<T> items;
+    items.swap(items_);
+    return items;
+  }
+  // No more pushes: TakeAll returns what is left, then nothing.
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !items_.empty() || closed_;
+  }
+
+  absl::Mutex mu_;
+  std::vector<T> items_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 class SqliteDatabase : public Database {
  public:
   // `durable`: make each batch durable (fdatasync of the WAL) before
@@ -261,15 +294,9 @@ class SqliteDatabase : public Database {
     }
     committer_.join();  // commits whatever is still queued first
     if (durable_) {
-      {
-        absl::MutexLock lock(&sync_mu_);
-        sync_stopping_ = true;
-      }
+      to_sync_.Close();
       syncer_.join();  // and makes it durable
-      {
-        absl::MutexLock lock(&report_mu_);
-        report_stopping_ = true;
-      }
+      to_report_.Close();
       reporter_.join();  // and reports it
     }
     if (wal_fd_ >= 0) close(wal_fd_);
@@ -432,8 +459,7 @@ class SqliteDatabase : public Database {
       // The syncer makes it durable and reports it, while this thread goes
       // on with the next batch: a batch's work overlaps the previous
       // batch's disk flush.
-      absl::MutexLock lock(&sync_mu_);
-      to_sync_.push_back({round, std::move(owned)});
+      to_sync_.Push({round, std::move(owned)});
     }
   }
 
@@ -443,17 +469,8 @@ class SqliteDatabase : public Database {
   // batch's callbacks take about a quarter of a flush).
   void SyncLoop() {
     while (true) {
-      std::vector<Round> rounds;
-      {
-        absl::MutexLock lock(&sync_mu_);
-        sync_mu_.Await(absl::Condition(
-            +[](SqliteDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return !self->to_sync_.empty() || self->sync_stopping_;
-            },
-            this));
-        if (to_sync_.empty()) return;  // stopping, and nothing left
-        rounds.swap(to_sync_);
-      }
+      std::vector<Round> rounds = to_sync_.TakeAll();
+      if (rounds.empty()) return;  // closed, and nothing left
       absl::Status synced = SyncWal();
       {
         absl::MutexLock lock(&sync_mu_);
@@ -466,25 +483,15 @@ class SqliteDatabase : public Database {
           }
         }
       }
-      absl::MutexLock lock(&report_mu_);
-      for (Round& round : rounds) to_report_.push_back(std::move(round));
+      for (Round& round : rounds) to_report_.Push(std::move(round));
     }
   }
 
   // Runs the callbacks of durable batches, in commit order.
   void ReportLoop() {
     while (true) {
-      std::vector<Round> rounds;
-      {
-        absl::MutexLock lock(&report_mu_);
-        report_mu_.Await(absl::Condition(
-            +[](SqliteDatabase* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return !self->to_report_.empty() || self->report_stopping_;
-            },
-            this));
-        if (to_report_.empty()) return;  // stopping, and nothing left
-        rounds.swap(to_report_);
-      }
+      std::vector<Round> rounds = to_report_.TakeAll();
+      if (rounds.empty()) return;  // closed, and nothing left
       for (Round& round : rounds) {
         for (auto& p : round.pendings) p->done(std::move(p->status));
       }
@@ -596,14 +603,11 @@ class SqliteDatabase : public Database {
     int64_t number;
     std::vector<std::unique_ptr<Pending>> pendings;
   };
-  std::vector<Round> to_sync_ ABSL_GUARDED_BY(sync_mu_);
+  HandOver<Round> to_sync_;
   int64_t committed_rounds_ ABSL_GUARDED_BY(sync_mu_) = 0;
   int64_t durable_rounds_ ABSL_GUARDED_BY(sync_mu_) = 0;
-  bool sync_stopping_ ABSL_GUARDED_BY(sync_mu_) = false;
   std::thread syncer_;
-  absl::Mutex report_mu_;
-  std::vector<Round> to_report_ ABSL_GUARDED_BY(report_mu_);
-  bool report_stopping_ ABSL_GUARDED_BY(report_mu_) = false;
+  HandOver<Round> to_report_;  // durable batches, for the reporter
   std::thread reporter_;
   int wal_fd_ = -1;  // used by the syncer (or the committer inline)
   absl::Mutex reader_mu_;
