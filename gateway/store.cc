@@ -106,37 +106,46 @@ std::vector<db::Migration> Store::Migrations() {
           {2, "payments without rowid (SQLite)", payments_by_id, ""}};
 }
 
-void Store::Write(std::optional<IdempotencyKey> key, Work work,
-                  OutcomeCallback done, bool is_retry) {
+void Store::Write(std::optional<IdempotencyKey> key, Outcome prepared,
+                  Work work, OutcomeCallback done, bool is_retry) {
   struct State {
     std::optional<IdempotencyKey> key;
     Work work;
     OutcomeCallback done;
-    absl::StatusOr<Outcome> result = absl::UnknownError("did not run");
+    Outcome outcome;
+    std::optional<Outcome> replayed;
   };
-  auto state = std::make_shared<State>(
-      State{std::move(key), std::move(work), std::move(done)});
+  auto state = std::make_shared<State>(State{std::move(key),
+                                             std::move(work),
+                                             std::move(done),
+                                             std::move(prepared),
+                                             {}});
   db_.TransactAsync(
       [this, state](db::Transaction& tx) {
-        state->result = WriteOnce(tx, state->key, state->work);
-        return state->result.status();
+        return WriteOnce(tx, state->key, state->work, state->outcome,
+                         state->replayed);
       },
       [this, state, is_retry](absl::Status status) {
         if (status.code() == absl::StatusCode::kAlreadyExists &&
             state->key.has_value() && !is_retry) {
           // A concurrent request with the same key committed first: answer
           // with what it stored.
-          return Write(std::move(state->key), std::move(state->work),
-                       std::move(state->done), true);
+          return Write(std::move(state->key), std::move(state->outcome),
+                       std::move(state->work), std::move(state->done), true);
         }
         if (!status.ok()) return state->done(status);
-        state->done(std::move(state->result));
+        if (state->replayed.has_value()) {
+          return state->done(*std::move(state->replayed));
+        }
+        state->done(std::move(state->outcome));
       });
 }
 
-absl::StatusOr<Outcome> Store::WriteOnce(
-    db::Transaction& tx, const std::optional<IdempotencyKey>& key,
-    const Work& work) {
+absl::Status Store::WriteOnce(db::Transaction& tx,
+                              const std::optional<IdempotencyKey>& key,
+                              const Work& work, Outcome& outcome,
+                              std::optional<Outcome>& replayed) {
+  replayed.reset();
   if (key.has_value()) {
     absl::StatusOr<std::vector<db::Row>> rows = tx.Query(
         "SELECT route, fingerprint, http_status, body"
@@ -152,17 +161,16 @@ absl::StatusOr<Outcome> Store::WriteOnce(
                 "request"),
             "idempotency_key_reused");
       }
-      Outcome stored;
-      stored.http_status = static_cast<int>(row.Int(2));
-      stored.body = row.String(3);
-      return stored;  // no event: the first request emitted it
+      replayed.emplace();
+      replayed->http_status = static_cast<int>(row.Int(2));
+      replayed->body = row.String(3);
+      return absl::OkStatus();  // no event: the first request emitted it
     }
   }
-  absl::StatusOr<Outcome> result = work(tx);
-  if (!result.ok()) return result.status();
-  if (result->event.has_value()) {
-    absl::Status s =
-        outbox::AppendToOutbox(tx, *result->event, &result->outbox_id);
+  absl::Status s = work(tx, outcome);
+  if (!s.ok()) return s;
+  if (outcome.event.has_value()) {
+    s = outbox::AppendToOutbox(tx, *outcome.event, &outcome.outbox_id);
     if (!s.ok()) return s;
   }
   if (key.has_value()) {
@@ -170,11 +178,11 @@ absl::StatusOr<Outcome> Store::WriteOnce(
         "INSERT INTO idempotency_keys(idem_key, route, fingerprint,"
         " http_status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         {key->key, key->route, key->fingerprint,
-         static_cast<int64_t>(result->http_status), result->body,
+         static_cast<int64_t>(outcome.http_status), outcome.body,
          absl::ToUnixMillis(absl::Now())});
     if (!r.ok()) return r.status();
   }
-  return result;
+  return absl::OkStatus();
 }
 
 // Creation writes prepare everything they can (id, event, answer) before
@@ -201,17 +209,16 @@ void Store::CreatePayment(gateway::CreatePayment request,
                std::string("pending"), std::string(), ms, ms}));
   outcome.event = *std::move(message);
   Write(
-      std::move(key),
-      [request = std::move(request), id = std::move(id), ms,
-       outcome =
-           std::move(outcome)](db::Transaction& tx) -> absl::StatusOr<Outcome> {
-        absl::StatusOr<int64_t> r = tx.Execute(
-            "INSERT INTO payments(payment_id, user_id, amount, currency,"
-            " status, reason, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, 'pending', '', ?, ?)",
-            {id, request.user_id, request.amount, request.currency, ms, ms});
-        if (!r.ok()) return r.status();
-        return outcome;
+      std::move(key), std::move(outcome),
+      [request = std::move(request), id = std::move(id), ms](
+          db::Transaction& tx, Outcome&) -> absl::Status {
+        return tx
+            .Execute(
+                "INSERT INTO payments(payment_id, user_id, amount, currency,"
+                " status, reason, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'pending', '', ?, ?)",
+                {id, request.user_id, request.amount, request.currency, ms, ms})
+            .status();
       },
       std::move(done));
 }
@@ -221,9 +228,9 @@ void Store::UpdatePaymentStatus(std::string payment_id,
                                 std::optional<IdempotencyKey> key,
                                 OutcomeCallback done) {
   Write(
-      std::move(key),
+      std::move(key), Outcome(),
       [this, payment_id = std::move(payment_id), request = std::move(request)](
-          db::Transaction& tx) -> absl::StatusOr<Outcome> {
+          db::Transaction& tx, Outcome& outcome) -> absl::Status {
         absl::StatusOr<db::Row> current = LoadPayment(tx, payment_id);
         if (!current.ok()) return current.status();
         std::string old_status = current->String(4);
@@ -256,14 +263,13 @@ void Store::UpdatePaymentStatus(std::string payment_id,
         SetTimestamp(event.mutable_updated_at(), now);
         absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
         if (!message.ok()) return message.status();
-        Outcome outcome;
         outcome.http_status = 200;
         outcome.body = PaymentJson(
             db::Row({payment_id, current->String(1), current->Int(2),
                      current->String(3), request.status, request.reason,
                      current->Int(6), absl::ToUnixMillis(now)}));
         outcome.event = *std::move(message);
-        return outcome;
+        return absl::OkStatus();
       },
       std::move(done));
 }
@@ -290,10 +296,10 @@ void Store::RegisterUser(gateway::RegisterUser request,
   outcome.body = boost::json::serialize(o);
   outcome.event = *std::move(message);
   Write(
-      std::move(key),
+      std::move(key), std::move(outcome),
       [request = std::move(request), id = std::move(id),
-       ms = absl::ToUnixMillis(now), outcome = std::move(outcome)](
-          db::Transaction& tx) -> absl::StatusOr<Outcome> {
+       ms = absl::ToUnixMillis(now)](db::Transaction& tx,
+                                     Outcome&) -> absl::Status {
         absl::StatusOr<int64_t> r = tx.Execute(
             "INSERT INTO users(user_id, email, name, registered_at)"
             " VALUES (?, ?, ?, ?)",
@@ -308,7 +314,7 @@ void Store::RegisterUser(gateway::RegisterUser request,
           }
           return r.status();
         }
-        return outcome;
+        return absl::OkStatus();
       },
       std::move(done));
 }
@@ -335,9 +341,8 @@ void Store::RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
   outcome.body = boost::json::serialize(o);
   outcome.event = *std::move(message);
   Write(
-      std::move(key),
-      [outcome = std::move(outcome)](
-          db::Transaction&) -> absl::StatusOr<Outcome> { return outcome; },
+      std::move(key), std::move(outcome),
+      [](db::Transaction&, Outcome&) { return absl::OkStatus(); },
       std::move(done));
 }
 

@@ -65,14 +65,23 @@ class Store {
   absl::StatusOr<std::string> GetPayment(const std::string& payment_id);
 
  private:
-  using Work = std::function<absl::StatusOr<Outcome>(db::Transaction&)>;
+  // A write's transaction body: writes its rows and fills in `outcome`. A
+  // write whose answer is known beforehand (a creation) has it prepared in
+  // `outcome` and leaves it be: the database's one writer thread copies
+  // nothing. A body may run more than once (a batch retried), so it must
+  // not consume what it captured.
+  using Work = std::function<absl::Status(db::Transaction&, Outcome&)>;
   // Runs `work` and stores its event in the outbox in one transaction; with a
   // key, a replay returns the stored answer and runs nothing.
-  void Write(std::optional<IdempotencyKey> key, Work work, OutcomeCallback done,
-             bool is_retry = false);
-  absl::StatusOr<Outcome> WriteOnce(db::Transaction& tx,
-                                    const std::optional<IdempotencyKey>& key,
-                                    const Work& work);
+  void Write(std::optional<IdempotencyKey> key, Outcome prepared, Work work,
+             OutcomeCallback done, bool is_retry = false);
+  // One run of a write's transaction. A replayed key's stored answer goes to
+  // `replayed`; otherwise `work` fills `outcome` and its event goes to the
+  // outbox.
+  absl::Status WriteOnce(db::Transaction& tx,
+                         const std::optional<IdempotencyKey>& key,
+                         const Work& work, Outcome& outcome,
+                         std::optional<Outcome>& replayed);
 
   db::Database& db_;
   const std::string service_;
