@@ -355,8 +355,6 @@ INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
                                                                  : "Postgres";
                          });
 
-// With no brokers configured the gateway starts the development broker and
-// publishes through it.
 // A SQLite database made by the first schema: its payments survive the
 // upgrade (the table is rebuilt) and can still be read and updated.
 TEST(GatewayUpgradeTest, PaymentsFromTheFirstSchemaAreStillServed) {
@@ -398,6 +396,8 @@ TEST(GatewayUpgradeTest, PaymentsFromTheFirstSchemaAreStillServed) {
   EXPECT_EQ(updated->status, 200) << updated->body;
 }
 
+// With no brokers configured the gateway starts the development broker and
+// publishes through it.
 TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   int port;
   {
