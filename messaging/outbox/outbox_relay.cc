@@ -3,10 +3,14 @@
 #include <glog/logging.h>
 
 #include <atomic>
+#include <deque>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -19,7 +23,10 @@ namespace outbox {
 class OutboxRelay::Impl {
  public:
   Impl(db::Database& db, const Config& config, RelayOptions options)
-      : db_(db), config_(config), options_(options) {
+      : db_(db),
+        config_(config),
+        options_(options),
+        track_position_(db.dialect() == db::Dialect::kSqlite) {
     // Never expire a message: while Kafka is away rows wait, in order.
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.
@@ -29,6 +36,13 @@ class OutboxRelay::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
+    absl::StatusOr<int64_t> through = ReadPublishedThrough(db_);
+    if (!through.ok()) return through.status();
+    through_ = *through;
+    {
+      absl::MutexLock lock(&mu_);
+      highest_published_ = through_;
+    }
     absl::Status s = NewProducer();
     if (!s.ok()) return s;
     thread_ = std::thread([this] { Loop(); });
@@ -66,7 +80,7 @@ class OutboxRelay::Impl {
       producer_->Flush(absl::Seconds(1)).IgnoreError();
       producer_.reset();
     }
-    FlushDelivered();
+    FlushDelivered(/*final=*/true);
   }
 
   void InjectFatalError() {
@@ -119,9 +133,12 @@ class OutboxRelay::Impl {
         LOG(WARNING) << "outbox relay: recreating the producer after: "
                      << producer_->FatalError();
         producer_.reset();  // cancels its in-flight rows: sent again below
+        FlushDelivered(/*final=*/true);
         {
           absl::MutexLock lock(&mu_);
           in_flight_.clear();
+          undelivered_.clear();
+          highest_published_ = through_;
         }
         cursor = 0;
         accept_handoffs = false;  // publish the backlog in order first
@@ -131,7 +148,7 @@ class OutboxRelay::Impl {
         continue;
       }
 
-      bool worked = FlushDelivered();
+      bool worked = FlushDelivered(/*final=*/false);
 
       int64_t room;
       std::vector<PendingRow> handed;
@@ -221,6 +238,8 @@ class OutboxRelay::Impl {
     {
       absl::MutexLock lock(&mu_);
       if (!in_flight_.insert(row.id).second) return false;
+      undelivered_.insert(row.id);
+      highest_published_ = std::max(highest_published_, row.id);
     }
     int64_t id = row.id;
     producer_->Publish(
@@ -237,39 +256,88 @@ class OutboxRelay::Impl {
     absl::MutexLock lock(&mu_);
     if (result.ok()) {
       delivered_.push_back(id);
+      undelivered_.erase(id);
       return;
     }
-    // Left pending: a later fetch publishes it again.
+    // Left pending: a later fetch publishes it again. It stays undelivered,
+    // so the position stops below it.
     failures_++;
     in_flight_.erase(id);
     LOG_EVERY_N(WARNING, 100)
         << "outbox relay: row " << id << " not delivered: " << result.status();
   }
 
-  // Marks delivered rows published; returns whether there were any.
-  bool FlushDelivered() {
+  // Records deliveries in the table; returns whether any arrived. On SQLite
+  // the position moves up to just below the oldest row still undelivered,
+  // and a row confirmed ahead of it waits up to kHoldFor for the position
+  // to pass it before it gets a mark of its own (`final`: no waiting).
+  bool FlushDelivered(bool final) {
+    static constexpr absl::Duration kHoldFor = absl::Seconds(1);
     std::vector<int64_t> ids;
+    int64_t through = 0;
     {
       absl::MutexLock lock(&mu_);
       ids.swap(delivered_);
+      if (track_position_) {
+        through = undelivered_.empty() ? highest_published_
+                                       : *undelivered_.begin() - 1;
+      }
     }
-    if (ids.empty()) return false;
-    absl::Status s = MarkPublished(db_, ids);
-    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (int64_t id : ids) {
+      held_.emplace(id, now);
+      held_order_.emplace_back(now, id);
+    }
+    // Rows the position covers, then rows that waited long enough.
+    std::vector<std::pair<int64_t, absl::Time>> done, marked;
+    for (auto it = held_.begin(); it != held_.end() && it->first <= through;
+         it = held_.erase(it)) {
+      done.push_back(*it);
+    }
+    while (!held_order_.empty() &&
+           (final || !track_position_ ||
+            now - held_order_.front().first >= kHoldFor)) {
+      auto it = held_.find(held_order_.front().second);
+      if (it != held_.end() && it->second == held_order_.front().first) {
+        marked.push_back(*it);
+        held_.erase(it);
+      }
+      held_order_.pop_front();
+    }
+    std::vector<int64_t> marks;
+    for (const auto& entry : marked) marks.push_back(entry.first);
+    if (done.empty() && marks.empty() && through <= through_) {
+      return !ids.empty();
+    }
+    absl::Status s =
+        MarkPublished(db_, marks, through > through_ ? through : 0);
     if (!s.ok()) {
       // Database busy: keep them and try again.
       LOG_EVERY_N(WARNING, 20) << "outbox relay: " << s;
-      delivered_.insert(delivered_.end(), ids.begin(), ids.end());
+      held_.insert(done.begin(), done.end());
+      held_.insert(marked.begin(), marked.end());
+      for (auto it = marked.rbegin(); it != marked.rend(); ++it) {
+        held_order_.emplace_front(it->second, it->first);
+      }
       return false;
     }
-    for (int64_t id : ids) in_flight_.erase(id);
-    published_ += static_cast<int64_t>(ids.size());
+    through_ = std::max(through_, through);
+    absl::MutexLock lock(&mu_);
+    for (const auto& entry : done) in_flight_.erase(entry.first);
+    for (int64_t id : marks) in_flight_.erase(id);
+    published_ += static_cast<int64_t>(done.size() + marks.size());
     return true;
   }
 
   db::Database& db_;
   Config config_;
   const RelayOptions options_;
+  // SQLite: deliveries move a position (see outbox_store.h).
+  const bool track_position_;
+  int64_t through_ = 0;  // the stored position (loop thread only)
+  // Delivered rows not yet recorded: by id, and by arrival (loop thread).
+  absl::btree_map<int64_t, absl::Time> held_;
+  std::deque<std::pair<absl::Time, int64_t>> held_order_;
   std::unique_ptr<Producer> producer_;  // used by the loop thread only
   std::thread thread_;
   std::atomic<int64_t> published_{0}, failures_{0}, restarts_{0},
@@ -284,6 +352,10 @@ class OutboxRelay::Impl {
   bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   absl::flat_hash_set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Published or failed rows whose delivery is not confirmed yet, and the
+  // highest id published: every row from the position up to it was.
+  absl::btree_set<int64_t> undelivered_ ABSL_GUARDED_BY(mu_);
+  int64_t highest_published_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> delivered_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,7 +1,8 @@
 // File: messaging/outbox/outbox_relay.h
 //
-// Publishes pending outbox rows to Kafka, oldest first, and marks each row
-// published when its delivery report arrives. Records of one key keep their
+// Publishes pending outbox rows to Kafka, oldest first, and records each
+// row's delivery report in the table (a position, or a mark per row: see
+// outbox_store.h). Records of one key keep their
 // order: rows go out in id order through one idempotent producer.
 //
 // - Kafka unreachable: rows wait in librdkafka (the relay's producer never
@@ -36,7 +37,8 @@ struct RelayOptions {
   int max_in_flight = 20000;
   // How often an idle relay looks for rows nobody announced with Notify().
   absl::Duration idle_poll = absl::Milliseconds(200);
-  // Published rows are deleted after this long.
+  // Published rows are deleted once this old (counted from when they were
+  // written).
   absl::Duration retention = absl::Hours(24);
   absl::Duration prune_every = absl::Minutes(1);
 };

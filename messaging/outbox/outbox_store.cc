@@ -23,6 +23,20 @@ bool GetU32(absl::string_view& in, uint32_t* n) {
   return true;
 }
 
+constexpr char kPositionTable[] =
+    "CREATE TABLE outbox_position ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " published_through BIGINT NOT NULL);"
+    "INSERT INTO outbox_position(id, published_through) VALUES (1, 0)";
+
+absl::StatusOr<int64_t> QueryPublishedThrough(db::Transaction& tx) {
+  absl::StatusOr<std::vector<db::Row>> rows =
+      tx.Query("SELECT published_through FROM outbox_position WHERE id = 1");
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::DataLossError("outbox_position is empty");
+  return (*rows)[0].Int(0);
+}
+
 }  // namespace
 
 std::vector<db::Migration> OutboxMigrations() {
@@ -61,7 +75,12 @@ std::vector<db::Migration> OutboxMigrations() {
            " WHERE published_at IS NULL",
            "DROP INDEX outbox_pending;"
            "CREATE INDEX outbox_pending ON outbox(id)"
-           " WHERE published_at IS NULL"}};
+           " WHERE published_at IS NULL"},
+          // The relay's position: every row up to `published_through` is
+          // published. On SQLite ids become visible in commit order, so the
+          // relay records deliveries like a consumer offset, one small
+          // write per batch instead of rewriting each row.
+          {3, "outbox: the relay position", kPositionTable, kPositionTable}};
 }
 
 std::string EncodeHeaders(const Headers& headers) {
@@ -115,13 +134,18 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
 absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
                                                      int64_t after_id,
                                                      int limit) {
-  auto rows = db.ReadValue<std::vector<db::Row>>([&](db::Transaction& tx) {
-    return tx.Query(
-        "SELECT id, event_id, topic, msg_key, headers, value, created_at"
-        " FROM outbox WHERE published_at IS NULL AND id > ?"
-        " ORDER BY id LIMIT ?",
-        {after_id, static_cast<int64_t>(limit)});
-  });
+  auto rows = db.ReadValue<std::vector<db::Row>>(
+      [&](db::Transaction& tx) -> absl::StatusOr<std::vector<db::Row>> {
+        // One bound for the index range: rows up to the position are
+        // published without a mark of their own.
+        absl::StatusOr<int64_t> through = QueryPublishedThrough(tx);
+        if (!through.ok()) return through.status();
+        return tx.Query(
+            "SELECT id, event_id, topic, msg_key, headers, value, created_at"
+            " FROM outbox WHERE published_at IS NULL AND id > ?"
+            " ORDER BY id LIMIT ?",
+            {std::max(after_id, *through), static_cast<int64_t>(limit)});
+      });
   if (!rows.ok()) return rows.status();
   std::vector<PendingRow> out;
   out.reserve(rows->size());
@@ -144,12 +168,19 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
   return out;
 }
 
-absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids) {
-  if (ids.empty()) return absl::OkStatus();
+absl::StatusOr<int64_t> ReadPublishedThrough(db::Database& db) {
+  return db.ReadValue<int64_t>(QueryPublishedThrough);
+}
+
+absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
+                           int64_t through) {
   // Delivered ids come mostly in long consecutive runs: one statement per
   // run, always the same SQL (prepared once), instead of an IN list whose
   // text changes with its length.
-  std::vector<int64_t> sorted = ids;
+  std::vector<int64_t> sorted;
+  for (int64_t id : ids) {
+    if (id > through) sorted.push_back(id);
+  }
   std::sort(sorted.begin(), sorted.end());
   std::vector<std::pair<int64_t, int64_t>> runs;
   for (int64_t id : sorted) {
@@ -159,7 +190,15 @@ absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids) {
       runs.emplace_back(id, id);
     }
   }
+  if (runs.empty() && through <= 0) return absl::OkStatus();
   return db.Transact([&](db::Transaction& tx) -> absl::Status {
+    if (through > 0) {
+      absl::StatusOr<int64_t> r = tx.Execute(
+          "UPDATE outbox_position SET published_through = ?"
+          " WHERE id = 1 AND published_through < ?",
+          {through, through});
+      if (!r.ok()) return r.status();
+    }
     int64_t now = absl::ToUnixMillis(absl::Now());
     for (const auto& [first, last] : runs) {
       absl::StatusOr<int64_t> r = tx.Execute(
@@ -205,12 +244,14 @@ absl::StatusOr<int64_t> FirstIdCreatedSince(db::Database& db,
 }  // namespace
 
 absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
-  // Only rows below the first one created since the cutoff can have been
-  // published before it: a range of the primary key, deleted a slice per
-  // transaction so that writers never wait long behind it. The newest row
-  // is never deleted, so a new row never reuses an id.
+  // Rows below the first one created since the cutoff: a range of the
+  // primary key, deleted a slice per transaction so that writers never wait
+  // long behind it, keeping those still pending. The newest row is never
+  // deleted, so a new row never reuses an id.
   absl::StatusOr<int64_t> end = FirstIdCreatedSince(db, cutoff);
   if (!end.ok()) return end.status();
+  absl::StatusOr<int64_t> through = ReadPublishedThrough(db);
+  if (!through.ok()) return through.status();
   constexpr int64_t kSlice = 5000;
   int64_t pruned = 0;
   for (int64_t from = 0; from < *end;) {
@@ -227,8 +268,8 @@ absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
         db.TransactValue<int64_t>([&](db::Transaction& tx) {
           return tx.Execute(
               "DELETE FROM outbox WHERE id >= ? AND id < ?"
-              " AND published_at IS NOT NULL AND published_at < ?",
-              {*first, to, absl::ToUnixMillis(cutoff)});
+              " AND (id <= ? OR published_at IS NOT NULL)",
+              {*first, to, *through});
         });
     if (!n.ok()) return n.status();
     pruned += *n;
@@ -238,11 +279,15 @@ absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
 }
 
 absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
-  auto rows = db.ReadValue<std::vector<db::Row>>([](db::Transaction& tx) {
-    return tx.Query(
-        "SELECT COUNT(*), MIN(created_at) FROM outbox"
-        " WHERE published_at IS NULL");
-  });
+  auto rows = db.ReadValue<std::vector<db::Row>>(
+      [](db::Transaction& tx) -> absl::StatusOr<std::vector<db::Row>> {
+        absl::StatusOr<int64_t> through = QueryPublishedThrough(tx);
+        if (!through.ok()) return through.status();
+        return tx.Query(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox"
+            " WHERE published_at IS NULL AND id > ?",
+            {*through});
+      });
   if (!rows.ok()) return rows.status();
   Backlog backlog;
   backlog.pending = (*rows)[0].Int(0);

@@ -3,8 +3,14 @@
 // The transactional outbox table. A service writes its domain rows and the
 // encoded events they cause in ONE transaction (AppendToOutbox), answers its
 // caller, and the relay (outbox_relay.h) later publishes the pending rows to
-// Kafka in id order and marks them published. A crash anywhere loses nothing:
-// a committed row stays pending until a delivery report confirms it.
+// Kafka in id order and records their delivery. A crash anywhere loses
+// nothing: a committed row stays pending until a delivery report confirms it.
+//
+// A row is published when its id is at most the relay position (SQLite,
+// where ids become visible in commit order: like a consumer offset, one
+// small write per batch) or it carries its own published_at mark (rows
+// confirmed out of order, and every row on PostgreSQL, where a lower id can
+// commit after a higher one).
 //
 // Example:
 //
@@ -46,10 +52,16 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
                                                      int64_t after_id,
                                                      int limit);
 
-// Marks rows published (delivery confirmed).
-absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids);
+// Records confirmed deliveries in one transaction: with `through` > 0 it
+// moves the relay position there (every row up to it is published, with no
+// mark of its own), and it marks each of `ids` above the position.
+absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
+                           int64_t through = 0);
 
-// Deletes published rows older than `cutoff`; returns how many.
+// The relay position: every row with an id up to it is published.
+absl::StatusOr<int64_t> ReadPublishedThrough(db::Database& db);
+
+// Deletes published rows created before `cutoff`; returns how many.
 absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff);
 
 struct Backlog {
