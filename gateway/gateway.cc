@@ -50,6 +50,12 @@ std::optional<IdempotencyKey> KeyOf(const web::Request& request,
   return out;
 }
 
+outbox::RelayOptions RelayOptionsFor(const Config& config) {
+  outbox::RelayOptions options;
+  options.retention = absl::Hours(config.outbox.retention_hours);
+  return options;
+}
+
 }  // namespace
 
 class Gateway::Impl {
@@ -74,7 +80,7 @@ class Gateway::Impl {
     store_ = std::make_unique<Store>(*db_, config_.service);
 
     absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
-        outbox::OutboxRelay::Start(*db_, config_);
+        outbox::OutboxRelay::Start(*db_, config_, RelayOptionsFor(config_));
     if (!relay.ok()) return relay.status();
     relay_ = *std::move(relay);
     RegisterMetrics();

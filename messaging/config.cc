@@ -175,6 +175,8 @@ const std::vector<KeySpec>& Keys() {
          }
          return absl::OkStatus();
        }},
+      {"outbox.retention_hours",
+       IntKey(&Config::outbox, &OutboxConfig::retention_hours, 1, 87600)},
       {"maildir", StringKey(&Config::maildir)},
       {"smtp_url", StringKey(&Config::smtp_url)},
   };

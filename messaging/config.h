@@ -87,6 +87,12 @@ struct ConsumerConfig {
   int fetch_wait_max_ms = 100;
 };
 
+struct OutboxConfig {
+  // Published outbox rows are deleted once this old (from when they were
+  // written).
+  int retention_hours = 24;
+};
+
 struct Config {
   // Name of this service; the CloudEvents `ce_source` of what it sends.
   std::string service = "herald";
@@ -107,6 +113,7 @@ struct Config {
   std::string smtp_url;
   ProducerConfig producer;
   ConsumerConfig consumer;
+  OutboxConfig outbox;  // gateway
   // Arbitrary librdkafka properties (SASL, TLS, ...), applied last to every
   // producer and consumer; `kafka.properties.<name>` in YAML.
   std::map<std::string, std::string> kafka_properties;

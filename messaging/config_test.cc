@@ -49,6 +49,7 @@ TEST_F(ConfigTest, DefaultsWithoutSources) {
   EXPECT_EQ(config->http_port, 8080);
   EXPECT_EQ(config->brokers, "");
   EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kEarliest);
+  EXPECT_EQ(config->outbox.retention_hours, 24);
 }
 
 TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
@@ -64,6 +65,8 @@ producer:
 consumer:
   group_id: file-group
   auto_offset_reset: latest
+outbox:
+  retention_hours: 72
 kafka:
   properties:
     security.protocol: SASL_SSL
@@ -79,6 +82,7 @@ kafka:
   EXPECT_EQ(config->producer.linger_ms, 20);      // env > file
   EXPECT_EQ(config->brokers, "flag-kafka:9093");  // flag > env
   EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kLatest);
+  EXPECT_EQ(config->outbox.retention_hours, 72);
   EXPECT_EQ(config->kafka_properties.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(config->kafka_properties.at("sasl.mechanism"), "PLAIN");
 }
@@ -121,6 +125,7 @@ TEST_F(ConfigTest, BadValuesAreNamed) {
            {"producer.compression", "brotli", "expected one of none"},
            {"consumer.auto_offset_reset", "middle", "earliest or latest"},
            {"db", "mysql://x", "expected sqlite:PATH or postgresql://"},
+           {"outbox.retention_hours", "0", "expected an integer in [1, 87600]"},
        }) {
     ConfigSources sources = Sources();
     sources.overrides = {{c.key, c.value}};
