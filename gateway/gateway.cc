@@ -96,12 +96,8 @@ class Gateway::Impl {
       m.requests->Increment();
       m.latency->Observe(seconds);
     };
-    web::Router router = Routes();
-    router_pattern_ = [router](absl::string_view path) {
-      return router.PatternFor(path);
-    };
     absl::StatusOr<std::unique_ptr<web::HttpServer>> server =
-        web::HttpServer::Start(server_options, std::move(router));
+        web::HttpServer::Start(server_options, Routes());
     if (!server.ok()) return server.status();
     server_ = *std::move(server);
     LOG(INFO) << "gateway listening on " << options_.http_address << ":"
@@ -173,7 +169,7 @@ class Gateway::Impl {
   // The instruments of one (route, method, status), resolved once: the
   // registry's lookup builds label vectors, too slow for every request.
   RequestMetrics& MetricsFor(const web::Request& r, int status) {
-    std::string route = router_pattern_(r.path);
+    const absl::string_view route = r.route.empty() ? "unmatched" : r.route;
     std::string key = absl::StrCat(route, " ", r.method, " ", status);
     {
       absl::ReaderMutexLock lock(&metrics_mu_);
@@ -183,12 +179,12 @@ class Gateway::Impl {
     RequestMetrics m;
     m.requests = &metrics_.GetCounter("herald_http_requests_total",
                                       "HTTP requests answered",
-                                      {{"route", route},
+                                      {{"route", std::string(route)},
                                        {"method", r.method},
                                        {"status", absl::StrCat(status)}});
     m.latency = &metrics_.GetHistogram(
         "herald_http_request_duration_seconds", "HTTP request latency",
-        metrics::LatencyBuckets(), {{"route", route}});
+        metrics::LatencyBuckets(), {{"route", std::string(route)}});
     absl::MutexLock lock(&metrics_mu_);
     return request_metrics_.try_emplace(key, m).first->second;
   }
@@ -293,7 +289,6 @@ class Gateway::Impl {
   absl::Mutex metrics_mu_;
   absl::flat_hash_map<std::string, RequestMetrics> request_metrics_
       ABSL_GUARDED_BY(metrics_mu_);
-  std::function<std::string(absl::string_view)> router_pattern_;
   std::unique_ptr<web::HttpServer> server_;
 };
 

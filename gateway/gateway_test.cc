@@ -240,6 +240,9 @@ TEST_P(GatewayTest, TransitionsConflictsAndMissingPayments) {
   EXPECT_EQ(again.status, 409);
   EXPECT_THAT(again.body, HasSubstr("invalid_transition"));
   EXPECT_EQ(Get("/api/v1/payments/pay_nope").status, 404);
+  EXPECT_THAT(Get("/metrics").body,
+              HasSubstr(R"(route="/api/v1/payments/{id}",method="GET",)"
+                        R"(status="404"} 1)"));
   EXPECT_EQ(
       Post("/api/v1/payments/pay_nope/status", R"({"status":"failed"})").status,
       404);
@@ -305,6 +308,14 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_TRUE(events_.On("payment.created").empty());
   EXPECT_TRUE(events_.On("user.registered").empty());
+  // Metrics label requests by route pattern, also a method the route does
+  // not allow; a path no route matches is "unmatched".
+  const std::string metrics = Get("/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr(R"(herald_http_requests_total{route=)"
+                                 R"("/api/v1/payments",method="DELETE",)"
+                                 R"(status="405"} 1)"));
+  EXPECT_THAT(metrics, HasSubstr(R"(herald_http_requests_total{route=)"
+                                 R"("unmatched",method="GET",status="404"})"));
 }
 
 TEST_P(GatewayTest, IdempotencyKeyReplaysTheFirstAnswerWithoutASecondEvent) {

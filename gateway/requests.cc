@@ -25,8 +25,9 @@ constexpr size_t kMaxEmailBodyLength = 256 * 1024;
 // A JSON object under validation: typed accessors that report the field.
 class Fields {
  public:
-  static absl::StatusOr<Fields> Parse(absl::string_view body,
-                                      std::vector<std::string> allowed) {
+  static absl::StatusOr<Fields> Parse(
+      absl::string_view body,
+      std::initializer_list<absl::string_view> allowed) {
     boost::system::error_code ec;
     boost::json::value value = boost::json::parse(
         boost::json::string_view(body.data(), body.size()), ec);
@@ -42,7 +43,7 @@ class Fields {
     }
     Fields fields(std::move(value.as_object()));
     for (const auto& entry : fields.object_) {
-      std::string key(entry.key());
+      absl::string_view key(entry.key().data(), entry.key().size());
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         return FieldError(key,
                           absl::StrCat("unknown field '", key, "'; expected ",

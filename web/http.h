@@ -32,6 +32,10 @@ struct Request {
   std::string body;
   // Captured by the router from `{name}` pattern segments.
   std::map<std::string, std::string> params;
+  // Set by the router: the pattern of the route whose path matched (also
+  // when the method did not: 405), empty when none did (404). Valid while
+  // the server runs; for metrics labels.
+  absl::string_view route;
 
   // Case-insensitive header lookup.
   std::optional<absl::string_view> Header(absl::string_view name) const;

@@ -56,6 +56,7 @@ void Router::Dispatch(Request& request, Responder respond) const {
   std::set<std::string> allowed;
   for (const Route& route : routes_) {
     if (!Match(route, path, nullptr)) continue;
+    if (request.route.empty()) request.route = route.pattern;
     if (route.method == request.method ||
         (request.method == "HEAD" && route.method == "GET")) {
       Match(route, path, &request.params);
@@ -72,14 +73,6 @@ void Router::Dispatch(Request& request, Responder respond) const {
       request.method + " is not allowed on " + request.path);
   r.headers.emplace_back("Allow", absl::StrJoin(allowed, ", "));
   respond(std::move(r));
-}
-
-std::string Router::PatternFor(absl::string_view path) const {
-  std::vector<absl::string_view> segments = Segments(path);
-  for (const Route& route : routes_) {
-    if (Match(route, segments, nullptr)) return route.pattern;
-  }
-  return "unmatched";
 }
 
 }  // namespace web

@@ -50,9 +50,6 @@ class Router {
   // answers through `respond` (404 and 405 are answered here).
   void Dispatch(Request& request, Responder respond) const;
 
-  // The pattern that matches `path` (for metrics labels), or "unmatched".
-  std::string PatternFor(absl::string_view path) const;
-
  private:
   struct Route {
     std::string method;
