@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "web/accept_backoff.h"
 
 namespace herald {
 namespace web {
@@ -42,8 +43,13 @@ class HttpServer::Impl {
       : options_(std::move(options)), router_(std::move(router)) {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       workers_.push_back(std::make_unique<Worker>());
+      // Creates the loop's reactor (epoll and eventfd descriptors) now:
+      // made lazily for its first connection, it could meet a process out
+      // of descriptors, and asio throws then.
+      tcp::socket warm_up(workers_.back()->ioc);
     }
     acceptor_.emplace(workers_[0]->ioc);
+    accept_backoff_.emplace(workers_[0]->ioc.get_executor());
   }
 
   ~Impl() { Stop(); }
@@ -72,7 +78,15 @@ class HttpServer::Impl {
       w->thread = std::thread([w] {
         // Keeps run() going while the thread has no connection.
         auto busy = asio::make_work_guard(w->ioc);
-        w->ioc.run();
+        while (true) {
+          try {
+            w->ioc.run();
+            return;
+          } catch (const std::exception& e) {
+            // One connection's failure; the loop serves the others.
+            LOG(ERROR) << "HTTP server loop: " << e.what();
+          }
+        }
       });
     }
     return absl::OkStatus();
@@ -83,6 +97,7 @@ class HttpServer::Impl {
     asio::post(workers_[0]->ioc, [this] {
       boost::system::error_code ignored;
       acceptor_->close(ignored);
+      accept_backoff_->Cancel();
     });
     absl::Time deadline = absl::Now() + options_.stop_grace;
     while (in_flight_.load() > 0 && absl::Now() < deadline) {
@@ -171,6 +186,7 @@ class HttpServer::Impl {
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;  // round robin; used by the accepting thread
   std::optional<tcp::acceptor> acceptor_;
+  std::optional<AcceptBackoff> accept_backoff_;  // on workers_[0]'s thread
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
   int port_ = 0;
@@ -318,12 +334,13 @@ void HttpServer::Impl::Accept() {
           if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
             return;
           }
-          LOG(WARNING) << "accept: " << ec.message();
-        } else {
-          boost::system::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<Session>(std::move(socket), this, worker)->Start();
+          // E.g. out of file descriptors: the connection stays queued.
+          return accept_backoff_->Failed(ec, [this] { Accept(); });
         }
+        accept_backoff_->Succeeded();
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), this, worker)->Start();
         Accept();
       });
 }

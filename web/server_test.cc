@@ -1,8 +1,14 @@
 // The HTTP server over real loopback connections.
 #include "web/server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -42,6 +48,67 @@ class ServerTest : public ::testing::Test {
 
   std::unique_ptr<HttpServer> server_;
 };
+
+// Open file descriptors of this process.
+int OpenFds() {
+  int n = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  while (readdir(dir) != nullptr) ++n;
+  closedir(dir);
+  return n - 3;  // ".", "..", and the directory's own descriptor
+}
+
+int ConnectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// Out of file descriptors, a connection the server cannot accept stays
+// queued: the server waits between tries instead of spinning, and serves
+// it once descriptors are free again.
+TEST_F(ServerTest, OutOfFileDescriptorsBacksOffThenServes) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit tight = saved;
+  tight.rlim_cur = OpenFds() + 1;  // room for the client's socket only
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  const int fd = ConnectTo(server_->port());
+  const double cpu_before = CpuSeconds();
+  absl::SleepFor(absl::Milliseconds(500));
+  const double cpu_spent = CpuSeconds() - cpu_before;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_LT(cpu_spent, 0.15) << "the accept loop spun";
+
+  const std::string request =
+      "GET /items/queued HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buffer[1024];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(response, HasSubstr(R"({"id":"queued"})"));
+}
 
 TEST_F(ServerTest, RoutesWithParamsAndKeepsTheConnection) {
   HttpClient client("127.0.0.1", server_->port());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "messaging/testing/mock_cluster.h"
+#include "web/accept_backoff.h"
 
 namespace herald {
 namespace dev {
@@ -75,6 +76,7 @@ class DevBroker::Impl {
     asio::post(ioc_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_backoff_.Cancel();
     });
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
@@ -107,20 +109,22 @@ class DevBroker::Impl {
         [this](boost::system::error_code ec, tcp::socket socket) {
           if (ec) {
             if (!acceptor_.is_open()) return;
-          } else {
-            auto client = std::make_shared<tcp::socket>(std::move(socket));
-            auto broker = std::make_shared<tcp::socket>(ioc_);
-            broker->async_connect(
-                target_, [client, broker](boost::system::error_code ec) {
-                  if (ec) {
-                    boost::system::error_code ignored;
-                    client->close(ignored);
-                    return;
-                  }
-                  std::make_shared<Pipe>(client, broker)->Start();
-                  std::make_shared<Pipe>(broker, client)->Start();
-                });
+            // E.g. out of file descriptors: the connection stays queued.
+            return accept_backoff_.Failed(ec, [this] { Accept(); });
           }
+          accept_backoff_.Succeeded();
+          auto client = std::make_shared<tcp::socket>(std::move(socket));
+          auto broker = std::make_shared<tcp::socket>(ioc_);
+          broker->async_connect(
+              target_, [client, broker](boost::system::error_code ec) {
+                if (ec) {
+                  boost::system::error_code ignored;
+                  client->close(ignored);
+                  return;
+                }
+                std::make_shared<Pipe>(client, broker)->Start();
+                std::make_shared<Pipe>(broker, client)->Start();
+              });
           Accept();
         });
   }
@@ -130,6 +134,7 @@ class DevBroker::Impl {
   int port_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  web::AcceptBackoff accept_backoff_{ioc_.get_executor()};
   tcp::endpoint target_;
   std::thread thread_;
 };
