@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace herald {
 namespace db {
@@ -69,16 +70,16 @@ class Transaction {
   // AlreadyExists (unique constraint), InvalidArgument (bad SQL),
   // Unavailable (locked / connection lost).
   virtual absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                          std::vector<Value> params = {}) = 0;
+                                          absl::Span<const Value> params = {}) = 0;
   // Runs a query and returns all its rows.
   virtual absl::StatusOr<std::vector<Row>> Query(
-      absl::string_view sql, std::vector<Value> params = {}) = 0;
+      absl::string_view sql, absl::Span<const Value> params = {}) = 0;
   // Runs an INSERT of one row into a table whose integer key `id_column`
   // the database generates, and returns the new key. (SQLite reads the
   // rowid, which is cheaper than RETURNING there; PostgreSQL appends
   // RETURNING id_column.)
   virtual absl::StatusOr<int64_t> InsertReturningId(
-      absl::string_view sql, std::vector<Value> params,
+      absl::string_view sql, absl::Span<const Value> params,
       absl::string_view id_column) = 0;
 };
 

@@ -76,7 +76,7 @@ class PostgresTransaction : public Transaction {
   explicit PostgresTransaction(PGconn* conn) : conn_(conn) {}
 
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  std::vector<Value> params) override {
+                                  absl::Span<const Value> params) override {
     int64_t changed = 0;
     absl::Status s = Run(sql, params, nullptr, &changed);
     if (!s.ok()) return Remember(s);
@@ -84,7 +84,7 @@ class PostgresTransaction : public Transaction {
   }
 
   absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
-                                         std::vector<Value> params) override {
+                                         absl::Span<const Value> params) override {
     std::vector<Row> rows;
     absl::Status s = Run(sql, params, &rows, nullptr);
     if (!s.ok()) return Remember(s);
@@ -92,7 +92,7 @@ class PostgresTransaction : public Transaction {
   }
 
   absl::StatusOr<int64_t> InsertReturningId(
-      absl::string_view sql, std::vector<Value> params,
+      absl::string_view sql, absl::Span<const Value> params,
       absl::string_view id_column) override {
     std::vector<Row> rows;
     absl::Status s = Run(absl::StrCat(sql, " RETURNING ", id_column), params,
@@ -113,7 +113,7 @@ class PostgresTransaction : public Transaction {
   }
 
  private:
-  absl::Status Run(absl::string_view sql, const std::vector<Value>& params,
+  absl::Status Run(absl::string_view sql, absl::Span<const Value> params,
                    std::vector<Row>* rows, int64_t* changed) {
     std::string text = RewritePlaceholders(sql);
     std::vector<std::string> storage(params.size());

@@ -101,14 +101,14 @@ class SqliteTransaction : public Transaction {
       : conn_(conn), cache_(cache) {}
 
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  std::vector<Value> params) override {
+                                  absl::Span<const Value> params) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
     if (!rows.ok()) return Remember(rows.status());
     return static_cast<int64_t>(sqlite3_changes(conn_));
   }
 
   absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
-                                         std::vector<Value> params) override {
+                                         absl::Span<const Value> params) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, true);
     if (!rows.ok()) return Remember(rows.status());
     return rows;
@@ -116,7 +116,7 @@ class SqliteTransaction : public Transaction {
 
   // `id_column` must be the table's INTEGER PRIMARY KEY (the rowid).
   absl::StatusOr<int64_t> InsertReturningId(absl::string_view sql,
-                                            std::vector<Value> params,
+                                            absl::Span<const Value> params,
                                             absl::string_view) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
     if (!rows.ok()) return Remember(rows.status());
@@ -142,7 +142,7 @@ class SqliteTransaction : public Transaction {
 
  private:
   absl::StatusOr<std::vector<Row>> Run(absl::string_view sql,
-                                       const std::vector<Value>& params,
+                                       absl::Span<const Value> params,
                                        bool collect) {
     sqlite3_stmt* stmt = cache_ != nullptr ? cache_->Find(sql) : nullptr;
     bool owned = false;

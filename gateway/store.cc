@@ -189,7 +189,10 @@ absl::Status Store::WriteOnce(db::Transaction& tx,
   }
   absl::Status s = work(tx, outcome);
   if (!s.ok()) return s;
-  if (outcome.event.has_value()) {
+  if (outcome.outbox_row.has_value()) {
+    s = outbox::AppendToOutbox(tx, *outcome.outbox_row, &outcome.outbox_id);
+    if (!s.ok()) return s;
+  } else if (outcome.event.has_value()) {
     s = outbox::AppendToOutbox(tx, *outcome.event, &outcome.outbox_id);
     if (!s.ok()) return s;
   }
@@ -226,17 +229,23 @@ void Store::CreatePayment(gateway::CreatePayment request,
   outcome.http_status = 201;
   outcome.body = PaymentJson({id, request.user_id, request.amount,
                               request.currency, "pending", "", ms, ms});
+  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
   outcome.event = *std::move(message);
+  std::vector<db::Value> row = {std::move(id),
+                                std::move(request.user_id),
+                                request.amount,
+                                std::move(request.currency),
+                                ms,
+                                ms};
   Write(
       std::move(key), std::move(outcome),
-      [request = std::move(request), id = std::move(id), ms](
-          db::Transaction& tx, Outcome&) -> absl::Status {
+      [row = std::move(row)](db::Transaction& tx, Outcome&) -> absl::Status {
         return tx
             .Execute(
                 "INSERT INTO payments(payment_id, user_id, amount, currency,"
                 " status, reason, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, 'pending', '', ?, ?)",
-                {id, request.user_id, request.amount, request.currency, ms, ms})
+                row)
             .status();
       },
       std::move(done));
@@ -314,6 +323,7 @@ void Store::RegisterUser(gateway::RegisterUser request,
   Outcome outcome;
   outcome.http_status = 201;
   outcome.body = boost::json::serialize(o);
+  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
   outcome.event = *std::move(message);
   Write(
       std::move(key), std::move(outcome),
@@ -359,6 +369,7 @@ void Store::RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
   Outcome outcome;
   outcome.http_status = 202;
   outcome.body = boost::json::serialize(o);
+  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
   outcome.event = *std::move(message);
   Write(
       std::move(key), std::move(outcome),

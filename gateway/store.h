@@ -19,6 +19,7 @@
 #include "database/migrations.h"
 #include "gateway/requests.h"
 #include "messaging/envelope.h"
+#include "messaging/outbox/outbox_store.h"
 
 namespace herald {
 namespace gateway {
@@ -28,6 +29,9 @@ struct Outcome {
   int http_status = 200;
   std::string body;  // JSON
   std::optional<OutgoingMessage> event;
+  // The event's row, encoded before the transaction when the event is
+  // known then (creations); otherwise encoded in it.
+  std::optional<outbox::OutboxRow> outbox_row;
   // The event's outbox row, once committed (for OutboxRelay::Handoff).
   int64_t outbox_id = 0;
 };

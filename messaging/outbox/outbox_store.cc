@@ -112,23 +112,30 @@ absl::StatusOr<Headers> DecodeHeaders(absl::string_view in) {
   return headers;
 }
 
-absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
+OutboxRow PrepareOutboxRow(const OutgoingMessage& message) {
+  // created_at: when the row was made. Rows made on different threads may
+  // be a few milliseconds out of id order, which retention does not notice.
+  return OutboxRow{{message.event_id, message.topic, message.key,
+                    db::Bytes{EncodeHeaders(message.headers)},
+                    db::Bytes{message.value}, absl::ToUnixMillis(absl::Now())}};
+}
+
+absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id) {
   static constexpr char kInsert[] =
       "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
       " created_at) VALUES (?, ?, ?, ?, ?, ?)";
-  std::vector<db::Value> params = {message.event_id,
-                                   message.topic,
-                                   message.key,
-                                   db::Bytes{EncodeHeaders(message.headers)},
-                                   db::Bytes{message.value},
-                                   absl::ToUnixMillis(absl::Now())};
-  if (id == nullptr) return tx.Execute(kInsert, std::move(params)).status();
+  if (id == nullptr) return tx.Execute(kInsert, row.values).status();
   absl::StatusOr<int64_t> new_id =
-      tx.InsertReturningId(kInsert, std::move(params), "id");
+      tx.InsertReturningId(kInsert, row.values, "id");
   if (!new_id.ok()) return new_id.status();
   *id = *new_id;
   return absl::OkStatus();
+}
+
+absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
+                            int64_t* id) {
+  return AppendToOutbox(tx, PrepareOutboxRow(message), id);
 }
 
 absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
@@ -213,7 +220,8 @@ absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
 namespace {
 
 // The smallest id from which on rows were created at or after `cutoff`
-// (created_at grows with id), at most the newest id; 0 for an empty table.
+// (created_at grows with id, give or take milliseconds), at most the newest
+// id; 0 for an empty table.
 // A binary search of point reads: no index on created_at needed.
 absl::StatusOr<int64_t> FirstIdCreatedSince(db::Database& db,
                                             absl::Time cutoff) {

@@ -41,6 +41,17 @@ std::vector<db::Migration> OutboxMigrations();
 absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
                             int64_t* id = nullptr);
 
+// A row encoded ahead of its transaction (headers, timestamp), so that a
+// single writer thread only inserts it: PrepareOutboxRow on the thread that
+// made the event, AppendToOutbox in the transaction (which may run it more
+// than once).
+struct OutboxRow {
+  std::vector<db::Value> values;
+};
+OutboxRow PrepareOutboxRow(const OutgoingMessage& message);
+absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
+                            int64_t* id = nullptr);
+
 struct PendingRow {
   int64_t id = 0;
   absl::Time created_at;
