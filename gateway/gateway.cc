@@ -3,10 +3,12 @@
 #include <glog/logging.h>
 
 #include <boost/json.hpp>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "database/database.h"
 #include "database/migrations.h"
 #include "gateway/api_error.h"
@@ -84,6 +86,7 @@ class Gateway::Impl {
     if (!relay.ok()) return relay.status();
     relay_ = *std::move(relay);
     RegisterMetrics();
+    janitor_ = std::thread([this] { Maintain(); });
 
     web::ServerOptions server_options;
     server_options.address = options_.http_address;
@@ -108,6 +111,10 @@ class Gateway::Impl {
 
   void Stop() {
     if (server_ != nullptr) server_->Stop();
+    if (janitor_.joinable()) {
+      stopping_.Notify();
+      janitor_.join();
+    }
     if (relay_ != nullptr) relay_->Stop();
   }
 
@@ -115,6 +122,22 @@ class Gateway::Impl {
   std::string brokers() const { return config_.brokers; }
 
  private:
+  // Background upkeep until Stop(): forgets old Idempotency-Keys.
+  void Maintain() {
+    const absl::Duration retention =
+        absl::Hours(config_.idempotency.retention_hours);
+    while (
+        !stopping_.WaitForNotificationWithTimeout(options_.maintenance_every)) {
+      absl::StatusOr<int64_t> pruned =
+          store_->PruneIdempotencyKeys(absl::Now() - retention);
+      if (!pruned.ok()) {
+        LOG(WARNING) << "pruning idempotency keys: " << pruned.status();
+      } else if (*pruned > 0) {
+        VLOG(1) << "forgot " << *pruned << " idempotency keys";
+      }
+    }
+  }
+
   absl::Status StartDevBroker() {
     const int port = options_.dev_broker_port;
     if (dev::IsListening("127.0.0.1", port)) {
@@ -285,6 +308,8 @@ class Gateway::Impl {
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<outbox::OutboxRelay> relay_;
+  std::thread janitor_;
+  absl::Notification stopping_;
   metrics::Registry metrics_;
   absl::Mutex metrics_mu_;
   absl::flat_hash_map<std::string, RequestMetrics> request_metrics_

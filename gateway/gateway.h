@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "messaging/config.h"
 
 namespace herald {
@@ -31,6 +32,8 @@ struct GatewayOptions {
   size_t max_body_bytes = 64 * 1024;
   // Where the development broker goes when no brokers are configured.
   int dev_broker_port = 9092;
+  // How often Idempotency-Keys older than their retention are deleted.
+  absl::Duration maintenance_every = absl::Minutes(1);
 };
 
 class Gateway {

@@ -136,6 +136,7 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
   void StartGateway() {
     GatewayOptions options;
     options.http_address = "127.0.0.1";
+    options.maintenance_every = absl::Milliseconds(100);
     auto gateway = Gateway::Start(config_, options);
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
@@ -316,6 +317,42 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
                                  R"(status="405"} 1)"));
   EXPECT_THAT(metrics, HasSubstr(R"(herald_http_requests_total{route=)"
                                  R"("unmatched",method="GET",status="404"})"));
+}
+
+// Keys older than idempotency.retention_hours are forgotten: a retry with
+// one is a new request. Younger keys still replay.
+TEST_P(GatewayTest, IdempotencyKeysAreForgottenAfterTheirRetention) {
+  const std::string body = R"({"user_id":"u1","amount":700,"currency":"GBP"})";
+  auto old_first = Post("/api/v1/payments", body, {{"Idempotency-Key", "old"}});
+  auto fresh_first =
+      Post("/api/v1/payments", body, {{"Idempotency-Key", "fresh"}});
+  ASSERT_EQ(old_first.status, 201);
+  ASSERT_EQ(fresh_first.status, 201);
+  // Ages one key past the retention (24 hours by default).
+  auto db = db::Database::Open(config_.db);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)
+                  ->Transact([](db::Transaction& tx) {
+                    return tx
+                        .Execute(
+                            "UPDATE idempotency_keys SET created_at = ?"
+                            " WHERE idem_key = 'old'",
+                            {absl::ToUnixMillis(absl::Now() - absl::Hours(25))})
+                        .status();
+                  })
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto rows = (*db)->ReadValue<std::vector<db::Row>>([](db::Transaction& tx) {
+      return tx.Query("SELECT idem_key FROM idempotency_keys");
+    });
+    return rows.ok() && rows->size() == 1 && (*rows)[0].String(0) == "fresh";
+  }));
+  auto old_again = Post("/api/v1/payments", body, {{"Idempotency-Key", "old"}});
+  EXPECT_EQ(old_again.status, 201);
+  EXPECT_NE(Str(Json(old_again.body), "payment_id"),
+            Str(Json(old_first.body), "payment_id"));
+  EXPECT_EQ(Post("/api/v1/payments", body, {{"Idempotency-Key", "fresh"}}).body,
+            fresh_first.body);
 }
 
 TEST_P(GatewayTest, IdempotencyKeyReplaysTheFirstAnswerWithoutASecondEvent) {

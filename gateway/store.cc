@@ -122,8 +122,12 @@ std::vector<db::Migration> Store::Migrations() {
       " status, reason, created_at, updated_at FROM payments;"
       "DROP TABLE payments;"
       "ALTER TABLE payments_v2 RENAME TO payments";
+  const std::string keys_by_age =
+      "CREATE INDEX idempotency_keys_created"
+      " ON idempotency_keys(created_at)";
   return {{1, "payments, users, idempotency keys", tables, tables},
-          {2, "payments without rowid (SQLite)", payments_by_id, ""}};
+          {2, "payments without rowid (SQLite)", payments_by_id, ""},
+          {3, "idempotency keys by age (pruning)", keys_by_age, keys_by_age}};
 }
 
 void Store::Write(std::optional<IdempotencyKey> key, Outcome prepared,
@@ -385,6 +389,25 @@ absl::StatusOr<std::string> Store::GetPayment(const std::string& payment_id) {
         if (!row.ok()) return row.status();
         return PaymentJson(*row);
       });
+}
+
+absl::StatusOr<int64_t> Store::PruneIdempotencyKeys(absl::Time cutoff) {
+  // A slice per transaction, so that writers never wait long behind it.
+  constexpr int64_t kSlice = 5000;
+  int64_t pruned = 0;
+  while (true) {
+    absl::StatusOr<int64_t> n =
+        db_.TransactValue<int64_t>([&](db::Transaction& tx) {
+          return tx.Execute(
+              "DELETE FROM idempotency_keys WHERE idem_key IN"
+              " (SELECT idem_key FROM idempotency_keys WHERE created_at < ?"
+              " LIMIT ?)",
+              {absl::ToUnixMillis(cutoff), kSlice});
+        });
+    if (!n.ok()) return n.status();
+    pruned += *n;
+    if (*n < kSlice) return pruned;
+  }
 }
 
 }  // namespace gateway

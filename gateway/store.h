@@ -68,6 +68,11 @@ class Store {
   // read that does not wait for writes.
   absl::StatusOr<std::string> GetPayment(const std::string& payment_id);
 
+  // Forgets Idempotency-Keys stored before `cutoff` (a retry with one of
+  // them is then a new request); returns how many. Blocks: not for the
+  // database's own threads.
+  absl::StatusOr<int64_t> PruneIdempotencyKeys(absl::Time cutoff);
+
  private:
   // A write's transaction body: writes its rows and fills in `outcome`. A
   // write whose answer is known beforehand (a creation) has it prepared in

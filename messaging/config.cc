@@ -175,6 +175,9 @@ const std::vector<KeySpec>& Keys() {
          }
          return absl::OkStatus();
        }},
+      {"idempotency.retention_hours",
+       IntKey(&Config::idempotency, &IdempotencyConfig::retention_hours, 1,
+              87600)},
       {"outbox.retention_hours",
        IntKey(&Config::outbox, &OutboxConfig::retention_hours, 1, 87600)},
       {"maildir", StringKey(&Config::maildir)},

@@ -93,6 +93,11 @@ struct OutboxConfig {
   int retention_hours = 24;
 };
 
+struct IdempotencyConfig {
+  // How long the gateway remembers an Idempotency-Key and its answer.
+  int retention_hours = 24;
+};
+
 struct Config {
   // Name of this service; the CloudEvents `ce_source` of what it sends.
   std::string service = "herald";
@@ -113,7 +118,8 @@ struct Config {
   std::string smtp_url;
   ProducerConfig producer;
   ConsumerConfig consumer;
-  OutboxConfig outbox;  // gateway
+  OutboxConfig outbox;            // gateway
+  IdempotencyConfig idempotency;  // gateway
   // Arbitrary librdkafka properties (SASL, TLS, ...), applied last to every
   // producer and consumer; `kafka.properties.<name>` in YAML.
   std::map<std::string, std::string> kafka_properties;

@@ -50,6 +50,7 @@ TEST_F(ConfigTest, DefaultsWithoutSources) {
   EXPECT_EQ(config->brokers, "");
   EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kEarliest);
   EXPECT_EQ(config->outbox.retention_hours, 24);
+  EXPECT_EQ(config->idempotency.retention_hours, 24);
 }
 
 TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
