@@ -111,6 +111,9 @@ class HttpServer::Impl {
 
   int port() const { return port_; }
   const ServerOptions& options() const { return options_; }
+  // An answer from Serve was written out (or its connection failed): Stop()
+  // waits for these, so that it does not cut an answer mid-write.
+  void Written() { in_flight_.fetch_sub(1); }
   bool stopping() const { return stopped_.load(); }
 
   // Runs `write` on `worker`'s thread. Answers that arrive together (e.g. a
@@ -152,8 +155,7 @@ class HttpServer::Impl {
           options_.on_request(request, answer->status,
                               absl::ToDoubleSeconds(absl::Now() - start));
         }
-        in_flight_.fetch_sub(1);
-        write(std::move(*answer));
+        write(std::move(*answer));  // calls Written() once on the wire
       };
       // An answer from another thread (e.g. the database's) is handed to the
       // connection's thread, which writes it.
@@ -258,17 +260,21 @@ class Session : public std::enable_shared_from_this<Session> {
         request_, worker_, [self = shared_from_this()](Response response) {
           self->Write(std::move(response),
                       self->keep_alive_ && !self->server_->stopping(),
-                      self->version_, self->request_.method == "HEAD");
+                      self->version_, self->request_.method == "HEAD",
+                      /*served=*/true);
         });
   }
 
   void WriteError(int status, absl::string_view code,
                   absl::string_view message) {
     // The rest of the request was not read: close after answering.
-    Write(Response::JsonError(status, code, message), false, 11, false);
+    Write(Response::JsonError(status, code, message), false, 11, false,
+          /*served=*/false);
   }
 
-  void Write(Response response, bool keep_alive, unsigned version, bool head) {
+  // `served`: the answer to a request counted by Serve (see Written()).
+  void Write(Response response, bool keep_alive, unsigned version, bool head,
+             bool served) {
     auto out = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     out->set(http::field::server, "herald");
@@ -279,8 +285,9 @@ class Session : public std::enable_shared_from_this<Session> {
     out->prepare_payload();
     if (head) out->body().clear();
     http::async_write(stream_, *out,
-                      [self = shared_from_this(), out, keep_alive](
+                      [self = shared_from_this(), out, keep_alive, served](
                           beast::error_code ec, size_t) {
+                        if (served) self->server_->Written();
                         if (ec) return self->Close();
                         if (!keep_alive) return self->LingerAndClose();
                         self->Read();

@@ -24,6 +24,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
+constexpr size_t kBigBody = 16 << 20;  // more than the socket buffers hold
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -34,6 +36,9 @@ class ServerTest : public ::testing::Test {
     });
     router.Handle("POST", "/items",
                   [](const Request& r) { return Response::Json(201, r.body); });
+    router.Handle("GET", "/big", [](const Request&) {
+      return Response::Text(200, std::string(kBigBody, 'x'));
+    });
     router.Handle("GET", "/boom", [](const Request&) -> Response {
       throw std::runtime_error("kaboom");
     });
@@ -108,6 +113,38 @@ TEST_F(ServerTest, OutOfFileDescriptorsBacksOffThenServes) {
   close(fd);
   EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(response, HasSubstr(R"({"id":"queued"})"));
+}
+
+// Stop() waits for an answer that is still being written, instead of
+// cutting it off once its handler has returned.
+TEST_F(ServerTest, StopLetsAnAnswerBeingWrittenFinish) {
+  const int fd = ConnectTo(server_->port());
+  ASSERT_GE(fd, 0);
+  timeval timeout{5, 0};  // a cut answer fails the test instead of hanging
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const std::string request = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  absl::SleepFor(absl::Milliseconds(200));  // the socket buffers are full
+  std::thread stopper([&] { server_->Stop(); });
+  absl::SleepFor(absl::Milliseconds(200));
+  std::string response;
+  char buffer[64 * 1024];
+  size_t body_start = std::string::npos;
+  while (body_start == std::string::npos ||
+         response.size() < body_start + kBigBody) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    response.append(buffer, static_cast<size_t>(n));
+    if (body_start == std::string::npos) {
+      size_t end = response.find("\r\n\r\n");
+      if (end != std::string::npos) body_start = end + 4;
+    }
+  }
+  stopper.join();
+  close(fd);
+  ASSERT_NE(body_start, std::string::npos) << "no answer";
+  EXPECT_EQ(response.size() - body_start, kBigBody);
 }
 
 TEST_F(ServerTest, RoutesWithParamsAndKeepsTheConnection) {
