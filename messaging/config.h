@@ -85,6 +85,10 @@ struct ConsumerConfig {
   int batch_wait_ms = 50;
   // Longest a fetch waits for data; bounds end-to-end latency on idle topics.
   int fetch_wait_max_ms = 100;
+  // Workers: how long the inbox remembers a handled event id. An event
+  // redelivered later (e.g. offsets reset to a topic's start) runs again:
+  // keep it above the topics' retention (Kafka's default: 7 days).
+  int inbox_retention_hours = 168;
 };
 
 struct OutboxConfig {

@@ -51,6 +51,7 @@ TEST_F(ConfigTest, DefaultsWithoutSources) {
   EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kEarliest);
   EXPECT_EQ(config->outbox.retention_hours, 24);
   EXPECT_EQ(config->idempotency.retention_hours, 24);
+  EXPECT_EQ(config->consumer.inbox_retention_hours, 168);
 }
 
 TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {

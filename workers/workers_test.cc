@@ -426,6 +426,40 @@ TEST(WorkerStartTest, StartsBeforeTheBrokerThenCatchesUp) {
   EXPECT_TRUE((*worker)->Stop().ok());
 }
 
+// Claims older than consumer.inbox_retention_hours are deleted in the
+// background; younger ones stay (they still deduplicate).
+TEST(WorkerMaintenanceTest, ForgetsInboxClaimsPastTheirRetention) {
+  std::string tmp = absl::StrCat(getenv("TEST_TMPDIR"), "/janitor");
+  fs::create_directories(tmp);
+  Config config;
+  config.brokers = absl::StrCat("127.0.0.1:", FreePort());  // none needed
+  config.db = absl::StrCat("sqlite:", tmp, "/crm.db");
+  config.admin_port = 0;
+  config.consumer.group_id = "janitor-crm";
+  WorkerSpec spec = CrmWorkerSpec();
+  spec.maintenance_every = absl::Milliseconds(100);
+  auto worker = Worker::Start(config, spec);
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  auto db = db::Database::Open(config.db);
+  ASSERT_TRUE(db.ok());
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  ASSERT_TRUE((*db)
+                  ->Transact([&](db::Transaction& tx) {
+                    return tx
+                        .Execute(
+                            "INSERT INTO inbox(consumer, event_id, handled_at)"
+                            " VALUES ('crm', 'old', ?), ('crm', 'fresh', ?)",
+                            {now - 169 * 3600 * 1000LL, now})
+                        .status();
+                  })
+                  .ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return QueryString(**db, "SELECT group_concat(event_id) FROM inbox") ==
+           "fresh";
+  }));
+  EXPECT_TRUE((*worker)->Stop().ok());
+}
+
 }  // namespace
 }  // namespace workers
 }  // namespace herald

@@ -10,7 +10,9 @@ std::vector<db::Migration> InboxMigrations() {
       "CREATE TABLE inbox ("
       " consumer TEXT NOT NULL, event_id TEXT NOT NULL,"
       " handled_at BIGINT NOT NULL, PRIMARY KEY (consumer, event_id))";
-  return {{1, "inbox", sql, sql}};
+  const char* by_age = "CREATE INDEX inbox_handled ON inbox(handled_at)";
+  return {{1, "inbox", sql, sql},
+          {2, "inbox claims by age (pruning)", by_age, by_age}};
 }
 
 absl::StatusOr<bool> Claim(db::Transaction& tx, absl::string_view consumer,
@@ -31,10 +33,22 @@ absl::StatusOr<bool> Claim(db::Transaction& tx, absl::string_view consumer,
 }
 
 absl::StatusOr<int64_t> Prune(db::Database& db, absl::Time cutoff) {
-  return db.TransactValue<int64_t>([&](db::Transaction& tx) {
-    return tx.Execute("DELETE FROM inbox WHERE handled_at < ?",
-                      {absl::ToUnixMillis(cutoff)});
-  });
+  // A slice per transaction, so that handlers never wait long behind it.
+  constexpr int64_t kSlice = 5000;
+  int64_t pruned = 0;
+  while (true) {
+    absl::StatusOr<int64_t> n =
+        db.TransactValue<int64_t>([&](db::Transaction& tx) {
+          return tx.Execute(
+              "DELETE FROM inbox WHERE (consumer, event_id) IN"
+              " (SELECT consumer, event_id FROM inbox WHERE handled_at < ?"
+              " LIMIT ?)",
+              {absl::ToUnixMillis(cutoff), kSlice});
+        });
+    if (!n.ok()) return n.status();
+    pruned += *n;
+    if (*n < kSlice) return pruned;
+  }
 }
 
 }  // namespace inbox

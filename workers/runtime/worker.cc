@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "database/migrations.h"
 #include "messaging/inbox/inbox.h"
 #include "messaging/process.h"
@@ -66,6 +67,7 @@ class Worker::Impl {
     admin_ = *std::move(admin);
 
     thread_ = std::thread([this] { result_ = consumer_->Run(); });
+    janitor_ = std::thread([this] { Maintain(); });
     LOG(INFO) << spec_.name << " started: group " << config_.consumer.group_id
               << ", brokers " << config_.brokers << ", database " << config_.db
               << ", admin on :" << admin_->port();
@@ -73,6 +75,10 @@ class Worker::Impl {
   }
 
   absl::Status Stop() {
+    if (janitor_.joinable()) {
+      stopping_.Notify();
+      janitor_.join();
+    }
     if (thread_.joinable()) {
       consumer_->Stop();
       thread_.join();
@@ -85,6 +91,22 @@ class Worker::Impl {
   Consumer& consumer() { return *consumer_; }
 
  private:
+  // Background upkeep until Stop(): forgets old inbox claims.
+  void Maintain() {
+    const absl::Duration retention =
+        absl::Hours(config_.consumer.inbox_retention_hours);
+    while (!stopping_.WaitForNotificationWithTimeout(spec_.maintenance_every)) {
+      absl::StatusOr<int64_t> pruned =
+          inbox::Prune(*db_, absl::Now() - retention);
+      if (!pruned.ok()) {
+        LOG(WARNING) << spec_.name
+                     << ": pruning the inbox: " << pruned.status();
+      } else if (*pruned > 0) {
+        VLOG(1) << spec_.name << ": forgot " << *pruned << " inbox claims";
+      }
+    }
+  }
+
   Config config_;
   WorkerSpec spec_;
   std::unique_ptr<db::Database> db_;
@@ -92,6 +114,8 @@ class Worker::Impl {
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<web::HttpServer> admin_;
   std::thread thread_;
+  std::thread janitor_;
+  absl::Notification stopping_;
   absl::Status result_;
 };
 

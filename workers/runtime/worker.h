@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "database/database.h"
 #include "messaging/config.h"
 #include "messaging/consumer.h"
@@ -47,6 +48,9 @@ struct WorkerSpec {
   std::string group;  // default consumer group, e.g. "email-worker-group"
   // Migrates the worker's tables and subscribes its handlers.
   std::function<absl::Status(WorkerContext&)> setup;
+  // How often inbox claims older than consumer.inbox_retention_hours are
+  // deleted.
+  absl::Duration maintenance_every = absl::Minutes(10);
 };
 
 // A running worker: consumer thread plus admin server.
