@@ -69,8 +69,8 @@ class Transaction {
   // Runs a statement; returns the number of rows it changed. Errors:
   // AlreadyExists (unique constraint), InvalidArgument (bad SQL),
   // Unavailable (locked / connection lost).
-  virtual absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                          absl::Span<const Value> params = {}) = 0;
+  virtual absl::StatusOr<int64_t> Execute(
+      absl::string_view sql, absl::Span<const Value> params = {}) = 0;
   // Runs a query and returns all its rows.
   virtual absl::StatusOr<std::vector<Row>> Query(
       absl::string_view sql, absl::Span<const Value> params = {}) = 0;

@@ -83,8 +83,8 @@ class PostgresTransaction : public Transaction {
     return changed;
   }
 
-  absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
-                                         absl::Span<const Value> params) override {
+  absl::StatusOr<std::vector<Row>> Query(
+      absl::string_view sql, absl::Span<const Value> params) override {
     std::vector<Row> rows;
     absl::Status s = Run(sql, params, &rows, nullptr);
     if (!s.ok()) return Remember(s);

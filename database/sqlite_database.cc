@@ -107,8 +107,8 @@ class SqliteTransaction : public Transaction {
     return static_cast<int64_t>(sqlite3_changes(conn_));
   }
 
-  absl::StatusOr<std::vector<Row>> Query(absl::string_view sql,
-                                         absl::Span<const Value> params) override {
+  absl::StatusOr<std::vector<Row>> Query(
+      absl::string_view sql, absl::Span<const Value> params) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, true);
     if (!rows.ok()) return Remember(rows.status());
     return rows;
