@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "database/delete_in_slices.h"
 #include "database/migrations.h"
 #include "database/postgres_database.h"
 #include "database/testing/postgres_server.h"
@@ -180,6 +181,27 @@ TEST_P(DatabaseTest, InsertReturningIdGivesEachNewRowsKey) {
         .status();
   });
   EXPECT_EQ(failed.code(), absl::StatusCode::kAlreadyExists) << failed;
+}
+
+TEST_P(DatabaseTest, DeleteInSlicesDeletesEveryMatchingRowASliceAtATime) {
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) -> absl::Status {
+                   for (int64_t id = 1; id <= 7; ++id) {
+                     auto r =
+                         tx.Execute("INSERT INTO items(id) VALUES (?)", {id});
+                     if (!r.ok()) return r.status();
+                   }
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  // Five rows match, in slices of two: three transactions.
+  absl::StatusOr<int64_t> deleted =
+      DeleteInSlices(*db_,
+                     "DELETE FROM items WHERE id IN"
+                     " (SELECT id FROM items WHERE id <= ? LIMIT ?)",
+                     {int64_t{5}}, 2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 5);
+  EXPECT_EQ(Count(), 2);
 }
 
 TEST_P(DatabaseTest, IgnoredStatementFailureRollsBack) {

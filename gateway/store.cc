@@ -8,6 +8,7 @@
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
+#include "database/delete_in_slices.h"
 #include "gateway/api_error.h"
 #include "messaging/cloudevents.h"
 #include "messaging/outbox/outbox_store.h"
@@ -392,22 +393,11 @@ absl::StatusOr<std::string> Store::GetPayment(const std::string& payment_id) {
 }
 
 absl::StatusOr<int64_t> Store::PruneIdempotencyKeys(absl::Time cutoff) {
-  // A slice per transaction, so that writers never wait long behind it.
-  constexpr int64_t kSlice = 5000;
-  int64_t pruned = 0;
-  while (true) {
-    absl::StatusOr<int64_t> n =
-        db_.TransactValue<int64_t>([&](db::Transaction& tx) {
-          return tx.Execute(
-              "DELETE FROM idempotency_keys WHERE idem_key IN"
-              " (SELECT idem_key FROM idempotency_keys WHERE created_at < ?"
-              " LIMIT ?)",
-              {absl::ToUnixMillis(cutoff), kSlice});
-        });
-    if (!n.ok()) return n.status();
-    pruned += *n;
-    if (*n < kSlice) return pruned;
-  }
+  return db::DeleteInSlices(
+      db_,
+      "DELETE FROM idempotency_keys WHERE idem_key IN"
+      " (SELECT idem_key FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+      {absl::ToUnixMillis(cutoff)});
 }
 
 }  // namespace gateway

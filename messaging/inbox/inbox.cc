@@ -1,6 +1,7 @@
 #include "messaging/inbox/inbox.h"
 
 #include "absl/time/clock.h"
+#include "database/delete_in_slices.h"
 
 namespace herald {
 namespace inbox {
@@ -33,22 +34,11 @@ absl::StatusOr<bool> Claim(db::Transaction& tx, absl::string_view consumer,
 }
 
 absl::StatusOr<int64_t> Prune(db::Database& db, absl::Time cutoff) {
-  // A slice per transaction, so that handlers never wait long behind it.
-  constexpr int64_t kSlice = 5000;
-  int64_t pruned = 0;
-  while (true) {
-    absl::StatusOr<int64_t> n =
-        db.TransactValue<int64_t>([&](db::Transaction& tx) {
-          return tx.Execute(
-              "DELETE FROM inbox WHERE (consumer, event_id) IN"
-              " (SELECT consumer, event_id FROM inbox WHERE handled_at < ?"
-              " LIMIT ?)",
-              {absl::ToUnixMillis(cutoff), kSlice});
-        });
-    if (!n.ok()) return n.status();
-    pruned += *n;
-    if (*n < kSlice) return pruned;
-  }
+  return db::DeleteInSlices(
+      db,
+      "DELETE FROM inbox WHERE (consumer, event_id) IN"
+      " (SELECT consumer, event_id FROM inbox WHERE handled_at < ? LIMIT ?)",
+      {absl::ToUnixMillis(cutoff)});
 }
 
 }  // namespace inbox
