@@ -61,9 +61,6 @@ class AcceptBackoff {
   // longer runs).
   void Cancel() { timer_.cancel(); }
 
-  // The wait before the pending retry (0 after a success).
-  std::chrono::milliseconds delay() const { return delay_; }
-
  private:
   boost::asio::steady_timer timer_;
   std::chrono::milliseconds delay_{0};
