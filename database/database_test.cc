@@ -440,6 +440,20 @@ TEST_P(DatabaseTest, MigrationsApplyOnceInOrder) {
   EXPECT_THAT(s.message(), HasSubstr("migration test v3 (broken)"));
 }
 
+TEST_P(DatabaseTest, MigrationsRefuseASchemaNewerThanTheyKnow) {
+  std::vector<Migration> migrations = {
+      {1, "one", "", ""}, {2, "two", "", ""}, {3, "three", "", ""}};
+  ASSERT_TRUE(Migrate(*db_, "rollback", migrations).ok());
+  // E.g. the deploy was rolled back to a version that knows only v1 and v2.
+  migrations.pop_back();
+  absl::Status s = Migrate(*db_, "rollback", migrations);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("rollback schema is at v3 (three), newer"
+                                     " than this version knows (v2)"));
+  // Other components are not concerned.
+  EXPECT_TRUE(Migrate(*db_, "other", migrations).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,
                          ::testing::Values(Backend::kSqlite,
                                            Backend::kPostgres),

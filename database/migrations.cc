@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -23,6 +25,28 @@ absl::Status Migrate(Database& db, absl::string_view component,
   });
   // Two processes starting at once may both try to create the table.
   if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
+  // A database migrated by a newer version may hold data this one cannot
+  // read (e.g. after a rollback of the deploy): refuse it rather than
+  // misread it.
+  int known = 0;
+  for (const Migration& m : migrations) known = std::max(known, m.version);
+  absl::StatusOr<std::vector<Row>> newest =
+      db.ReadValue<std::vector<Row>>([&](Transaction& tx) {
+        return tx.Query(
+            "SELECT version, name FROM schema_migrations"
+            " WHERE component = ? AND version > ? ORDER BY version DESC"
+            " LIMIT 1",
+            {std::string(component), static_cast<int64_t>(known)});
+      });
+  if (!newest.ok()) return newest.status();
+  if (!newest->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database's ", component, " schema is at v", (*newest)[0].Int(0),
+        " (", (*newest)[0].String(1), "), newer than this version knows (v",
+        known,
+        "): run a version of Herald at least as new as the one that "
+        "migrated it"));
+  }
   for (const Migration& m : migrations) {
     s = db.Transact([&](Transaction& tx) -> absl::Status {
       absl::StatusOr<std::vector<Row>> done = tx.Query(

@@ -1,17 +1,16 @@
 #include "messaging/outbox/outbox_store.h"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace herald {
 namespace outbox {
 namespace {
-
-void PutU32(std::string& out, uint32_t n) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
-}
 
 bool GetU32(absl::string_view& in, uint32_t* n) {
   if (in.size() < 4) return false;
@@ -80,34 +79,144 @@ std::vector<db::Migration> OutboxMigrations() {
           // published. On SQLite ids become visible in commit order, so the
           // relay records deliveries like a consumer offset, one small
           // write per batch instead of rewriting each row.
-          {3, "outbox: the relay position", kPositionTable, kPositionTable}};
+          {3, "outbox: the relay position", kPositionTable, kPositionTable},
+          // Nothing to change in the tables: new rows hold their headers in
+          // format 2 (EncodeHeaders), which earlier versions cannot read.
+          // Recorded so that such a version refuses this database.
+          {4, "outbox: headers in format 2", "", ""}};
 }
 
-std::string EncodeHeaders(const Headers& headers) {
-  std::string out;
+namespace {
+
+// Headers format 2: kFormat2, then one entry per header, tagged by its
+// first byte. Names and values every Herald event carries are one byte, so
+// a row's headers take about 80 bytes instead of 226.
+constexpr absl::string_view kFormat2("\xff\xff\x02", 3);
+constexpr char kLiteral = 0x00;  // varint name size, name, then the value
+// 0x01...: a whole header that recurs on every record.
+constexpr std::pair<absl::string_view, absl::string_view> kKnownHeaders[] = {
+    {ce::kSpecVersion, ce::kSpecVersionValue},
+    {ce::kContentType, ce::kProtobufContentType},
+};
+constexpr char kFirstKnownHeader = 0x01;
+// 0x20...: a known name, then the value. Append only: the codes are stored.
+constexpr absl::string_view kKnownNames[] = {
+    ce::kSpecVersion, ce::kId,          ce::kType,     ce::kSource,
+    ce::kTime,        ce::kContentType, "traceparent", "tracestate",
+};
+constexpr char kFirstKnownName = 0x20;
+// ce_id with the row's event_id as its value (the usual case): stored once.
+constexpr char kIdIsEventId = 0x7f;
+
+void PutVarint(std::string& out, uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+bool GetVarint(absl::string_view& in, uint64_t* n) {
+  *n = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    *n |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+void PutBytes(std::string& out, absl::string_view bytes) {
+  PutVarint(out, bytes.size());
+  out.append(bytes.data(), bytes.size());
+}
+
+bool GetBytes(absl::string_view& in, absl::string_view* bytes) {
+  uint64_t n;
+  if (!GetVarint(in, &n) || in.size() < n) return false;
+  *bytes = in.substr(0, n);
+  in.remove_prefix(n);
+  return true;
+}
+
+absl::Status Corrupt() { return absl::DataLossError("corrupt outbox headers"); }
+
+// Format 1, written before format 2 existed (rows may still be pending):
+// (u32 name length, name, u32 value length, value)*.
+absl::StatusOr<Headers> DecodeFormat1(absl::string_view in) {
+  Headers headers;
+  while (!in.empty()) {
+    uint32_t n;
+    if (!GetU32(in, &n) || in.size() < n) return Corrupt();
+    std::string name(in.substr(0, n));
+    in.remove_prefix(n);
+    if (!GetU32(in, &n) || in.size() < n) return Corrupt();
+    headers.emplace_back(std::move(name), std::string(in.substr(0, n)));
+    in.remove_prefix(n);
+  }
+  return headers;
+}
+
+}  // namespace
+
+std::string EncodeHeaders(const Headers& headers, absl::string_view event_id) {
+  std::string out(kFormat2);
+  out.reserve(96);
   for (const auto& [name, value] : headers) {
-    PutU32(out, static_cast<uint32_t>(name.size()));
-    out += name;
-    PutU32(out, static_cast<uint32_t>(value.size()));
-    out += value;
+    if (name == ce::kId && value == event_id) {
+      out.push_back(kIdIsEventId);
+      continue;
+    }
+    const auto known = std::find(
+        std::begin(kKnownHeaders), std::end(kKnownHeaders),
+        std::make_pair(absl::string_view(name), absl::string_view(value)));
+    if (known != std::end(kKnownHeaders)) {
+      out.push_back(static_cast<char>(kFirstKnownHeader +
+                                      (known - std::begin(kKnownHeaders))));
+      continue;
+    }
+    const auto known_name =
+        std::find(std::begin(kKnownNames), std::end(kKnownNames), name);
+    if (known_name != std::end(kKnownNames)) {
+      out.push_back(static_cast<char>(kFirstKnownName +
+                                      (known_name - std::begin(kKnownNames))));
+    } else {
+      out.push_back(kLiteral);
+      PutBytes(out, name);
+    }
+    PutBytes(out, value);
   }
   return out;
 }
 
-absl::StatusOr<Headers> DecodeHeaders(absl::string_view in) {
+absl::StatusOr<Headers> DecodeHeaders(absl::string_view in,
+                                      absl::string_view event_id) {
+  if (!absl::ConsumePrefix(&in, kFormat2)) return DecodeFormat1(in);
   Headers headers;
+  constexpr int kKnownHeaderCount = std::size(kKnownHeaders);
+  constexpr int kKnownNameCount = std::size(kKnownNames);
   while (!in.empty()) {
-    uint32_t n;
-    if (!GetU32(in, &n) || in.size() < n) {
-      return absl::DataLossError("corrupt outbox headers");
+    const char tag = in.front();
+    in.remove_prefix(1);
+    if (tag == kIdIsEventId) {
+      headers.emplace_back(ce::kId, std::string(event_id));
+      continue;
     }
-    std::string name(in.substr(0, n));
-    in.remove_prefix(n);
-    if (!GetU32(in, &n) || in.size() < n) {
-      return absl::DataLossError("corrupt outbox headers");
+    if (tag >= kFirstKnownHeader &&
+        tag < kFirstKnownHeader + kKnownHeaderCount) {
+      const auto& [name, value] = kKnownHeaders[tag - kFirstKnownHeader];
+      headers.emplace_back(std::string(name), std::string(value));
+      continue;
     }
-    headers.emplace_back(std::move(name), std::string(in.substr(0, n)));
-    in.remove_prefix(n);
+    absl::string_view name, value;
+    if (tag >= kFirstKnownName && tag < kFirstKnownName + kKnownNameCount) {
+      name = kKnownNames[tag - kFirstKnownName];
+    } else if (tag != kLiteral || !GetBytes(in, &name)) {
+      return Corrupt();
+    }
+    if (!GetBytes(in, &value)) return Corrupt();
+    headers.emplace_back(std::string(name), std::string(value));
   }
   return headers;
 }
@@ -116,7 +225,7 @@ OutboxRow PrepareOutboxRow(const OutgoingMessage& message) {
   // created_at: when the row was made. Rows made on different threads may
   // be a few milliseconds out of id order, which retention does not notice.
   return OutboxRow{{message.event_id, message.topic, message.key,
-                    db::Bytes{EncodeHeaders(message.headers)},
+                    db::Bytes{EncodeHeaders(message.headers, message.event_id)},
                     db::Bytes{message.value}, absl::ToUnixMillis(absl::Now())}};
 }
 
@@ -162,7 +271,8 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
     pending.message.event_id = row.String(1);
     pending.message.topic = row.String(2);
     pending.message.key = row.String(3);
-    absl::StatusOr<Headers> headers = DecodeHeaders(row.String(4));
+    absl::StatusOr<Headers> headers =
+        DecodeHeaders(row.String(4), pending.message.event_id);
     if (!headers.ok()) {
       return absl::DataLossError(absl::StrCat("outbox row ", pending.id, ": ",
                                               headers.status().message()));

@@ -82,9 +82,13 @@ struct Backlog {
 };
 absl::StatusOr<Backlog> ReadBacklog(db::Database& db);
 
-// Headers as stored: (u32 name length, name, u32 value length, value)*.
-std::string EncodeHeaders(const Headers& headers);
-absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded);
+// Headers as a row stores them, compactly: the CloudEvents names and the
+// values every record repeats take a byte each, and a ce_id equal to the
+// row's `event_id` is not stored twice. Decoding also reads the format that
+// rows written by earlier versions hold.
+std::string EncodeHeaders(const Headers& headers, absl::string_view event_id);
+absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded,
+                                      absl::string_view event_id);
 
 }  // namespace outbox
 }  // namespace herald

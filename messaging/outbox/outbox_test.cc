@@ -374,11 +374,58 @@ TEST(OutboxStoreTest, UpgradeFromTheFirstSchemaKeepsRows) {
 }
 
 TEST(OutboxStoreTest, HeadersRoundTripAndCorruptionIsAnError) {
-  Headers headers = {{"a", std::string("\0\1", 2)}, {"", ""}, {"ce_id", "x"}};
-  auto decoded = DecodeHeaders(EncodeHeaders(headers));
-  ASSERT_TRUE(decoded.ok());
+  const std::string id = "0b5e6f1c-3a43-4c2a-9d1e-55f2a9c1e001";
+  Headers headers = {{"a", std::string("\0\1", 2)},
+                     {"", ""},
+                     {"ce_id", "not the event id"},
+                     {"ce_specversion", "2.0"},
+                     {"content-type", "application/protobuf"},
+                     {"ce_id", id},
+                     {"traceparent", std::string(300, 't')}};
+  auto decoded = DecodeHeaders(EncodeHeaders(headers, id), id);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, headers);
-  EXPECT_FALSE(DecodeHeaders("\x05\0\0\0ab").ok());
+  EXPECT_TRUE(DecodeHeaders(EncodeHeaders({}, id), id)->empty());
+  const std::string encoded = EncodeHeaders(headers, id);
+  for (size_t cut : {size_t{5}, encoded.size() - 1}) {
+    EXPECT_EQ(DecodeHeaders(encoded.substr(0, cut), id).status().code(),
+              absl::StatusCode::kDataLoss)
+        << cut;
+  }
+  EXPECT_FALSE(DecodeHeaders(std::string("\xff\xff\x02\x60", 4), id).ok());
+  EXPECT_FALSE(DecodeHeaders("\x05\0\0\0ab", id).ok());
+}
+
+TEST(OutboxStoreTest, AnEventsHeadersTakeAByteEachButTheirValues) {
+  PaymentCreated payment;
+  payment.set_payment_id("pay_1");
+  auto message = EncodeEvent(payment, "gateway");
+  ASSERT_TRUE(message.ok());
+  const std::string encoded =
+      EncodeHeaders(message->headers, message->event_id);
+  // The type, the source and the time; the rest is one byte each.
+  const size_t values =
+      std::string("herald.contracts.v1.PaymentCreated").size() +
+      std::string("gateway").size() +
+      FindHeader(message->headers, "ce_time")->size();
+  EXPECT_LE(encoded.size(), values + 12) << encoded.size();
+  auto decoded = DecodeHeaders(encoded, message->event_id);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, message->headers);
+}
+
+// Rows written by earlier versions (format 1) are still published as they
+// were stored.
+TEST(OutboxStoreTest, HeadersOfEarlierVersionsStillDecode) {
+  auto u32 = [](uint32_t n) {
+    return std::string{static_cast<char>(n), static_cast<char>(n >> 8),
+                       static_cast<char>(n >> 16), static_cast<char>(n >> 24)};
+  };
+  const std::string format1 = u32(5) + "ce_id" + u32(3) + "e-1" + u32(2) +
+                              "ab" + u32(0) + u32(0) + u32(0);
+  auto decoded = DecodeHeaders(format1, "e-1");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, (Headers{{"ce_id", "e-1"}, {"ab", ""}, {"", ""}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,
