@@ -194,10 +194,7 @@ absl::Status Store::WriteOnce(db::Transaction& tx,
   }
   absl::Status s = work(tx, outcome);
   if (!s.ok()) return s;
-  if (outcome.outbox_row.has_value()) {
-    s = outbox::AppendToOutbox(tx, *outcome.outbox_row, &outcome.outbox_id);
-    if (!s.ok()) return s;
-  } else if (outcome.event.has_value()) {
+  if (outcome.event.has_value()) {
     s = outbox::AppendToOutbox(tx, *outcome.event, &outcome.outbox_id);
     if (!s.ok()) return s;
   }
@@ -228,14 +225,14 @@ void Store::CreatePayment(gateway::CreatePayment request,
   event.set_amount(request.amount);
   event.set_currency(request.currency);
   SetTimestamp(event.mutable_created_at(), now);
-  absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
-  if (!message.ok()) return done(message.status());
+  absl::StatusOr<outbox::OutboxRow> encoded =
+      outbox::EncodeOutboxRow(event, service_);
+  if (!encoded.ok()) return done(encoded.status());
   Outcome outcome;
   outcome.http_status = 201;
   outcome.body = PaymentJson({id, request.user_id, request.amount,
                               request.currency, "pending", "", ms, ms});
-  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
-  outcome.event = *std::move(message);
+  outcome.event = *std::move(encoded);
   std::vector<db::Value> row = {std::move(id),
                                 std::move(request.user_id),
                                 request.amount,
@@ -294,15 +291,16 @@ void Store::UpdatePaymentStatus(std::string payment_id,
         event.set_new_status(request.status);
         event.set_reason(request.reason);
         SetTimestamp(event.mutable_updated_at(), now);
-        absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
-        if (!message.ok()) return message.status();
+        absl::StatusOr<outbox::OutboxRow> encoded =
+            outbox::EncodeOutboxRow(event, service_);
+        if (!encoded.ok()) return encoded.status();
         outcome.http_status = 200;
         const std::string user_id = current->String(1),
                           currency = current->String(3);
         outcome.body = PaymentJson({payment_id, user_id, current->Int(2),
                                     currency, request.status, request.reason,
                                     current->Int(6), absl::ToUnixMillis(now)});
-        outcome.event = *std::move(message);
+        outcome.event = *std::move(encoded);
         return absl::OkStatus();
       },
       std::move(done));
@@ -318,8 +316,9 @@ void Store::RegisterUser(gateway::RegisterUser request,
   event.set_email(request.email);
   event.set_name(request.name);
   SetTimestamp(event.mutable_registered_at(), now);
-  absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
-  if (!message.ok()) return done(message.status());
+  absl::StatusOr<outbox::OutboxRow> encoded =
+      outbox::EncodeOutboxRow(event, service_);
+  if (!encoded.ok()) return done(encoded.status());
   boost::json::object o;
   o["user_id"] = id;
   o["email"] = request.email;
@@ -328,8 +327,7 @@ void Store::RegisterUser(gateway::RegisterUser request,
   Outcome outcome;
   outcome.http_status = 201;
   outcome.body = boost::json::serialize(o);
-  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
-  outcome.event = *std::move(message);
+  outcome.event = *std::move(encoded);
   Write(
       std::move(key), std::move(outcome),
       [request = std::move(request), id = std::move(id),
@@ -366,16 +364,16 @@ void Store::RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
       (*event.mutable_template_variables())[name] = value;
     }
   }
-  absl::StatusOr<OutgoingMessage> message = EncodeEvent(event, service_);
-  if (!message.ok()) return done(message.status());
+  absl::StatusOr<outbox::OutboxRow> encoded =
+      outbox::EncodeOutboxRow(event, service_);
+  if (!encoded.ok()) return done(encoded.status());
   boost::json::object o;
   o["status"] = "accepted";
-  o["event_id"] = message->event_id;
+  o["event_id"] = std::string(encoded->event_id());
   Outcome outcome;
   outcome.http_status = 202;
   outcome.body = boost::json::serialize(o);
-  outcome.outbox_row = outbox::PrepareOutboxRow(*message);
-  outcome.event = *std::move(message);
+  outcome.event = *std::move(encoded);
   Write(
       std::move(key), std::move(outcome),
       [](db::Transaction&, Outcome&) { return absl::OkStatus(); },

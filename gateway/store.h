@@ -18,7 +18,6 @@
 #include "database/database.h"
 #include "database/migrations.h"
 #include "gateway/requests.h"
-#include "messaging/envelope.h"
 #include "messaging/outbox/outbox_store.h"
 
 namespace herald {
@@ -28,11 +27,10 @@ namespace gateway {
 struct Outcome {
   int http_status = 200;
   std::string body;  // JSON
-  std::optional<OutgoingMessage> event;
-  // The event's row, encoded before the transaction when the event is
-  // known then (creations); otherwise encoded in it.
-  std::optional<outbox::OutboxRow> outbox_row;
-  // The event's outbox row, once committed (for OutboxRelay::Handoff).
+  // The event, encoded as its outbox row: before the transaction when it is
+  // known then (creations), otherwise in it.
+  std::optional<outbox::OutboxRow> event;
+  // The event's row id, once committed (for OutboxRelay::Handoff).
   int64_t outbox_id = 0;
 };
 

@@ -13,10 +13,12 @@
 #define HERALD_MESSAGING_ENVELOPE_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "google/protobuf/message.h"
 #include "messaging/cloudevents.h"
 
@@ -30,6 +32,16 @@ struct OutgoingMessage {
   std::string value;
   // The `ce_id` header, kept apart for delivery reports and logs.
   std::string event_id;
+};
+
+// An encoded Kafka record viewed in place, for publishing without copying
+// it into an OutgoingMessage first (the outbox relay reads its rows so).
+struct RecordView {
+  absl::string_view topic;
+  absl::string_view key;
+  absl::Span<const std::pair<absl::string_view, absl::string_view>> headers;
+  absl::string_view value;
+  absl::string_view event_id;
 };
 
 // EncodeEvent()

@@ -149,6 +149,19 @@ class Producer::Impl {
     Enqueue(message.topic, message.key, message.value, headers, pending);
   }
 
+  void Publish(const RecordView& record, DeliveryCallback callback) {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
+    for (const auto& [name, value] : record.headers) {
+      rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
+                          value.size());
+    }
+    PendingDelivery* pending = PendingPool::New(std::move(callback));
+    pending->set_event_id(record.event_id);
+    thread_local std::string topic;  // NUL-terminated for librdkafka
+    topic.assign(record.topic.data(), record.topic.size());
+    Enqueue(topic, record.key, record.value, headers, pending);
+  }
+
   // Encodes `event` straight into librdkafka's structures: the same record as
   // EncodeEvent + Publish, without the intermediate copies (hot path).
   void Send(const google::protobuf::Message& event, absl::string_view topic,
@@ -367,6 +380,10 @@ void Producer::SendMessage(const google::protobuf::Message& event,
 
 void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {
   impl_->Publish(std::move(message), std::move(on_delivery));
+}
+
+void Producer::Publish(const RecordView& record, DeliveryCallback on_delivery) {
+  impl_->Publish(record, std::move(on_delivery));
 }
 
 std::future<DeliveryResult> Producer::Publish(OutgoingMessage message) {

@@ -120,6 +120,8 @@ class Producer {
   // Publishes an already encoded record as it is (the outbox relay's path).
   void Publish(OutgoingMessage message, DeliveryCallback on_delivery);
   std::future<DeliveryResult> Publish(OutgoingMessage message);
+  // The same from views (librdkafka copies what it keeps before returning).
+  void Publish(const RecordView& record, DeliveryCallback on_delivery);
 
   // Flush()
   //

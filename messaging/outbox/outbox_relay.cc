@@ -55,7 +55,7 @@ class OutboxRelay::Impl {
     notified_ = true;
   }
 
-  void Handoff(int64_t id, OutgoingMessage message) {
+  void Handoff(int64_t id, OutboxRow outbox_row) {
     absl::MutexLock lock(&mu_);
     wake_ = true;
     if (handoffs_.size() >= kMaxHandoffs) {
@@ -64,7 +64,7 @@ class OutboxRelay::Impl {
     }
     PendingRow row;
     row.id = id;
-    row.message = std::move(message);
+    row.row = std::move(outbox_row);
     handoffs_.push_back(std::move(row));
   }
 
@@ -235,16 +235,33 @@ class OutboxRelay::Impl {
 
   // Publishes `row` unless it is already in flight; says whether it did.
   bool Publish(PendingRow& row) {
+    // The stored headers, viewed in place: librdkafka copies them.
+    headers_.clear();
+    absl::Status s =
+        VisitHeaders(row.row.headers(), row.row.event_id(),
+                     [this](absl::string_view name, absl::string_view value) {
+                       headers_.emplace_back(name, value);
+                     });
+    if (!s.ok()) {  // FetchPending checked it; a handoff was encoded here
+      LOG(DFATAL) << "outbox relay: row " << row.id << ": " << s;
+      return false;
+    }
     {
       absl::MutexLock lock(&mu_);
       if (!in_flight_.insert(row.id).second) return false;
       undelivered_.insert(row.id);
       highest_published_ = std::max(highest_published_, row.id);
     }
+    RecordView record;
+    record.topic = row.row.topic();
+    record.key = row.row.key();
+    record.value = row.row.value();
+    record.event_id = row.row.event_id();
+    record.headers = headers_;
     int64_t id = row.id;
-    producer_->Publish(
-        std::move(row.message),
-        [this, id](const DeliveryResult& result) { OnDelivery(id, result); });
+    producer_->Publish(record, [this, id](const DeliveryResult& result) {
+      OnDelivery(id, result);
+    });
     return true;
   }
 
@@ -339,6 +356,8 @@ class OutboxRelay::Impl {
   absl::btree_map<int64_t, absl::Time> held_;
   std::deque<std::pair<absl::Time, int64_t>> held_order_;
   std::unique_ptr<Producer> producer_;  // used by the loop thread only
+  std::vector<std::pair<absl::string_view, absl::string_view>>
+      headers_;  // Publish's scratch (loop thread)
   std::thread thread_;
   std::atomic<int64_t> published_{0}, failures_{0}, restarts_{0},
       handed_off_{0};
@@ -370,8 +389,8 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(
 OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutboxRelay::~OutboxRelay() = default;
 void OutboxRelay::Notify() { impl_->Notify(); }
-void OutboxRelay::Handoff(int64_t id, OutgoingMessage message) {
-  impl_->Handoff(id, std::move(message));
+void OutboxRelay::Handoff(int64_t id, OutboxRow row) {
+  impl_->Handoff(id, std::move(row));
 }
 void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
 void OutboxRelay::Stop() { impl_->Stop(); }

@@ -27,7 +27,7 @@
 #include "absl/time/time.h"
 #include "database/database.h"
 #include "messaging/config.h"
-#include "messaging/envelope.h"
+#include "messaging/outbox/outbox_store.h"
 
 namespace herald {
 namespace outbox {
@@ -62,12 +62,12 @@ class OutboxRelay {
   // New rows were committed: look now instead of at the next poll.
   void Notify();
 
-  // Row `id`, holding `message`, was just committed: publish it from memory
+  // Row `id`, holding `row`, was just committed: publish it from memory
   // instead of reading it back (the writer had it at hand). Rows handed off
   // are published in id order after every row the relay found by itself;
   // when it cannot take one (no room, or catching up on a backlog), the row
   // waits in the table for the next scan, as an announced one would.
-  void Handoff(int64_t id, OutgoingMessage message);
+  void Handoff(int64_t id, OutboxRow row);
 
   // Stops the thread; rows in flight stay pending in the table (they are
   // published again on the next start) unless delivered before the stop.

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <iterator>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "messaging/cloudevents.h"
+#include "messaging/contract.h"
 
 namespace herald {
 namespace outbox {
@@ -144,69 +147,75 @@ absl::Status Corrupt() { return absl::DataLossError("corrupt outbox headers"); }
 
 // Format 1, written before format 2 existed (rows may still be pending):
 // (u32 name length, name, u32 value length, value)*.
-absl::StatusOr<Headers> DecodeFormat1(absl::string_view in) {
-  Headers headers;
+absl::Status VisitFormat1(
+    absl::string_view in,
+    absl::FunctionRef<void(absl::string_view, absl::string_view)> visit) {
   while (!in.empty()) {
     uint32_t n;
     if (!GetU32(in, &n) || in.size() < n) return Corrupt();
-    std::string name(in.substr(0, n));
+    absl::string_view name = in.substr(0, n);
     in.remove_prefix(n);
     if (!GetU32(in, &n) || in.size() < n) return Corrupt();
-    headers.emplace_back(std::move(name), std::string(in.substr(0, n)));
+    visit(name, in.substr(0, n));
     in.remove_prefix(n);
   }
-  return headers;
+  return absl::OkStatus();
+}
+
+// Appends one header to `out`, a format 2 encoding.
+void AppendHeader(std::string& out, absl::string_view name,
+                  absl::string_view value, absl::string_view event_id) {
+  if (name == ce::kId && value == event_id) {
+    out.push_back(kIdIsEventId);
+    return;
+  }
+  const auto known =
+      std::find(std::begin(kKnownHeaders), std::end(kKnownHeaders),
+                std::make_pair(name, value));
+  if (known != std::end(kKnownHeaders)) {
+    out.push_back(static_cast<char>(kFirstKnownHeader +
+                                    (known - std::begin(kKnownHeaders))));
+    return;
+  }
+  const auto known_name =
+      std::find(std::begin(kKnownNames), std::end(kKnownNames), name);
+  if (known_name != std::end(kKnownNames)) {
+    out.push_back(static_cast<char>(kFirstKnownName +
+                                    (known_name - std::begin(kKnownNames))));
+  } else {
+    out.push_back(kLiteral);
+    PutBytes(out, name);
+  }
+  PutBytes(out, value);
 }
 
 }  // namespace
 
 std::string EncodeHeaders(const Headers& headers, absl::string_view event_id) {
   std::string out(kFormat2);
-  out.reserve(96);
   for (const auto& [name, value] : headers) {
-    if (name == ce::kId && value == event_id) {
-      out.push_back(kIdIsEventId);
-      continue;
-    }
-    const auto known = std::find(
-        std::begin(kKnownHeaders), std::end(kKnownHeaders),
-        std::make_pair(absl::string_view(name), absl::string_view(value)));
-    if (known != std::end(kKnownHeaders)) {
-      out.push_back(static_cast<char>(kFirstKnownHeader +
-                                      (known - std::begin(kKnownHeaders))));
-      continue;
-    }
-    const auto known_name =
-        std::find(std::begin(kKnownNames), std::end(kKnownNames), name);
-    if (known_name != std::end(kKnownNames)) {
-      out.push_back(static_cast<char>(kFirstKnownName +
-                                      (known_name - std::begin(kKnownNames))));
-    } else {
-      out.push_back(kLiteral);
-      PutBytes(out, name);
-    }
-    PutBytes(out, value);
+    AppendHeader(out, name, value, event_id);
   }
   return out;
 }
 
-absl::StatusOr<Headers> DecodeHeaders(absl::string_view in,
-                                      absl::string_view event_id) {
-  if (!absl::ConsumePrefix(&in, kFormat2)) return DecodeFormat1(in);
-  Headers headers;
+absl::Status VisitHeaders(
+    absl::string_view in, absl::string_view event_id,
+    absl::FunctionRef<void(absl::string_view, absl::string_view)> visit) {
+  if (!absl::ConsumePrefix(&in, kFormat2)) return VisitFormat1(in, visit);
   constexpr int kKnownHeaderCount = std::size(kKnownHeaders);
   constexpr int kKnownNameCount = std::size(kKnownNames);
   while (!in.empty()) {
     const char tag = in.front();
     in.remove_prefix(1);
     if (tag == kIdIsEventId) {
-      headers.emplace_back(ce::kId, std::string(event_id));
+      visit(ce::kId, event_id);
       continue;
     }
     if (tag >= kFirstKnownHeader &&
         tag < kFirstKnownHeader + kKnownHeaderCount) {
       const auto& [name, value] = kKnownHeaders[tag - kFirstKnownHeader];
-      headers.emplace_back(std::string(name), std::string(value));
+      visit(name, value);
       continue;
     }
     absl::string_view name, value;
@@ -216,9 +225,93 @@ absl::StatusOr<Headers> DecodeHeaders(absl::string_view in,
       return Corrupt();
     }
     if (!GetBytes(in, &value)) return Corrupt();
-    headers.emplace_back(std::string(name), std::string(value));
+    visit(name, value);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded,
+                                      absl::string_view event_id) {
+  Headers headers;
+  absl::Status s = VisitHeaders(
+      encoded, event_id, [&](absl::string_view name, absl::string_view value) {
+        headers.emplace_back(std::string(name), std::string(value));
+      });
+  if (!s.ok()) return s;
   return headers;
+}
+
+namespace {
+
+enum Column { kEventId, kTopic, kKey, kHeaders, kValue, kCreatedAt };
+
+absl::string_view TextAt(const std::vector<db::Value>& values, Column c) {
+  const db::Value& v = values.at(c);
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<db::Bytes>(&v)) return b->data;
+  return {};
+}
+
+}  // namespace
+
+absl::string_view OutboxRow::event_id() const {
+  return TextAt(values, kEventId);
+}
+absl::string_view OutboxRow::topic() const { return TextAt(values, kTopic); }
+absl::string_view OutboxRow::key() const { return TextAt(values, kKey); }
+absl::string_view OutboxRow::headers() const {
+  return TextAt(values, kHeaders);
+}
+absl::string_view OutboxRow::value() const { return TextAt(values, kValue); }
+
+absl::StatusOr<OutgoingMessage> ToMessage(const OutboxRow& row) {
+  absl::StatusOr<Headers> headers =
+      DecodeHeaders(row.headers(), row.event_id());
+  if (!headers.ok()) return headers.status();
+  OutgoingMessage message;
+  message.topic = std::string(row.topic());
+  message.key = std::string(row.key());
+  message.headers = *std::move(headers);
+  message.value = std::string(row.value());
+  message.event_id = std::string(row.event_id());
+  return message;
+}
+
+absl::StatusOr<OutboxRow> EncodeOutboxRow(
+    const google::protobuf::Message& event, absl::string_view source) {
+  const google::protobuf::Descriptor* type = event.GetDescriptor();
+  absl::StatusOr<const Contract*> contract = ContractOf(*type);
+  if (!contract.ok()) return contract.status();
+  std::string value;
+  if (!event.SerializeToString(&value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot serialize ", type->full_name(), " (missing required fields?)"));
+  }
+  std::string key;
+  if ((*contract)->key_field != nullptr) {
+    key = KeyFieldValue(event, *(*contract)->key_field);
+  }
+  const absl::Time now = absl::Now();
+  std::string event_id = NewEventId();
+  char time[kEventTimeMaxSize];
+  const size_t time_size = WriteEventTime(now, time);
+  std::string headers(kFormat2);
+  headers.reserve(kFormat2.size() + 8 + type->full_name().size() +
+                  source.size() + time_size);
+  ForEachEventHeader(event_id, type->full_name(), source,
+                     absl::string_view(time, time_size),
+                     [&](absl::string_view name, absl::string_view value) {
+                       AppendHeader(headers, name, value, event_id);
+                     });
+  OutboxRow row;
+  row.values.reserve(6);
+  row.values.emplace_back(std::move(event_id));
+  row.values.emplace_back((*contract)->topic);
+  row.values.emplace_back(std::move(key));
+  row.values.emplace_back(db::Bytes{std::move(headers)});
+  row.values.emplace_back(db::Bytes{std::move(value)});
+  row.values.emplace_back(absl::ToUnixMillis(now));
+  return row;
 }
 
 OutboxRow PrepareOutboxRow(const OutgoingMessage& message) {
@@ -268,18 +361,22 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
   for (const db::Row& row : *rows) {
     PendingRow pending;
     pending.id = row.Int(0);
-    pending.message.event_id = row.String(1);
-    pending.message.topic = row.String(2);
-    pending.message.key = row.String(3);
-    absl::StatusOr<Headers> headers =
-        DecodeHeaders(row.String(4), pending.message.event_id);
-    if (!headers.ok()) {
-      return absl::DataLossError(absl::StrCat("outbox row ", pending.id, ": ",
-                                              headers.status().message()));
-    }
-    pending.message.headers = *std::move(headers);
-    pending.message.value = row.String(5);
     pending.created_at = absl::FromUnixMillis(row.Int(6));
+    pending.row.values = {row.String(1),
+                          row.String(2),
+                          row.String(3),
+                          db::Bytes{row.String(4)},
+                          db::Bytes{row.String(5)},
+                          row.Int(6)};
+    // A row that cannot be published as it was stored stops the relay
+    // here, loudly, rather than going out damaged.
+    absl::Status valid =
+        VisitHeaders(pending.row.headers(), pending.row.event_id(),
+                     [](absl::string_view, absl::string_view) {});
+    if (!valid.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("outbox row ", pending.id, ": ", valid.message()));
+    }
     out.push_back(std::move(pending));
   }
   return out;

@@ -24,10 +24,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "database/database.h"
 #include "database/migrations.h"
+#include "google/protobuf/message.h"
 #include "messaging/envelope.h"
 
 namespace herald {
@@ -41,21 +43,36 @@ std::vector<db::Migration> OutboxMigrations();
 absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
                             int64_t* id = nullptr);
 
-// A row encoded ahead of its transaction (headers, timestamp), so that a
-// single writer thread only inserts it: PrepareOutboxRow on the thread that
-// made the event, AppendToOutbox in the transaction (which may run it more
-// than once).
+// An event encoded as its outbox row: made on the thread that has the event
+// (so that the database's single writer thread only inserts it), inserted by
+// AppendToOutbox (which may run more than once), and published by the relay
+// as it is, headers included, without decoding it into an OutgoingMessage.
 struct OutboxRow {
+  // The INSERT's parameters: event_id, topic, msg_key, headers (the
+  // EncodeHeaders format), value, created_at.
   std::vector<db::Value> values;
+
+  absl::string_view event_id() const;
+  absl::string_view topic() const;
+  absl::string_view key() const;
+  absl::string_view headers() const;
+  absl::string_view value() const;
 };
 OutboxRow PrepareOutboxRow(const OutgoingMessage& message);
+// Encodes `event` as EncodeEvent would (new event id, current time, topic
+// and key from its contract), straight into a row.
+absl::StatusOr<OutboxRow> EncodeOutboxRow(
+    const google::protobuf::Message& event, absl::string_view source);
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id = nullptr);
+// The row as a message (e.g. to look at its headers).
+absl::StatusOr<OutgoingMessage> ToMessage(const OutboxRow& row);
 
+// A row waiting to be published.
 struct PendingRow {
   int64_t id = 0;
   absl::Time created_at;
-  OutgoingMessage message;
+  OutboxRow row;
 };
 
 // Up to `limit` pending rows with id > `after_id`, oldest first.
@@ -89,6 +106,11 @@ absl::StatusOr<Backlog> ReadBacklog(db::Database& db);
 std::string EncodeHeaders(const Headers& headers, absl::string_view event_id);
 absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded,
                                       absl::string_view event_id);
+// Calls `visit(name, value)` for each encoded header, in order, copying
+// nothing; DataLoss if `encoded` is corrupt (after visiting what precedes).
+absl::Status VisitHeaders(
+    absl::string_view encoded, absl::string_view event_id,
+    absl::FunctionRef<void(absl::string_view, absl::string_view)> visit);
 
 }  // namespace outbox
 }  // namespace herald

@@ -140,7 +140,7 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
     if (i % 3 == 0) {
       (*relay)->Notify();
     } else {
-      (*relay)->Handoff(id, std::move(message));
+      (*relay)->Handoff(id, PrepareOutboxRow(message));
     }
   }
   ASSERT_TRUE(WaitFor([&] {
@@ -152,7 +152,7 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
   for (int i = 400; i < 500; ++i) {
     int64_t id = 0;
     OutgoingMessage message = commit(i, &id);
-    (*relay)->Handoff(id, std::move(message));
+    (*relay)->Handoff(id, PrepareOutboxRow(message));
   }
   ASSERT_TRUE(WaitFor([&] { return total() >= 500; })) << total();
   ASSERT_TRUE(WaitFor([&] {
@@ -169,6 +169,72 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
     EXPECT_TRUE(std::is_sorted(amounts.begin(), amounts.end())) << key;
     EXPECT_EQ(amounts.size(), 100u) << key;
   }
+}
+
+// What goes out is what was stored, headers included, whether the relay
+// reads the row back or is handed it: the encoded row is never re-encoded.
+TEST_P(OutboxTest, RecordsCarryExactlyTheHeadersStored) {
+  auto relay = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  absl::Mutex mu;
+  std::map<std::string, Headers> received;  // by event id
+  auto consumer = Consumer::Create(config_);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<PaymentCreated>([&](const PaymentCreated&,
+                                                  const Metadata& meta) {
+                    absl::MutexLock lock(&mu);
+                    received[std::string(meta.event_id)] = meta.AllHeaders();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  RunningConsumer running(*std::move(consumer));
+  PaymentCreated payment;
+  payment.set_payment_id("pay_1");
+  // A message with headers of its own: known names, unknown names, bytes.
+  auto scanned = EncodeEvent(payment, "test");
+  ASSERT_TRUE(scanned.ok());
+  scanned->headers.emplace_back("traceparent", "00-abc-def-01");
+  scanned->headers.emplace_back("x-custom", std::string("\0\xff", 2));
+  ASSERT_TRUE(db_->Transact([&](db::Transaction& tx) {
+                   return AppendToOutbox(tx, *scanned);
+                 })
+                  .ok());
+  (*relay)->Notify();
+  ASSERT_TRUE(WaitFor([&] {
+    auto backlog = ReadBacklog(*db_);
+    return backlog.ok() && backlog->pending == 0;
+  }));
+  // An event encoded straight into its row, as the gateway does, handed
+  // over after its commit.
+  auto handed = EncodeOutboxRow(payment, "gateway");
+  ASSERT_TRUE(handed.ok()) << handed.status();
+  auto handed_message = ToMessage(*handed);
+  ASSERT_TRUE(handed_message.ok());
+  int64_t id = 0;
+  ASSERT_TRUE(db_->Transact([&](db::Transaction& tx) {
+                   return AppendToOutbox(tx, *handed, &id);
+                 })
+                  .ok());
+  (*relay)->Handoff(id, *std::move(handed));
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return received.size() == 2;
+  }));
+  running.Stop().IgnoreError();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(received[scanned->event_id], scanned->headers);
+  const Headers& got = received[handed_message->event_id];
+  EXPECT_EQ(got, handed_message->headers);
+  // The same CloudEvents headers, in the same order, as EncodeEvent writes.
+  std::vector<std::string> names;
+  for (const auto& [name, value] : got) names.push_back(name);
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("ce_specversion", "ce_id", "ce_type",
+                                     "ce_source", "ce_time", "content-type"));
+  EXPECT_EQ(*FindHeader(got, "ce_type"), "herald.contracts.v1.PaymentCreated");
+  EXPECT_EQ(*FindHeader(got, "ce_source"), "gateway");
+  EXPECT_TRUE(ParseEventTime(*FindHeader(got, "ce_time")).ok());
 }
 
 TEST_P(OutboxTest, PublishesEveryRowInKeyOrderAndMarksIt) {
@@ -226,7 +292,7 @@ TEST_P(OutboxTest, UndeliverableRowStaysPendingAndHoldsThePosition) {
   auto pending = FetchPending(*db_, 0, 10);
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].message.event_id, "too-large");
+  EXPECT_EQ((*pending)[0].row.event_id(), "too-large");
   // Pruning keeps it too.
   (*relay)->Stop();
   EXPECT_EQ(*PrunePublished(*db_, absl::Now() + absl::Seconds(1)), 9);
@@ -363,7 +429,7 @@ TEST(OutboxStoreTest, UpgradeFromTheFirstSchemaKeepsRows) {
   ASSERT_TRUE(pending.ok()) << pending.status();
   ASSERT_EQ(pending->size(), 2u);
   EXPECT_EQ((*pending)[0].id, 2);
-  EXPECT_EQ((*pending)[0].message.event_id, "e1");
+  EXPECT_EQ((*pending)[0].row.event_id(), "e1");
   int64_t id = 0;
   ASSERT_TRUE((*db)
                   ->Transact([&](db::Transaction& tx) {
