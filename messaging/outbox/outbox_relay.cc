@@ -39,10 +39,7 @@ class OutboxRelay::Impl {
     absl::StatusOr<int64_t> through = ReadPublishedThrough(db_);
     if (!through.ok()) return through.status();
     through_ = *through;
-    {
-      absl::MutexLock lock(&mu_);
-      highest_published_ = through_;
-    }
+    highest_published_ = through_;
     absl::Status s = NewProducer();
     if (!s.ok()) return s;
     thread_ = std::thread([this] { Loop(); });
@@ -95,8 +92,8 @@ class OutboxRelay::Impl {
     stats.publish_failures = failures_.load();
     stats.producer_restarts = restarts_.load();
     stats.handed_off = handed_off_.load();
+    stats.in_flight = in_flight_count_.load();
     absl::MutexLock lock(&mu_);
-    stats.in_flight = static_cast<int64_t>(in_flight_.size());
     stats.kafka_reachable = reachable_;
     return stats;
   }
@@ -134,12 +131,10 @@ class OutboxRelay::Impl {
                      << producer_->FatalError();
         producer_.reset();  // cancels its in-flight rows: sent again below
         FlushDelivered(/*final=*/true);
-        {
-          absl::MutexLock lock(&mu_);
-          in_flight_.clear();
-          undelivered_.clear();
-          highest_published_ = through_;
-        }
+        in_flight_.clear();
+        in_flight_count_ = 0;
+        undelivered_.clear();
+        highest_published_ = through_;
         cursor = 0;
         accept_handoffs = false;  // publish the backlog in order first
         restarts_++;
@@ -152,9 +147,9 @@ class OutboxRelay::Impl {
 
       int64_t room;
       std::vector<PendingRow> handed;
+      room = options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
       {
         absl::MutexLock lock(&mu_);
-        room = options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
         handed.swap(handoffs_);
         if (handoff_dropped_) accept_handoffs = false;
         handoff_dropped_ = false;
@@ -246,12 +241,10 @@ class OutboxRelay::Impl {
       LOG(DFATAL) << "outbox relay: row " << row.id << ": " << s;
       return false;
     }
-    {
-      absl::MutexLock lock(&mu_);
-      if (!in_flight_.insert(row.id).second) return false;
-      undelivered_.insert(row.id);
-      highest_published_ = std::max(highest_published_, row.id);
-    }
+    if (!in_flight_.insert(row.id).second) return false;
+    in_flight_count_ = static_cast<int64_t>(in_flight_.size());
+    undelivered_.insert(row.id);
+    highest_published_ = std::max(highest_published_, row.id);
     RecordView record;
     record.topic = row.row.topic();
     record.key = row.row.key();
@@ -266,22 +259,19 @@ class OutboxRelay::Impl {
   }
 
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return wake_ || stop_ || !delivered_.empty();
+    return wake_ || stop_ || !reports_.empty();
   }
 
+  // A delivery report, on librdkafka's polling thread (or on the loop
+  // thread, which serves some itself): only queued here, for the loop.
   void OnDelivery(int64_t id, const DeliveryResult& result) {
-    absl::MutexLock lock(&mu_);
-    if (result.ok()) {
-      delivered_.push_back(id);
-      undelivered_.erase(id);
-      return;
+    if (!result.ok()) {
+      failures_++;
+      LOG_EVERY_N(WARNING, 100) << "outbox relay: row " << id
+                                << " not delivered: " << result.status();
     }
-    // Left pending: a later fetch publishes it again. It stays undelivered,
-    // so the position stops below it.
-    failures_++;
-    in_flight_.erase(id);
-    LOG_EVERY_N(WARNING, 100)
-        << "outbox relay: row " << id << " not delivered: " << result.status();
+    absl::MutexLock lock(&mu_);
+    reports_.push_back({id, result.ok()});
   }
 
   // Records deliveries in the table; returns whether any arrived. On SQLite
@@ -290,15 +280,27 @@ class OutboxRelay::Impl {
   // to pass it before it gets a mark of its own (`final`: no waiting).
   bool FlushDelivered(bool final) {
     static constexpr absl::Duration kHoldFor = absl::Seconds(1);
-    std::vector<int64_t> ids;
-    int64_t through = 0;
+    std::vector<Report> reports;
     {
       absl::MutexLock lock(&mu_);
-      ids.swap(delivered_);
-      if (track_position_) {
-        through = undelivered_.empty() ? highest_published_
-                                       : *undelivered_.begin() - 1;
+      reports.swap(reports_);
+    }
+    std::vector<int64_t> ids;  // delivered
+    for (const Report& report : reports) {
+      if (report.delivered) {
+        undelivered_.erase(report.id);
+        ids.push_back(report.id);
+      } else {
+        // Left pending: a later fetch publishes it again. It stays
+        // undelivered, so the position stops below it.
+        in_flight_.erase(report.id);
       }
+    }
+    in_flight_count_ = static_cast<int64_t>(in_flight_.size());
+    int64_t through = 0;
+    if (track_position_) {
+      through =
+          undelivered_.empty() ? highest_published_ : *undelivered_.begin() - 1;
     }
     const absl::Time now = absl::Now();
     for (int64_t id : ids) {
@@ -339,9 +341,9 @@ class OutboxRelay::Impl {
       return false;
     }
     through_ = std::max(through_, through);
-    absl::MutexLock lock(&mu_);
     for (const auto& entry : done) in_flight_.erase(entry.first);
     for (int64_t id : marks) in_flight_.erase(id);
+    in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     published_ += static_cast<int64_t>(done.size() + marks.size());
     return true;
   }
@@ -370,12 +372,20 @@ class OutboxRelay::Impl {
   bool handoff_dropped_ ABSL_GUARDED_BY(mu_) = false;
   bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
-  absl::flat_hash_set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
-  // Published or failed rows whose delivery is not confirmed yet, and the
-  // highest id published: every row from the position up to it was.
-  absl::btree_set<int64_t> undelivered_ ABSL_GUARDED_BY(mu_);
-  int64_t highest_published_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<int64_t> delivered_ ABSL_GUARDED_BY(mu_);
+  // Delivery reports not yet looked at by the loop.
+  struct Report {
+    int64_t id;
+    bool delivered;
+  };
+  std::vector<Report> reports_ ABSL_GUARDED_BY(mu_);
+  // The loop thread's own (Stop() uses them once it has ended): rows
+  // published and not yet recorded; published or failed rows whose delivery
+  // is not confirmed yet, and the highest id published: every row from the
+  // position up to it was.
+  absl::flat_hash_set<int64_t> in_flight_;
+  std::atomic<int64_t> in_flight_count_{0};  // its size, for Stats()
+  absl::btree_set<int64_t> undelivered_;
+  int64_t highest_published_ = 0;
 };
 
 absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(
