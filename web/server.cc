@@ -143,19 +143,20 @@ class HttpServer::Impl {
     in_flight_.fetch_add(1);
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [this, &request, worker, start = absl::Now(), answered,
-                         write = std::move(write)](Response response) {
+                         write = std::move(write)](Response response) mutable {
       if (answered->exchange(true)) {
         LOG(DFATAL) << request.method << " " << request.path
                     << " answered twice";
         return;
       }
-      auto finish = [this, &request, start, write,
-                     answer = std::make_shared<Response>(std::move(response))] {
+      // Runs once (answered is set): takes `write` and the answer along.
+      auto finish = [this, &request, start, write = std::move(write),
+                     answer = std::move(response)]() mutable {
         if (options_.on_request) {
-          options_.on_request(request, answer->status,
+          options_.on_request(request, answer.status,
                               absl::ToDoubleSeconds(absl::Now() - start));
         }
-        write(std::move(*answer));  // calls Written() once on the wire
+        write(std::move(answer));  // calls Written() once on the wire
       };
       // An answer from another thread (e.g. the database's) is handed to the
       // connection's thread, which writes it.

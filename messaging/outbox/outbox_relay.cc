@@ -303,12 +303,17 @@ class OutboxRelay::Impl {
           undelivered_.empty() ? highest_published_ : *undelivered_.begin() - 1;
     }
     const absl::Time now = absl::Now();
+    // Rows the position covers (most, arriving in order), then rows that
+    // waited long enough.
+    std::vector<std::pair<int64_t, absl::Time>> done, marked;
     for (int64_t id : ids) {
+      if (id <= through) {
+        done.emplace_back(id, now);
+        continue;
+      }
       held_.emplace(id, now);
       held_order_.emplace_back(now, id);
     }
-    // Rows the position covers, then rows that waited long enough.
-    std::vector<std::pair<int64_t, absl::Time>> done, marked;
     for (auto it = held_.begin(); it != held_.end() && it->first <= through;
          it = held_.erase(it)) {
       done.push_back(*it);
