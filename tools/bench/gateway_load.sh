@@ -12,8 +12,8 @@
 # Targets (2 cores, load generator included): p99 < 5 ms at 5,000 req/s, and
 # >= 40% of the minimal server's req/s (compared at each server's peak, the
 # "peak" line; per connection count above it). The "best" line compares the
-# gateway's peak with the minimal server at MINIMAL_BEST_THREADS (default 4,
-# its best on 2 cores) at its peak connection count.
+# gateway at its peak count with the minimal server at MINIMAL_BEST_THREADS
+# (default 4, its best on 2 cores) at its own, back to back in each round.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -133,7 +133,9 @@ done
 # Each server's best throughput, whatever connection count it took: a
 # durable server needs more requests in flight to fill its group commits.
 echo "peak   | gateway $g_peak req/s ($g_peak_at conns) | minimal $f_peak req/s ($f_peak_at conns) | ratio $(awk -v a="$g_peak" -v b="$f_peak" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
-# The minimal server at its own best thread count, at its peak count.
+# The minimal server at its own best thread count, against the gateway at
+# its peak count, back to back in each round like the lines above (the
+# machine's speed drifts between runs).
 best_threads="${MINIMAL_BEST_THREADS:-4}"
 if [ "$best_threads" != "${HTTP_THREADS:-2}" ]; then
   best_port=$(free_port)
@@ -141,13 +143,20 @@ if [ "$best_threads" != "${HTTP_THREADS:-2}" ]; then
     >"$work/best.log" 2>&1 &
   pids+=($!)
   sleep 0.5
-  best_all=()
+  gateway_all=(); best_all=(); best_ratios=()
   for ((r = 0; r < rounds; r++)); do
-    read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
-    best_all+=("$b_rps")
+    if ((r % 2 == 0)); then
+      read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
+      read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
+    else
+      read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
+      read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
+    fi
+    gateway_all+=("$g_rps"); best_all+=("$b_rps")
+    best_ratios+=("$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
   done
-  best=$(echo "${best_all[*]}" | median)
-  echo "best   | gateway $g_peak req/s | minimal with $best_threads threads $best req/s ($f_peak_at conns; rounds ${best_all[*]}) | ratio $(awk -v a="$g_peak" -v b="$best" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+  echo "best   | gateway $(echo "${gateway_all[*]}" | median) req/s ($g_peak_at conns) | minimal with $best_threads threads $(echo "${best_all[*]}" | median) req/s ($f_peak_at conns) | ratio $(echo "${best_ratios[*]}" | median)"
+  echo "         rounds: gateway ${gateway_all[*]} | minimal ${best_all[*]} | ratios ${best_ratios[*]}"
 fi
 # The latency target is at a given rate, not at saturation: pace wrk (each
 # connection waits between requests) to about 5,000 req/s.
