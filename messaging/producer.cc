@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -75,6 +76,17 @@ class PendingPool {
   }
 };
 
+// librdkafka's copy of (name, value) pairs (strings or string views).
+template <typename Pairs>
+rd_kafka_headers_t* NewHeaders(const Pairs& pairs) {
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(std::size(pairs));
+  for (const auto& [name, value] : pairs) {
+    rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
+                        value.size());
+  }
+  return headers;
+}
+
 // Adapts a callback-style send to a future.
 template <typename SendFn>
 std::future<DeliveryResult> AsFuture(SendFn send) {
@@ -139,22 +151,14 @@ class Producer::Impl {
   }
 
   void Publish(OutgoingMessage message, DeliveryCallback callback) {
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(message.headers.size());
-    for (const auto& [name, value] : message.headers) {
-      rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
-                          value.size());
-    }
+    rd_kafka_headers_t* headers = NewHeaders(message.headers);
     PendingDelivery* pending = PendingPool::New(std::move(callback));
     pending->set_event_id(message.event_id);
     Enqueue(message.topic, message.key, message.value, headers, pending);
   }
 
   void Publish(const RecordView& record, DeliveryCallback callback) {
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
-    for (const auto& [name, value] : record.headers) {
-      rd_kafka_header_add(headers, name.data(), name.size(), value.data(),
-                          value.size());
-    }
+    rd_kafka_headers_t* headers = NewHeaders(record.headers);
     PendingDelivery* pending = PendingPool::New(std::move(callback));
     pending->set_event_id(record.event_id);
     thread_local std::string topic;  // NUL-terminated for librdkafka
