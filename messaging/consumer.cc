@@ -374,17 +374,15 @@ class Consumer::Impl {
       }
       absl::Status decoded = Decode(record.get(), d.metadata, *d.event);
       if (!decoded.ok()) {
-        ReportUndecodable(record.get(), d.metadata, decoded);
-        if (!DeadLetter(route, record.get(), d.metadata, decoded, 0)) {
-          // Cannot park it: handle none of these now, fetch them again.
-          std::vector<rd_kafka_message_t*> all;
-          for (RecordPtr& r : records) all.push_back(r.get());
-          Rewind(all);
-          Pause(retry_.max_backoff);
-          return;
+        if (ParkUndecodable(route, record.get(), d.metadata, decoded)) {
+          continue;
         }
-        StoreOffset(record.get());
-        continue;
+        // Cannot park it: handle none of these now, fetch them again.
+        std::vector<rd_kafka_message_t*> all;
+        for (RecordPtr& r : records) all.push_back(r.get());
+        Rewind(all);
+        Pause(retry_.max_backoff);
+        return;
       }
       batch.push_back(std::move(d));
     }
@@ -440,16 +438,24 @@ class Consumer::Impl {
     d.event = route.single.get();
     absl::Status decoded = Decode(record, d.metadata, *d.event);
     if (!decoded.ok()) {
-      ReportUndecodable(record, d.metadata, decoded);
-      if (!DeadLetter(route, record, d.metadata, decoded, 0)) {
-        Rewind({record});
+      if (!ParkUndecodable(route, record, d.metadata, decoded)) {
+        Rewind({record});  // fetched again after the pause
         Pause(retry_.max_backoff);
-        return;
       }
-      StoreOffset(record);
       return;
     }
     ProcessOne(route, d);
+  }
+
+  // A record that does not decode is reported, parked in its dead-letter
+  // topic and its offset stored. False when it cannot be parked: the caller
+  // rewinds it (with whatever was fetched along) and pauses.
+  bool ParkUndecodable(Route& route, rd_kafka_message_t* record,
+                       const Metadata& metadata, const absl::Status& why) {
+    ReportUndecodable(record, metadata, why);
+    if (!DeadLetter(route, record, metadata, why, 0)) return false;
+    StoreOffset(record);
+    return true;
   }
 
   // One record: a failed attempt pauses only its partition (the record is
