@@ -117,10 +117,11 @@ class Producer {
 
   // Publish()
   //
-  // Publishes an already encoded record as it is (the outbox relay's path).
+  // Publishes an already encoded record as it is.
   void Publish(OutgoingMessage message, DeliveryCallback on_delivery);
   std::future<DeliveryResult> Publish(OutgoingMessage message);
-  // The same from views (librdkafka copies what it keeps before returning).
+  // The same from views, which need to live only for the call: librdkafka
+  // copies the record first (the outbox relay publishes its rows so).
   void Publish(const RecordView& record, DeliveryCallback on_delivery);
 
   // Flush()

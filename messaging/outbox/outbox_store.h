@@ -14,10 +14,16 @@
 //
 // Example:
 //
-//   db->Transact([&](herald::db::Transaction& tx) -> absl::Status {
+//   absl::StatusOr<herald::outbox::OutboxRow> row =
+//       herald::outbox::EncodeOutboxRow(payment_created, "gateway");
+//   if (!row.ok()) return row.status();
+//   int64_t id = 0;
+//   absl::Status s = db->Transact([&](herald::db::Transaction& tx) {
 //     ... insert the payment row ...
-//     return herald::outbox::AppendToOutbox(tx, *encoded_event);
+//     return herald::outbox::AppendToOutbox(tx, *row, &id);
 //   });
+//   // Optional: publish it now, without the relay reading it back.
+//   if (s.ok()) relay->Handoff(id, *std::move(row));
 #ifndef HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
 #define HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
 
