@@ -229,6 +229,28 @@ TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
               HasSubstr("herald_http_request_duration_seconds_bucket"));
 }
 
+// Answers are written without a JSON library object on the hot path: text
+// that needs escaping must still come back exactly as it was sent.
+TEST_P(GatewayTest, AnswersCarryAnyTextExactly) {
+  const std::string user = "u\"1\\ \x01 \xc3\xbc \xf0\x9f\x92\xb3";
+  boost::json::object request = {
+      {"user_id", user}, {"amount", 5}, {"currency", "EUR"}};
+  auto created = Post("/api/v1/payments", boost::json::serialize(request));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Str(Json(created.body), "user_id"), user);
+  const std::string id = Str(Json(created.body), "payment_id");
+  const std::string reason = "line one\nline \"two\"\t\x7f";
+  auto updated = Post("/api/v1/payments/" + id + "/status",
+                      boost::json::serialize(boost::json::object{
+                          {"status", "failed"}, {"reason", reason}}));
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(Str(Json(updated.body), "reason"), reason);
+  auto read = Get("/api/v1/payments/" + id);
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(Str(Json(read.body), "user_id"), user);
+  EXPECT_EQ(Str(Json(read.body), "reason"), reason);
+}
+
 TEST_P(GatewayTest, TransitionsConflictsAndMissingPayments) {
   auto payment = Post("/api/v1/payments",
                       R"({"user_id":"u1","amount":5,"currency":"USD"})");
