@@ -44,6 +44,25 @@ struct RecordView {
   absl::string_view event_id;
 };
 
+// What every encoding of an event shares, before it is laid out: topic and
+// key from its contract, the Protobuf bytes, a new event id and the time.
+// EncodeEvent lays them out as an OutgoingMessage; the outbox as its row.
+struct EventParts {
+  std::string topic;
+  std::string key;
+  std::string value;
+  std::string event_id;
+  absl::Time time;
+  absl::string_view type;  // the full message name (ce_type)
+};
+
+// EncodeEventParts()
+//
+// The parts of `event`, with the same topic override and errors as
+// EncodeEvent.
+absl::StatusOr<EventParts> EncodeEventParts(
+    const google::protobuf::Message& event, absl::string_view topic = "");
+
 // EncodeEvent()
 //
 // Encodes `event` with a new event id and the current time. Topic and key come

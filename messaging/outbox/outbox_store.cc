@@ -9,7 +9,6 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "messaging/cloudevents.h"
-#include "messaging/contract.h"
 
 namespace herald {
 namespace outbox {
@@ -280,38 +279,26 @@ absl::StatusOr<OutgoingMessage> ToMessage(const OutboxRow& row) {
 
 absl::StatusOr<OutboxRow> EncodeOutboxRow(
     const google::protobuf::Message& event, absl::string_view source) {
-  const google::protobuf::Descriptor* type = event.GetDescriptor();
-  absl::StatusOr<const Contract*> contract = ContractOf(*type);
-  if (!contract.ok()) return contract.status();
-  std::string value;
-  if (!event.SerializeToString(&value)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot serialize ", type->full_name(), " (missing required fields?)"));
-  }
-  std::string key;
-  if ((*contract)->key_field != nullptr) {
-    key = KeyFieldValue(event, *(*contract)->key_field);
-  }
-  const absl::Time now = absl::Now();
-  std::string event_id = NewEventId();
+  absl::StatusOr<EventParts> parts = EncodeEventParts(event);
+  if (!parts.ok()) return parts.status();
   char time[kEventTimeMaxSize];
-  const size_t time_size = WriteEventTime(now, time);
+  const size_t time_size = WriteEventTime(parts->time, time);
   std::string headers(kFormat2);
-  headers.reserve(kFormat2.size() + 8 + type->full_name().size() +
-                  source.size() + time_size);
-  ForEachEventHeader(event_id, type->full_name(), source,
+  headers.reserve(kFormat2.size() + 8 + parts->type.size() + source.size() +
+                  time_size);
+  ForEachEventHeader(parts->event_id, parts->type, source,
                      absl::string_view(time, time_size),
                      [&](absl::string_view name, absl::string_view value) {
-                       AppendHeader(headers, name, value, event_id);
+                       AppendHeader(headers, name, value, parts->event_id);
                      });
   OutboxRow row;
   row.values.reserve(6);
-  row.values.emplace_back(std::move(event_id));
-  row.values.emplace_back((*contract)->topic);
-  row.values.emplace_back(std::move(key));
+  row.values.emplace_back(std::move(parts->event_id));
+  row.values.emplace_back(std::move(parts->topic));
+  row.values.emplace_back(std::move(parts->key));
   row.values.emplace_back(db::Bytes{std::move(headers)});
-  row.values.emplace_back(db::Bytes{std::move(value)});
-  row.values.emplace_back(absl::ToUnixMillis(now));
+  row.values.emplace_back(db::Bytes{std::move(parts->value)});
+  row.values.emplace_back(absl::ToUnixMillis(parts->time));
   return row;
 }
 
