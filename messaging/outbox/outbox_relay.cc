@@ -145,9 +145,9 @@ class OutboxRelay::Impl {
 
       bool worked = FlushDelivered(/*final=*/false);
 
-      int64_t room;
+      int64_t room =
+          options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
       std::vector<PendingRow> handed;
-      room = options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
       {
         absl::MutexLock lock(&mu_);
         handed.swap(handoffs_);
@@ -230,6 +230,7 @@ class OutboxRelay::Impl {
 
   // Publishes `row` unless it is already in flight; says whether it did.
   bool Publish(PendingRow& row) {
+    if (in_flight_.contains(row.id)) return false;
     // The stored headers, viewed in place: librdkafka copies them.
     headers_.clear();
     absl::Status s =
@@ -241,7 +242,7 @@ class OutboxRelay::Impl {
       LOG(DFATAL) << "outbox relay: row " << row.id << ": " << s;
       return false;
     }
-    if (!in_flight_.insert(row.id).second) return false;
+    in_flight_.insert(row.id);
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     undelivered_.insert(row.id);
     highest_published_ = std::max(highest_published_, row.id);
