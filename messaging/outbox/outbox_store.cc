@@ -243,7 +243,21 @@ absl::StatusOr<Headers> DecodeHeaders(absl::string_view encoded,
 
 namespace {
 
+// An OutboxRow's values, in AppendToOutbox's column order.
 enum Column { kEventId, kTopic, kKey, kHeaders, kValue, kCreatedAt };
+
+OutboxRow MakeRow(std::string event_id, std::string topic, std::string key,
+                  std::string headers, std::string value, int64_t created_ms) {
+  OutboxRow row;
+  row.values.reserve(6);
+  row.values.emplace_back(std::move(event_id));
+  row.values.emplace_back(std::move(topic));
+  row.values.emplace_back(std::move(key));
+  row.values.emplace_back(db::Bytes{std::move(headers)});
+  row.values.emplace_back(db::Bytes{std::move(value)});
+  row.values.emplace_back(created_ms);
+  return row;
+}
 
 absl::string_view TextAt(const std::vector<db::Value>& values, Column c) {
   const db::Value& v = values.at(c);
@@ -291,23 +305,17 @@ absl::StatusOr<OutboxRow> EncodeOutboxRow(
                      [&](absl::string_view name, absl::string_view value) {
                        AppendHeader(headers, name, value, parts->event_id);
                      });
-  OutboxRow row;
-  row.values.reserve(6);
-  row.values.emplace_back(std::move(parts->event_id));
-  row.values.emplace_back(std::move(parts->topic));
-  row.values.emplace_back(std::move(parts->key));
-  row.values.emplace_back(db::Bytes{std::move(headers)});
-  row.values.emplace_back(db::Bytes{std::move(parts->value)});
-  row.values.emplace_back(absl::ToUnixMillis(parts->time));
-  return row;
+  return MakeRow(std::move(parts->event_id), std::move(parts->topic),
+                 std::move(parts->key), std::move(headers),
+                 std::move(parts->value), absl::ToUnixMillis(parts->time));
 }
 
 OutboxRow PrepareOutboxRow(const OutgoingMessage& message) {
   // created_at: when the row was made. Rows made on different threads may
   // be a few milliseconds out of id order, which retention does not notice.
-  return OutboxRow{{message.event_id, message.topic, message.key,
-                    db::Bytes{EncodeHeaders(message.headers, message.event_id)},
-                    db::Bytes{message.value}, absl::ToUnixMillis(absl::Now())}};
+  return MakeRow(message.event_id, message.topic, message.key,
+                 EncodeHeaders(message.headers, message.event_id),
+                 message.value, absl::ToUnixMillis(absl::Now()));
 }
 
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
@@ -350,12 +358,8 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
     PendingRow pending;
     pending.id = row.Int(0);
     pending.created_at = absl::FromUnixMillis(row.Int(6));
-    pending.row.values = {row.String(1),
-                          row.String(2),
-                          row.String(3),
-                          db::Bytes{row.String(4)},
-                          db::Bytes{row.String(5)},
-                          row.Int(6)};
+    pending.row = MakeRow(row.String(1), row.String(2), row.String(3),
+                          row.String(4), row.String(5), row.Int(6));
     // A row that cannot be published as it was stored stops the relay
     // here, loudly, rather than going out damaged.
     absl::Status valid =
