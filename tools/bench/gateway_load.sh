@@ -95,6 +95,9 @@ run_wrk() {
   summarize "$work/wrk.out"
 }
 
+# $1 / $2 to three decimals (0 when $2 is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
 # The median of an odd number of values.
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -115,16 +118,16 @@ for c in "${counts[@]}"; do
     fi
     g_rps_all+=("$a"); g_p50_all+=("$b"); g_p99_all+=("$c2"); g_bad=$((g_bad + ${bad:-0}))
     f_rps_all+=("$d"); f_p50_all+=("$e"); f_p99_all+=("$f")
-    ratios+=("$(awk -v a="$a" -v b="$d" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+    ratios+=("$(ratio "$a" "$d")")
   done
   g_rps=$(echo "${g_rps_all[*]}" | median); g_p50=$(echo "${g_p50_all[*]}" | median)
   g_p99=$(echo "${g_p99_all[*]}" | median); f_rps=$(echo "${f_rps_all[*]}" | median)
   f_p50=$(echo "${f_p50_all[*]}" | median); f_p99=$(echo "${f_p99_all[*]}" | median)
   # The machine's speed drifts between runs: the ratio shown is the median
   # of each round's ratio (its two runs back to back), not a ratio of medians.
-  ratio=$(echo "${ratios[*]}" | median)
+  round_ratio=$(echo "${ratios[*]}" | median)
   printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %s%s\n" "$c" \
-    "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$ratio" \
+    "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$round_ratio" \
     "$([ "$g_bad" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
   echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]} | ratios ${ratios[*]}"
   if ((g_rps > g_peak)); then g_peak=$g_rps; g_peak_at=$c; fi
@@ -132,7 +135,7 @@ for c in "${counts[@]}"; do
 done
 # Each server's best throughput, whatever connection count it took: a
 # durable server needs more requests in flight to fill its group commits.
-echo "peak   | gateway $g_peak req/s ($g_peak_at conns) | minimal $f_peak req/s ($f_peak_at conns) | ratio $(awk -v a="$g_peak" -v b="$f_peak" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+echo "peak   | gateway $g_peak req/s ($g_peak_at conns) | minimal $f_peak req/s ($f_peak_at conns) | ratio $(ratio "$g_peak" "$f_peak")"
 # The minimal server at its own best thread count, against the gateway at
 # its peak count, back to back in each round like the lines above (the
 # machine's speed drifts between runs).
@@ -153,7 +156,7 @@ if [ "$best_threads" != "${HTTP_THREADS:-2}" ]; then
       read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
     fi
     gateway_all+=("$g_rps"); best_all+=("$b_rps")
-    best_ratios+=("$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+    best_ratios+=("$(ratio "$g_rps" "$b_rps")")
   done
   echo "best   | gateway $(echo "${gateway_all[*]}" | median) req/s ($g_peak_at conns) | minimal with $best_threads threads $(echo "${best_all[*]}" | median) req/s ($f_peak_at conns) | ratio $(echo "${best_ratios[*]}" | median)"
   echo "         rounds: gateway ${gateway_all[*]} | minimal ${best_all[*]} | ratios ${best_ratios[*]}"
