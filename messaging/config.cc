@@ -167,6 +167,23 @@ const std::vector<KeySpec>& Keys() {
       {"consumer.shutdown_timeout_ms",
        IntKey(&Config::consumer, &ConsumerConfig::shutdown_timeout_ms, 0,
               3600000)},
+      {"consumer.concurrency",
+       IntKey(&Config::consumer, &ConsumerConfig::concurrency, 1, 1024)},
+      {"consumer.ordering",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v == "partition") {
+           c.consumer.ordering = Ordering::kPartition;
+         } else if (v == "key") {
+           c.consumer.ordering = Ordering::kKey;
+         } else if (v == "unordered") {
+           c.consumer.ordering = Ordering::kUnordered;
+         } else {
+           return Invalid("expected partition, key or unordered");
+         }
+         return absl::OkStatus();
+       }},
+      {"consumer.max_in_flight",
+       IntKey(&Config::consumer, &ConsumerConfig::max_in_flight, 1, 1000000)},
       {"consumer.dead_letter",
        [](Config& c, absl::string_view v) -> absl::Status {
          if (v == "true") {

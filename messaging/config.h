@@ -43,6 +43,14 @@ namespace herald {
 // Where a consumer group starts when it has no committed offset.
 enum class OffsetReset { kEarliest, kLatest };
 
+// Which records a consumer may handle at the same time (see
+// consumer.ordering in README.md, "How a record is settled").
+enum class Ordering {
+  kPartition,  // one at a time per partition, in offset order
+  kKey,        // one at a time per key, in offset order; keys in parallel
+  kUnordered,  // any record any time
+};
+
 // Producer batch compression codec.
 enum class Compression { kNone, kGzip, kSnappy, kLz4, kZstd };
 
@@ -85,6 +93,13 @@ struct ConsumerConfig {
   int batch_wait_ms = 50;
   // Longest a fetch waits for data; bounds end-to-end latency on idle topics.
   int fetch_wait_max_ms = 100;
+  // Handler threads. 1 runs handlers on the polling thread.
+  int concurrency = 1;
+  // What may run in parallel when concurrency > 1.
+  Ordering ordering = Ordering::kPartition;
+  // Most records a partition may hold fetched but not yet settled; above it
+  // the partition stops fetching until half of them are settled.
+  int max_in_flight = 1000;
   // Workers: how long the inbox remembers a handled event id. An event
   // redelivered later (e.g. offsets reset to a topic's start) runs again:
   // keep it above the topics' retention (Kafka's default: 7 days).

@@ -52,6 +52,9 @@ TEST_F(ConfigTest, DefaultsWithoutSources) {
   EXPECT_EQ(config->outbox.retention_hours, 24);
   EXPECT_EQ(config->idempotency.retention_hours, 24);
   EXPECT_EQ(config->consumer.inbox_retention_hours, 168);
+  EXPECT_EQ(config->consumer.concurrency, 1);
+  EXPECT_EQ(config->consumer.ordering, Ordering::kPartition);
+  EXPECT_EQ(config->consumer.max_in_flight, 1000);
 }
 
 TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
@@ -128,6 +131,8 @@ TEST_F(ConfigTest, BadValuesAreNamed) {
            {"consumer.auto_offset_reset", "middle", "earliest or latest"},
            {"db", "mysql://x", "expected sqlite:PATH or postgresql://"},
            {"outbox.retention_hours", "0", "expected an integer in [1, 87600]"},
+           {"consumer.ordering", "random", "partition, key or unordered"},
+           {"consumer.concurrency", "0", "expected an integer in [1, 1024]"},
        }) {
     ConfigSources sources = Sources();
     sources.overrides = {{c.key, c.value}};
