@@ -1,111 +1,158 @@
+// The consumer is a small pipeline (messaging/pipeline/), run by the thread
+// that calls Run():
+//
+//   Reader  ->  Dispatcher  ->  handler (inline, or on HandlerThreads)
+//   (poll)      (lanes by         |
+//                ordering)        v
+//                             Retrier: done / retry / split / outage /
+//                                      dead-letter (DeadLetterer, async)
+//                                 |
+//                                 v
+//                             OffsetTracker per partition -> StoreOffset
+//
+// This file wires them: it owns the partitions assigned to this member,
+// applies each unit's outcome, pauses partitions (too much in flight, or a
+// dependency down), and drains everything on revocation and on Stop().
 #include "messaging/consumer.h"
 
 #include <glog/logging.h>
-#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <map>
-#include <tuple>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "messaging/cloudevents.h"
-#include "messaging/dead_letter.h"
-#include "messaging/internal/kafka.h"
-#include "messaging/producer.h"
+#include "base/dependency_outage.h"
+#include "messaging/pipeline/dead_letterer.h"
+#include "messaging/pipeline/dispatcher.h"
+#include "messaging/pipeline/executor.h"
+#include "messaging/pipeline/instrumented.h"
+#include "messaging/pipeline/offset_tracker.h"
+#include "messaging/pipeline/reader.h"
+#include "messaging/pipeline/record.h"
+#include "messaging/pipeline/retrier.h"
+#include "messaging/pipeline/unit.h"
 #include "messaging/retry.h"
 
 namespace herald {
 namespace {
 
 using google::protobuf::Message;
+using pipeline::Decision;
+using pipeline::Held;
+using pipeline::TopicPartition;
+using pipeline::Unit;
 
-absl::string_view HeaderView(rd_kafka_headers_t* headers, const char* name) {
-  if (headers == nullptr) return {};
-  const void* value;
-  size_t size;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR ||
-      value == nullptr) {
-    return {};
-  }
-  return absl::string_view(static_cast<const char*>(value), size);
+// How long a revocation waits for the running handlers of the partitions
+// that go, so that their offsets are committed on the way out.
+constexpr absl::Duration kRevokeWait = absl::Seconds(10);
+// How long Stop() waits for dead-letter acknowledgements.
+constexpr absl::Duration kDeadLetterDrain = absl::Seconds(5);
+// Most records taken from librdkafka before dispatching them.
+constexpr int kAdmitBurst = 64;
+
+rd_kafka_message_t* RecordOf(const Held* held) {
+  return static_cast<rd_kafka_message_t*>(held->record);
 }
 
-void LogUndecodable(const UndecodableRecord& record) {
-  LOG(ERROR) << "undecodable record " << record.topic << "/" << record.partition
-             << "@" << record.offset << ": " << record.reason.message();
+void DestroyRecord(Held* held) {
+  if (held->record != nullptr) rd_kafka_message_destroy(RecordOf(held));
+  held->record = nullptr;
 }
 
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using RecordPtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+RetryPolicy RetryPolicyOf(const ConsumerConfig& c) {
+  RetryPolicy policy;
+  policy.max_attempts = c.max_attempts;
+  policy.initial_backoff = absl::Milliseconds(c.retry_backoff_ms);
+  policy.max_backoff = absl::Milliseconds(c.retry_max_backoff_ms);
+  return policy;
+}
 
-// Per-topic instruments, resolved once when Run() starts.
-struct TopicMetrics {
-  metrics::Counter* handled = nullptr;
-  metrics::Counter* failed = nullptr;
-  metrics::Counter* retries = nullptr;
-  metrics::Counter* dead_lettered = nullptr;
-  metrics::Histogram* latency = nullptr;
+std::string Where(const Held* held) {
+  const rd_kafka_message_t* r = RecordOf(held);
+  return absl::StrCat(rd_kafka_topic_name(r->rkt), "/", r->partition, "@",
+                      r->offset);
+}
+
+struct RouteState;
+
+// A partition this member holds, from assignment until its last record is
+// settled or dropped after revocation.
+struct PartitionState {
+  TopicPartition id;
+  int dispatcher_id = -1;
+  RouteState* route = nullptr;
+  rd_kafka_topic_t* topic = nullptr;  // for StoreOffset
+  pipeline::OffsetTracker tracker;
+  bool revoked = false;
+  bool paused = false;  // as last told to librdkafka
+  bool dirty = false;   // settled records not yet stored
+  int running = 0;      // records out in units or awaiting a dead-letter ack
+  // For lag, read from other threads.
+  std::atomic<int64_t> committed{-1};
+  std::atomic<int64_t> first_fetched{-1};
 };
 
-struct Route {
-  std::string topic;
-  std::unique_ptr<Message> prototype;
-  Handler<Message> handler;             // single records, or
-  BatchHandler<Message> batch_handler;  // batches
-  BatchOptions batch;
-  std::vector<RecordPtr> buffered;  // batch routes: waiting records
-  absl::Time first_buffered_at;
-  std::unique_ptr<Message> single;  // reused for single records
-  TopicMetrics metrics;
+struct RouteState {
+  pipeline::Route route;
+  pipeline::TopicMetrics metrics;  // all null without Instrument()
+  absl::flat_hash_map<int32_t, PartitionState*> partitions;
+  int outages = 0;  // units in a row that met a dependency outage
+  absl::Time outage_since;
 };
 
-// A decoded record of a batch in progress.
-struct Decoded {
-  rd_kafka_message_t* record;
-  std::unique_ptr<Message> owned;
-  Message* event;
-  Metadata metadata;
+// What comes back to the polling thread: a unit that ran on a handler
+// thread, or a dead-letter acknowledgement.
+struct Completion {
+  Unit* unit = nullptr;
+  Held* dead_lettered = nullptr;
+  absl::Status ack;
 };
 
 }  // namespace
 
-class Consumer::Impl {
+class Consumer::Impl : public pipeline::RebalanceListener {
  public:
-  explicit Impl(const Config& config) : config_(config) {
-    retry_.max_attempts = config.consumer.max_attempts;
-    retry_.initial_backoff =
-        absl::Milliseconds(config.consumer.retry_backoff_ms);
-    retry_.max_backoff =
-        absl::Milliseconds(config.consumer.retry_max_backoff_ms);
-  }
+  explicit Impl(const Config& config)
+      : config_(config),
+        retrier_(RetryPolicyOf(config.consumer), config.consumer.dead_letter),
+        done_([this] {
+          if (reader_ != nullptr) reader_->Wake();
+        }) {}
 
   ~Impl() {
-    routes_.clear();  // buffered records go back to librdkafka first
-    if (rk_ != nullptr) {
-      if (!closed_) rd_kafka_consumer_close(rk_);
-      rd_kafka_destroy(rk_);
+    threads_.reset();
+    // Leaves the group if Run() did not (OnRevoked needs everything below).
+    if (reader_ != nullptr) reader_->Close().IgnoreError();
+    // Answers still out (a dead-letter publish during a broker outage)
+    // arrive, or are cancelled, while the producer closes.
+    dead_letters_.reset();
+    std::vector<Completion> late;
+    done_.TakeAll(&late);
+    for (Completion& c : late) FreeUnit(c.unit);
+    if (dispatcher_ != nullptr) dispatcher_->Clear(&DestroyRecord);
+    for (auto& [id, partition] : by_id_) {
+      if (reader_ != nullptr) reader_->ReleaseTopic(partition->topic);
+      delete partition;
     }
+    by_id_.clear();
+    routes_.clear();
+    reader_.reset();
   }
 
   absl::Status Start() {
-    absl::StatusOr<kafka_internal::ConfPtr> conf =
-        kafka_internal::NewConf(config_, kafka_internal::ClientKind::kConsumer);
-    if (!conf.ok()) return conf.status();
-    char error[512];
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof(error));
-    if (rk_ == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot create Kafka consumer: ", error));
-    }
-    conf->release();
-    rd_kafka_poll_set_consumer(rk_);
+    absl::StatusOr<std::unique_ptr<pipeline::Reader>> reader =
+        pipeline::Reader::Create(config_);
+    if (!reader.ok()) return reader.status();
+    reader_ = *std::move(reader);
     return absl::OkStatus();
   }
 
@@ -122,18 +169,20 @@ class Consumer::Impl {
         (batch.max_size < 1 || batch.max_wait < absl::ZeroDuration())) {
       return absl::InvalidArgumentError("batch max_size must be >= 1");
     }
-    auto [it, inserted] = routes_.try_emplace(std::string(topic));
-    if (!inserted) {
+    if (by_topic_.contains(topic)) {
       return absl::AlreadyExistsError(
           absl::StrCat("topic '", topic, "' already has a handler"));
     }
-    Route& route = it->second;
+    auto state = std::make_unique<RouteState>();
+    pipeline::Route& route = state->route;
+    route.index = static_cast<int>(routes_.size());
     route.topic = std::string(topic);
-    route.single.reset(prototype->New());
     route.prototype = std::move(prototype);
     route.handler = std::move(handler);
     route.batch_handler = std::move(batch_handler);
     route.batch = batch;
+    by_topic_[route.topic] = state.get();
+    routes_.push_back(std::move(state));
     return absl::OkStatus();
   }
 
@@ -148,40 +197,34 @@ class Consumer::Impl {
       return absl::FailedPreconditionError("Run without any Subscribe");
     }
     running_ = true;
-    ResolveMetrics();
-    rd_kafka_topic_partition_list_t* topics =
-        rd_kafka_topic_partition_list_new(routes_.size());
-    for (const auto& [topic, route] : routes_) {
-      rd_kafka_topic_partition_list_add(topics, topic.c_str(),
-                                        RD_KAFKA_PARTITION_UA);
-    }
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return kafka_internal::ToStatus(err, "subscribe");
-    }
+    Prepare();
+    std::vector<std::string> topics;
+    for (const auto& route : routes_) topics.push_back(route->route.topic);
+    absl::Status subscribed = reader_->Subscribe(topics, this);
+    if (!subscribed.ok()) return subscribed;
     LOG(INFO) << "consumer group " << config_.consumer.group_id
               << " subscribed to " << routes_.size() << " topic(s) at "
-              << config_.brokers;
+              << config_.brokers << " (concurrency "
+              << config_.consumer.concurrency << ", "
+              << OrderingName(config_.consumer.ordering) << " ordering)";
 
-    absl::Time started = absl::Now();
+    const absl::Time started = absl::Now();
     bool announced_wait = false;
     while (!stopping()) {
-      rd_kafka_message_t* raw = rd_kafka_consumer_poll(
-          rk_, static_cast<int>(absl::ToInt64Milliseconds(PollTimeout())));
-      if (raw != nullptr) {
-        RecordPtr record(raw);
-        if (record->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          Accept(std::move(record));
-        } else if (record->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          LOG_EVERY_N(WARNING, 50)
-              << "consumer: " << rd_kafka_message_errstr(record.get());
-        }
+      absl::Time now = absl::Now();
+      pipeline::RecordPtr record = reader_->Poll(PollTimeout(now));
+      now = absl::Now();
+      for (int admitted = 0; record != nullptr;) {
+        Admit(std::move(record), now);
+        if (++admitted >= kAdmitBurst) break;
+        record = reader_->Poll(absl::ZeroDuration());
       }
-      ReleaseDueBatches(/*all=*/false);
-      ResumeDuePartitions();
-      if (raw == nullptr && !announced_wait &&
-          absl::Now() - started > absl::Seconds(15) && Assignment().empty()) {
+      ApplyCompletions(now);
+      Dispatch(now);
+      StoreProgress();
+      ApplyPendingPauses();
+      if (!announced_wait && absl::Now() - started > absl::Seconds(15) &&
+          by_id_.empty()) {
         announced_wait = true;
         LOG(WARNING) << "consumer group " << config_.consumer.group_id
                      << " has no partitions yet: waiting for Kafka at "
@@ -192,9 +235,8 @@ class Consumer::Impl {
   }
 
   void Stop() {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
     stop_requested_ = true;
+    reader_->Wake();
   }
 
   ConsumerStats Stats() const {
@@ -202,511 +244,587 @@ class Consumer::Impl {
             dead_lettered_.load()};
   }
 
+  ConsumerHealth Health() const {
+    ConsumerHealth health;
+    health.in_flight = in_flight_.load(std::memory_order_relaxed);
+    absl::MutexLock lock(&health_mu_);
+    health.waiting_on_dependency = !waiting_.empty();
+    if (!waiting_.empty()) {
+      health.dependency_error = waiting_.begin()->second.error;
+      health.waiting_since = waiting_.begin()->second.since;
+    }
+    return health;
+  }
+
   std::vector<std::string> Assignment() const {
     std::vector<std::string> out;
-    rd_kafka_topic_partition_list_t* partitions = nullptr;
-    if (rd_kafka_assignment(rk_, &partitions) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return out;
+    for (const TopicPartition& tp : reader_->Assignment()) {
+      out.push_back(absl::StrCat(tp.topic, "/", tp.partition));
     }
-    for (int i = 0; i < partitions->cnt; ++i) {
-      out.push_back(absl::StrCat(partitions->elems[i].topic, "/",
-                                 partitions->elems[i].partition));
-    }
-    rd_kafka_topic_partition_list_destroy(partitions);
     return out;
   }
 
   void UpdateLagMetrics() {
     if (registry_ == nullptr) return;
-    rd_kafka_topic_partition_list_t* partitions = nullptr;
-    if (rd_kafka_assignment(rk_, &partitions) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return;
-    }
-    rd_kafka_position(rk_, partitions);
-    for (int i = 0; i < partitions->cnt; ++i) {
-      const auto& p = partitions->elems[i];
-      int64_t low = 0, high = 0;
-      if (rd_kafka_get_watermark_offsets(rk_, p.topic, p.partition, &low,
-                                         &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-          high < 0) {
-        continue;
-      }
-      int64_t position = p.offset >= 0 ? p.offset : low;
+    registry_
+        ->GetGauge("herald_consumer_in_flight",
+                   "Records fetched and not yet settled")
+        .Set(static_cast<double>(in_flight_.load()));
+    absl::MutexLock lock(&lag_mu_);
+    for (const PartitionState* p : lag_partitions_) {
+      std::optional<int64_t> high = reader_->HighWatermark(p->id);
+      if (!high.has_value()) continue;
+      int64_t position = p->committed.load();
+      if (position < 0) position = p->first_fetched.load();
+      if (position < 0) continue;  // nothing fetched yet: unknown
       registry_
-          ->GetGauge(
-              "herald_consumer_lag", "Records behind the end of the partition",
-              {{"topic", p.topic}, {"partition", absl::StrCat(p.partition)}})
-          .Set(static_cast<double>(std::max<int64_t>(0, high - position)));
+          ->GetGauge("herald_consumer_lag",
+                     "Records behind the end of the partition (not settled)",
+                     {{"topic", p->id.topic},
+                      {"partition", absl::StrCat(p->id.partition)}})
+          .Set(static_cast<double>(std::max<int64_t>(0, *high - position)));
     }
-    rd_kafka_topic_partition_list_destroy(partitions);
+  }
+
+  // RebalanceListener, called inside Poll() and Close().
+  void OnAssigned(const std::vector<TopicPartition>& partitions) override {
+    for (const TopicPartition& tp : partitions) {
+      auto route = by_topic_.find(tp.topic);
+      if (route == by_topic_.end()) continue;  // cannot happen: subscribed
+      RouteState* rs = route->second;
+      auto* p = new PartitionState;
+      p->id = tp;
+      p->route = rs;
+      p->dispatcher_id = dispatcher_->AddPartition(rs->route.index);
+      p->topic = reader_->TopicHandle(tp.topic);
+      rs->partitions[tp.partition] = p;
+      by_id_[p->dispatcher_id] = p;
+      {
+        absl::MutexLock lock(&lag_mu_);
+        lag_partitions_.insert(p);
+      }
+      // Pausing works once librdkafka has assigned it: after this callback.
+      if (rs->outages > 0) pending_pauses_.push_back(p);
+    }
+    LOG(INFO) << "consumer group " << config_.consumer.group_id << ": assigned "
+              << Names(partitions);
+  }
+
+  void OnRevoked(const std::vector<TopicPartition>& partitions,
+                 bool lost) override {
+    std::vector<PartitionState*> going;
+    for (const TopicPartition& tp : partitions) {
+      PartitionState* p = Find(tp);
+      if (p != nullptr) going.push_back(p);
+    }
+    // Let what runs for them finish, so that their offsets go out with the
+    // commit on revocation (the next owner would redo them otherwise).
+    const absl::Time deadline = absl::Now() + kRevokeWait;
+    auto busy = [&] {
+      for (PartitionState* p : going) {
+        if (p->running > 0) return true;
+      }
+      return false;
+    };
+    while (!lost && busy() && absl::Now() < deadline) {
+      done_.WaitUntil(deadline);
+      ApplyCompletions(absl::Now());
+    }
+    StoreProgress();
+    for (PartitionState* p : going) Revoke(p);
+    LOG(INFO) << "consumer group " << config_.consumer.group_id << ": "
+              << (lost ? "lost " : "revoked ") << Names(partitions);
   }
 
  private:
+  struct Waiting {
+    std::string error;
+    absl::Time since;
+  };
+
+  static const char* OrderingName(Ordering ordering) {
+    switch (ordering) {
+      case Ordering::kPartition:
+        return "partition";
+      case Ordering::kKey:
+        return "key";
+      case Ordering::kUnordered:
+        return "unordered";
+    }
+    return "?";
+  }
+
+  static std::string Names(const std::vector<TopicPartition>& partitions) {
+    std::string out;
+    for (const TopicPartition& tp : partitions) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", tp.topic, "/",
+                      tp.partition);
+    }
+    return out.empty() ? "nothing" : out;
+  }
+
   bool stopping() const {
     return stop_requested_.load(std::memory_order_relaxed);
   }
 
-  void ResolveMetrics() {
-    if (registry_ == nullptr) return;
-    for (auto& [topic, route] : routes_) {
-      metrics::Labels labels = {{"topic", topic}};
-      route.metrics.handled =
-          &registry_->GetCounter("herald_consumer_handled_total",
-                                 "Records handled successfully", labels);
-      route.metrics.failed = &registry_->GetCounter(
-          "herald_consumer_failed_total", "Failed handler attempts", labels);
-      route.metrics.retries = &registry_->GetCounter(
-          "herald_consumer_retries_total", "Handler retries", labels);
-      route.metrics.dead_lettered = &registry_->GetCounter(
-          "herald_consumer_dead_lettered_total",
-          "Records sent to the dead-letter topic", labels);
-      route.metrics.latency = &registry_->GetHistogram(
-          "herald_consumer_handler_duration_seconds",
-          "Handler latency per call", metrics::LatencyBuckets(), labels);
+  bool inline_handlers() const { return threads_ == nullptr; }
+
+  // Builds the pipeline once the routes are known.
+  void Prepare() {
+    std::vector<pipeline::RouteShape> shapes;
+    for (auto& rs : routes_) {
+      pipeline::Route& route = rs->route;
+      pipeline::RouteShape shape;
+      shape.batch = static_cast<bool>(route.batch_handler);
+      shape.max_size = route.batch.max_size;
+      shape.max_wait = route.batch.max_wait;
+      shapes.push_back(shape);
+      if (registry_ != nullptr) {
+        rs->metrics = pipeline::TopicMetricsFor(*registry_, route.topic);
+        if (route.batch_handler) {
+          route.batch_handler = pipeline::Instrumented(
+              std::move(route.batch_handler), rs->metrics);
+        } else {
+          route.handler =
+              pipeline::Instrumented(std::move(route.handler), rs->metrics);
+        }
+      }
+    }
+    dispatcher_ = std::make_unique<pipeline::Dispatcher>(
+        config_.consumer.ordering, std::move(shapes));
+    dead_letters_ = std::make_unique<pipeline::DeadLetterer>(config_);
+    const int concurrency = std::max(1, config_.consumer.concurrency);
+    scratch_.resize(concurrency);
+    if (concurrency > 1) {
+      threads_ = std::make_unique<pipeline::HandlerThreads>(concurrency);
     }
   }
 
-  // How long the next poll may block: until the next batch is due.
-  absl::Duration PollTimeout() const {
+  PartitionState* Find(const TopicPartition& tp) {
+    auto route = by_topic_.find(tp.topic);
+    if (route == by_topic_.end()) return nullptr;
+    auto it = route->second->partitions.find(tp.partition);
+    return it == route->second->partitions.end() ? nullptr : it->second;
+  }
+
+  PartitionState* PartitionOf(const Held* held) {
+    return by_id_.at(held->partition);
+  }
+
+  RouteState* RouteOf(const rd_kafka_message_t* record) {
+    if (record->rkt == last_topic_) return last_route_;
+    auto it =
+        by_topic_.find(absl::string_view(rd_kafka_topic_name(record->rkt)));
+    if (it == by_topic_.end()) return nullptr;
+    last_topic_ = record->rkt;
+    last_route_ = it->second;
+    return last_route_;
+  }
+
+  // How long the next Poll() may wait: not past the next retry or batch,
+  // and not at all while answers wait to be applied.
+  absl::Duration PollTimeout(absl::Time now) {
     absl::Duration timeout = absl::Milliseconds(100);
-    if (buffered_total_ == 0 && paused_.empty()) return timeout;
-    absl::Time now = absl::Now();
-    for (const auto& [topic, route] : routes_) {
-      if (route.buffered.empty()) continue;
-      timeout = std::min(timeout, std::max(absl::ZeroDuration(),
-                                           route.first_buffered_at +
-                                               route.batch.max_wait - now));
-    }
-    for (const auto& [partition, until] : paused_) {
-      timeout = std::min(timeout, std::max(absl::ZeroDuration(), until - now));
+    if (!done_.empty()) return absl::ZeroDuration();
+    if (inline_handlers() || running_units_ < threads_->size()) {
+      absl::Time deadline = dispatcher_->NextDeadline(now);
+      timeout =
+          std::min(timeout, std::max(absl::ZeroDuration(), deadline - now));
     }
     return timeout;
   }
 
-  void Accept(RecordPtr record) {
-    auto it = routes_.find(absl::string_view(rd_kafka_topic_name(record->rkt)));
-    if (it == routes_.end()) {
-      StoreOffset(record.get());  // not ours: cannot happen with subscribe
+  void Admit(pipeline::RecordPtr record, absl::Time now) {
+    RouteState* rs = RouteOf(record.get());
+    PartitionState* p = nullptr;
+    if (rs != nullptr) {
+      auto it = rs->partitions.find(record->partition);
+      if (it != rs->partitions.end()) p = it->second;
+    }
+    if (p == nullptr) {  // cannot happen: records follow the assignment
+      LOG_EVERY_N(WARNING, 100)
+          << "consumer: dropping a record of a partition not assigned here: "
+          << rd_kafka_topic_name(record->rkt) << "/" << record->partition;
       return;
     }
-    Route& route = it->second;
-    if (!route.batch_handler) {
-      ProcessSingle(route, record.get());
-      return;
+    if (p->first_fetched.load(std::memory_order_relaxed) < 0) {
+      p->first_fetched.store(record->offset, std::memory_order_relaxed);
     }
-    if (route.buffered.empty()) route.first_buffered_at = absl::Now();
-    ++buffered_total_;
-    route.buffered.push_back(std::move(record));
-    if (static_cast<int>(route.buffered.size()) >= route.batch.max_size) {
-      std::vector<RecordPtr> batch;
-      batch.swap(route.buffered);
-      buffered_total_ -= static_cast<int64_t>(batch.size());
-      Process(route, batch);
+    p->tracker.Add(record->offset);
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    absl::string_view key = pipeline::KeyOf(record.get());
+    int64_t offset = record->offset;
+    dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
+    if (!p->paused && p->tracker.held() >=
+                          static_cast<size_t>(config_.consumer.max_in_flight)) {
+      UpdatePause(p);
     }
   }
 
-  void ReleaseDueBatches(bool all) {
-    if (buffered_total_ == 0) return;
-    absl::Time now = absl::Now();
-    for (auto& [topic, route] : routes_) {
-      if (route.buffered.empty()) continue;
-      if (!all && now < route.first_buffered_at + route.batch.max_wait) {
+  // Starts every unit that may run now, as far as there are threads.
+  void Dispatch(absl::Time now) {
+    while (!stopping()) {
+      if (!inline_handlers() && running_units_ >= threads_->size()) return;
+      Unit* unit = NewUnit();
+      if (!dispatcher_->Next(now, &unit->records)) {
+        FreeUnit(unit);
+        return;
+      }
+      PartitionState* first = PartitionOf(unit->records[0]);
+      unit->route = &first->route->route;
+      for (Held* held : unit->records) ++PartitionOf(held)->running;
+      if (inline_handlers()) {
+        pipeline::RunUnit(*unit, scratch_[0], on_undecodable_);
+        Apply(unit, now);
+        FreeUnit(unit);
         continue;
       }
-      std::vector<RecordPtr> batch;
-      batch.swap(route.buffered);
-      buffered_total_ -= static_cast<int64_t>(batch.size());
-      Process(route, batch);
+      ++running_units_;
+      threads_->Submit([this, unit](int thread) {
+        pipeline::RunUnit(*unit, scratch_[thread], on_undecodable_);
+        done_.Push({unit, nullptr, absl::OkStatus()});
+      });
     }
   }
 
-  static Metadata MetadataOf(rd_kafka_message_t* record) {
-    Metadata metadata;
-    metadata.topic = rd_kafka_topic_name(record->rkt);
-    metadata.partition = record->partition;
-    metadata.offset = record->offset;
-    metadata.key = absl::string_view(static_cast<const char*>(record->key),
-                                     record->key_len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(record, &headers) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      headers = nullptr;
-    }
-    metadata.event_id = HeaderView(headers, ce::kId);
-    metadata.event_type = HeaderView(headers, ce::kType);
-    metadata.source = HeaderView(headers, ce::kSource);
-    rd_kafka_timestamp_type_t ts_type;
-    int64_t ts = rd_kafka_message_timestamp(record, &ts_type);
-    if (ts >= 0) metadata.timestamp = absl::FromUnixMillis(ts);
-    metadata.record_ = record;
-    return metadata;
-  }
-
-  static absl::Status Decode(const rd_kafka_message_t* record,
-                             const Metadata& metadata, Message& event) {
-    const std::string& expected = event.GetDescriptor()->full_name();
-    if (!metadata.event_type.empty() && metadata.event_type != expected) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ce_type '", metadata.event_type,
-                       "' does not match the subscribed type ", expected));
-    }
-    if (!event.ParseFromArray(record->payload, static_cast<int>(record->len))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "value (", record->len, " bytes) is not a valid ", expected));
-    }
-    return absl::OkStatus();
-  }
-
-  // Decodes, handles (with retries) and settles `records`: each ends with
-  // its offset stored (handled or dead-lettered) or its partition rewound.
-  void Process(Route& route, std::vector<RecordPtr>& records) {
-    std::vector<Decoded> batch;
-    batch.reserve(records.size());
-    for (RecordPtr& record : records) {
-      Decoded d;
-      d.record = record.get();
-      d.metadata = MetadataOf(record.get());
-      if (route.batch_handler) {
-        d.owned.reset(route.prototype->New());
-        d.event = d.owned.get();
+  void ApplyCompletions(absl::Time now) {
+    completions_.clear();
+    done_.TakeAll(&completions_);
+    for (Completion& c : completions_) {
+      if (c.unit != nullptr) {
+        --running_units_;
+        Apply(c.unit, now);
+        FreeUnit(c.unit);
       } else {
-        d.event = route.single.get();
+        ApplyAck(c.dead_lettered, c.ack, now);
       }
-      absl::Status decoded = Decode(record.get(), d.metadata, *d.event);
-      if (!decoded.ok()) {
-        if (ParkUndecodable(route, record.get(), d.metadata, decoded)) {
-          continue;
-        }
-        // Cannot park it: handle none of these now, fetch them again.
-        std::vector<rd_kafka_message_t*> all;
-        for (RecordPtr& r : records) all.push_back(r.get());
-        Rewind(all);
-        Pause(retry_.max_backoff);
-        return;
-      }
-      batch.push_back(std::move(d));
     }
-    if (batch.empty()) return;
+  }
 
-    if (!route.batch_handler) {
-      ProcessOne(route, batch[0]);
+  // Decides and applies what becomes of each record of a finished unit.
+  void Apply(Unit* unit, absl::Time now) {
+    RouteState* rs = routes_[unit->route->index].get();
+    std::vector<Held*>& dead = dead_scratch_;
+    dead.clear();
+    for (Held* held : unit->dead_letter) dead.push_back(held);
+    for (auto& [held, reason] : unit->undecodable) {
+      ApplyDecision(rs, held, retrier_.Undecodable(held, reason, now), now,
+                    &dead);
+    }
+    const absl::Status& status = unit->status;
+    const bool outage = IsDependencyOutage(status);
+    if (!status.ok() && !outage) ++failed_;
+    retrier_.Decide(status, unit->called, now, &decisions_);
+    absl::Time resume_at = now;
+    if (outage) {
+      ++rs->outages;
+      resume_at = now + retrier_.OutageBackoff(rs->outages);
+      NoteOutage(rs, status, resume_at - now);
+    }
+    for (size_t i = 0; i < unit->called.size(); ++i) {
+      Decision d = decisions_[i];
+      if (d.kind == Decision::kOutage) {
+        d = Decision{Decision::kRetry, resume_at};
+      }
+      ApplyDecision(rs, unit->called[i], d, now, &dead);
+    }
+    if (outage) {
+      dispatcher_->Hold(rs->route.index, resume_at);
+    } else if (dispatcher_->held_back(rs->route.index)) {
+      if (unit->called.empty()) {
+        dispatcher_->Hold(rs->route.index, now);  // no answer: probe again
+      } else {
+        EndOutage(rs);  // the dependency answered
+      }
+    }
+    SendDeadLetters(rs, dead);
+  }
+
+  void ApplyDecision(RouteState* rs, Held* held, const Decision& d,
+                     absl::Time now, std::vector<Held*>* dead) {
+    PartitionState* p = PartitionOf(held);
+    if (p->revoked) {
+      Forget(p, held, now);
       return;
     }
-    absl::Status status;
-    for (int attempt = 1;; ++attempt) {
-      absl::Time start = absl::Now();
-      status = Call(route, batch);
-      if (route.metrics.latency != nullptr) {
-        route.metrics.latency->Observe(
-            absl::ToDoubleSeconds(absl::Now() - start));
-      }
-      if (status.ok()) {
-        for (Decoded& d : batch) StoreOffset(d.record);
-        handled_ += static_cast<int64_t>(batch.size());
-        if (route.metrics.handled != nullptr) {
-          route.metrics.handled->Increment(static_cast<double>(batch.size()));
+    switch (d.kind) {
+      case Decision::kDone:
+        ++handled_;
+        Settle(p, held, now);
+        return;
+      case Decision::kRetry:
+      case Decision::kOutage:
+        if (d.counted) {
+          ++retries_;
+          if (rs->metrics.retries != nullptr) rs->metrics.retries->Increment();
+          VLOG(1) << "handler for " << Where(held) << " failed (attempt "
+                  << held->attempts << "), retrying";
         }
+        --p->running;
+        dispatcher_->Retry(held, d.not_before, now);
         return;
-      }
-      failed_++;
-      if (route.metrics.failed != nullptr) route.metrics.failed->Increment();
-      if (IsPermanent(status) || attempt >= retry_.max_attempts) {
-        LOG(WARNING) << "handler for " << route.topic << " failed after "
-                     << attempt << " attempt(s): " << status;
-        Settle(route, batch, status, attempt);
+      case Decision::kDeadLetter:
+        dead->push_back(held);  // stays running until acknowledged
         return;
-      }
-      VLOG(1) << "handler for " << route.topic << " failed (attempt " << attempt
-              << "), retrying: " << status;
-      if (!Pause(BackoffFor(retry_, attempt))) {
-        // Stopping: leave the records uncommitted for the next member.
-        std::vector<rd_kafka_message_t*> rewind;
-        for (Decoded& d : batch) rewind.push_back(d.record);
-        Rewind(rewind);
-        return;
-      }
-      retries_++;
-      if (route.metrics.retries != nullptr) route.metrics.retries->Increment();
     }
   }
 
-  // The hot path for single-record routes: no vectors, no allocation.
-  void ProcessSingle(Route& route, rd_kafka_message_t* record) {
-    Decoded d;
-    d.record = record;
-    d.metadata = MetadataOf(record);
-    d.event = route.single.get();
-    absl::Status decoded = Decode(record, d.metadata, *d.event);
-    if (!decoded.ok()) {
-      if (!ParkUndecodable(route, record, d.metadata, decoded)) {
-        Rewind({record});  // fetched again after the pause
-        Pause(retry_.max_backoff);
+  // Sends every record of a unit to its dead-letter topic at once; their
+  // acknowledgements come back through done_.
+  void SendDeadLetters(RouteState* rs, const std::vector<Held*>& dead) {
+    for (Held* held : dead) {
+      const rd_kafka_message_t* record = RecordOf(held);
+      Metadata metadata = pipeline::MetadataOf(record);
+      if (held->outages == 0) {
+        LOG(WARNING) << (held->attempts == 0
+                             ? "cannot decode "
+                             : absl::StrCat("handler failed after ",
+                                            held->attempts, " attempt(s) for "))
+                     << Where(held) << ": " << held->failure
+                     << "; dead-lettering it";
       }
+      ++dead_letters_pending_;
+      dead_letters_->Send(
+          pipeline::FailedRecordOf(record, metadata, config_.consumer.group_id,
+                                   held->failure, held->attempts),
+          [this, held](const absl::Status& acked) {
+            done_.Push({nullptr, held, acked});
+          });
+    }
+    (void)rs;
+  }
+
+  void ApplyAck(Held* held, const absl::Status& acked, absl::Time now) {
+    --dead_letters_pending_;
+    PartitionState* p = PartitionOf(held);
+    if (p->revoked) {
+      Forget(p, held, now);
       return;
     }
-    ProcessOne(route, d);
-  }
-
-  // A record that does not decode is reported, parked in its dead-letter
-  // topic and its offset stored. False when it cannot be parked: the caller
-  // rewinds it (with whatever was fetched along) and pauses.
-  bool ParkUndecodable(Route& route, rd_kafka_message_t* record,
-                       const Metadata& metadata, const absl::Status& why) {
-    ReportUndecodable(record, metadata, why);
-    if (!DeadLetter(route, record, metadata, why, 0)) return false;
-    StoreOffset(record);
-    return true;
-  }
-
-  // One record: a failed attempt pauses only its partition (the record is
-  // fetched again after the backoff) so that other partitions and topics go
-  // on — an event may be waiting for one on another topic.
-  void ProcessOne(Route& route, Decoded& d) {
-    int attempt = 1;
-    if (!attempts_.empty()) {
-      auto it = attempts_.find(
-          AttemptKey{route.topic, d.record->partition, d.record->offset});
-      if (it != attempts_.end()) attempt = it->second + 1;
+    RouteState* rs = p->route;
+    if (acked.ok()) {
+      LOG(WARNING) << "dead-lettered " << Where(held) << " to " << p->id.topic
+                   << dlt::kTopicSuffix;
+      ++dead_lettered_;
+      if (rs->metrics.dead_lettered != nullptr) {
+        rs->metrics.dead_lettered->Increment();
+      }
+      if (held->outages > 0) ClearWaiting("dead-letter topic");
+      Settle(p, held, now);
+      return;
     }
-    absl::Status status;
-    if (route.metrics.latency != nullptr) {
-      absl::Time start = absl::Now();
-      status = route.handler(*d.event, d.metadata);
-      route.metrics.latency->Observe(
-          absl::ToDoubleSeconds(absl::Now() - start));
+    // The broker did not take it: not the record's fault. It stays
+    // unsettled (nothing behind it is committed) and is sent again.
+    ++held->outages;
+    absl::Duration wait = retrier_.OutageBackoff(held->outages);
+    LOG(ERROR) << "cannot dead-letter " << Where(held) << ": " << acked
+               << "; trying again in " << wait;
+    SetWaiting("dead-letter topic",
+               absl::StrCat("dead-letter topic ", p->id.topic,
+                            dlt::kTopicSuffix, ": ", acked.message()));
+    --p->running;
+    dispatcher_->Retry(held, now + wait, now);
+  }
+
+  // `held` is settled: handled, or its dead-letter copy acknowledged.
+  void Settle(PartitionState* p, Held* held, absl::Time now) {
+    p->tracker.Settle(held->offset);
+    if (!p->dirty) {
+      p->dirty = true;
+      dirty_.push_back(p);
+    }
+    --p->running;
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    DestroyRecord(held);
+    dispatcher_->Done(held, now);
+    if (p->paused) UpdatePause(p);
+  }
+
+  // A record of a revoked partition came back: drop it, uncommitted.
+  void Forget(PartitionState* p, Held* held, absl::Time now) {
+    --p->running;
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    DestroyRecord(held);
+    dispatcher_->Done(held, now);
+    if (p->running == 0) Free(p);
+  }
+
+  // Stores the committable offsets of the partitions that moved.
+  void StoreProgress() {
+    for (PartitionState* p : dirty_) {
+      p->dirty = false;
+      if (p->revoked) continue;
+      std::optional<int64_t> next = p->tracker.TakeCommittable();
+      if (!next.has_value()) continue;
+      reader_->StoreOffset(p->topic, p->id.partition, *next);
+      p->committed.store(*next, std::memory_order_relaxed);
+    }
+    dirty_.clear();
+  }
+
+  // Pauses a partition that holds too much, or whose handler waits for a
+  // dependency; resumes it when neither holds.
+  void UpdatePause(PartitionState* p) {
+    if (p->revoked) return;
+    const size_t limit = static_cast<size_t>(config_.consumer.max_in_flight);
+    const size_t held = p->tracker.held();
+    bool pause = p->route->outages > 0 || held >= limit ||
+                 (p->paused && held > limit / 2);
+    if (pause == p->paused) return;
+    p->paused = pause;
+    if (pause) {
+      reader_->Pause(p->id);
     } else {
-      status = route.handler(*d.event, d.metadata);
+      reader_->Resume(p->id);
     }
-    const AttemptKey key{route.topic, d.record->partition, d.record->offset};
-    if (status.ok()) {
-      if (attempt > 1) attempts_.erase(key);
-      StoreOffset(d.record);
-      handled_++;
-      if (route.metrics.handled != nullptr) route.metrics.handled->Increment();
-      return;
-    }
-    failed_++;
-    if (route.metrics.failed != nullptr) route.metrics.failed->Increment();
-    if (IsPermanent(status) || attempt >= retry_.max_attempts) {
-      attempts_.erase(key);
-      LOG(WARNING) << "handler for " << route.topic << "/"
-                   << d.record->partition << "@" << d.record->offset
-                   << " failed after " << attempt << " attempt(s): " << status;
-      std::vector<Decoded> one;
-      one.push_back(std::move(d));
-      Settle(route, one, status, attempt);
-      return;
-    }
-    VLOG(1) << "handler for " << route.topic << " failed (attempt " << attempt
-            << "), retrying: " << status;
-    attempts_[key] = attempt;
-    retries_++;
-    if (route.metrics.retries != nullptr) route.metrics.retries->Increment();
-    PausePartition(d.record, absl::Now() + BackoffFor(retry_, attempt));
   }
 
-  // Rewinds the record's partition to it and pauses fetching it until
-  // `until`; ResumeDuePartitions() lets it go on.
-  void PausePartition(rd_kafka_message_t* record, absl::Time until) {
-    Rewind({record});
-    std::string topic = rd_kafka_topic_name(record->rkt);
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), record->partition);
-    rd_kafka_pause_partitions(rk_, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    paused_[{topic, record->partition}] = until;
+  void ApplyPendingPauses() {
+    if (pending_pauses_.empty()) return;
+    for (PartitionState* p : pending_pauses_) UpdatePause(p);
+    pending_pauses_.clear();
   }
 
-  void ResumeDuePartitions() {
-    if (paused_.empty()) return;
-    absl::Time now = absl::Now();
-    for (auto it = paused_.begin(); it != paused_.end();) {
-      if (it->second > now) {
-        ++it;
-        continue;
+  void NoteOutage(RouteState* rs, const absl::Status& status,
+                  absl::Duration wait) {
+    if (rs->metrics.outages != nullptr) rs->metrics.outages->Increment();
+    if (rs->outages == 1) {
+      rs->outage_since = absl::Now();
+      LOG(WARNING) << rs->route.topic << ": a dependency is unavailable ("
+                   << status.message() << "); pausing its partitions and "
+                   << "trying again in " << wait << " (no attempts are used)";
+      if (rs->metrics.waiting_on_dependency != nullptr) {
+        rs->metrics.waiting_on_dependency->Set(1);
       }
-      rd_kafka_topic_partition_list_t* list =
-          rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(list, it->first.first.c_str(),
-                                        it->first.second);
-      rd_kafka_resume_partitions(rk_, list);
-      rd_kafka_topic_partition_list_destroy(list);
-      it = paused_.erase(it);
+      for (auto& [partition, p] : rs->partitions) UpdatePause(p);
+    } else {
+      LOG_EVERY_N(WARNING, 10) << rs->route.topic << ": still waiting for a "
+                               << "dependency (" << status.message() << ")";
     }
+    SetWaiting(rs->route.topic, std::string(status.message()));
   }
 
-  absl::Status Call(Route& route, std::vector<Decoded>& batch) {
-    if (!route.batch_handler) {
-      return route.handler(*batch[0].event, batch[0].metadata);
+  void EndOutage(RouteState* rs) {
+    LOG(INFO) << rs->route.topic << ": the dependency is back after "
+              << absl::Now() - rs->outage_since;
+    rs->outages = 0;
+    dispatcher_->Release(rs->route.index);
+    if (rs->metrics.waiting_on_dependency != nullptr) {
+      rs->metrics.waiting_on_dependency->Set(0);
     }
-    std::vector<Received<Message>> received;
-    received.reserve(batch.size());
-    for (Decoded& d : batch) received.push_back({d.event, &d.metadata});
-    return route.batch_handler(received);
+    ClearWaiting(rs->route.topic);
+    for (auto& [partition, p] : rs->partitions) UpdatePause(p);
   }
 
-  // The last attempt failed: dead-letter every record, or rewind.
-  void Settle(Route& route, std::vector<Decoded>& batch,
-              const absl::Status& status, int attempts) {
-    std::vector<rd_kafka_message_t*> unsettled;
-    for (Decoded& d : batch) {
-      if (DeadLetter(route, d.record, d.metadata, status, attempts)) {
-        StoreOffset(d.record);
-      } else {
-        unsettled.push_back(d.record);
-      }
-    }
-    if (!unsettled.empty()) {
-      Rewind(unsettled);
-      Pause(retry_.max_backoff);
-    }
+  void SetWaiting(const std::string& what, std::string error) {
+    absl::MutexLock lock(&health_mu_);
+    auto [it, inserted] = waiting_.try_emplace(what);
+    if (inserted) it->second.since = absl::Now();
+    it->second.error = std::move(error);
   }
 
-  // Publishes to `<topic>.dlq` and waits for the broker's acknowledgement.
-  bool DeadLetter(Route& route, rd_kafka_message_t* record,
-                  const Metadata& metadata, const absl::Status& error,
-                  int attempts) {
-    if (!config_.consumer.dead_letter) return false;
-    if (dlq_producer_ == nullptr) {
-      Config producer_config = config_;
-      producer_config.producer.delivery_timeout_ms = 30000;
-      absl::StatusOr<std::unique_ptr<Producer>> producer =
-          Producer::Create(producer_config);
-      if (!producer.ok()) {
-        LOG(ERROR) << "cannot create the dead-letter producer: "
-                   << producer.status();
-        return false;
-      }
-      dlq_producer_ = *std::move(producer);
-    }
-    FailedRecord failed;
-    failed.topic = route.topic;
-    failed.partition = record->partition;
-    failed.offset = record->offset;
-    rd_kafka_timestamp_type_t ts_type;
-    failed.timestamp_ms = rd_kafka_message_timestamp(record, &ts_type);
-    failed.log_append_time = ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
-    failed.consumer_group = config_.consumer.group_id;
-    failed.key = std::string(metadata.key);
-    if (record->payload != nullptr) {
-      failed.value.assign(static_cast<const char*>(record->payload),
-                          record->len);
-    }
-    failed.headers = metadata.AllHeaders();
-    failed.error = error;
-    failed.attempts = attempts;
-    DeliveryResult sent =
-        dlq_producer_->Publish(DeadLetterRecord(failed)).get();
-    if (!sent.ok()) {
-      LOG(ERROR) << "cannot dead-letter " << route.topic << "/"
-                 << record->partition << "@" << record->offset << ": "
-                 << sent.status();
-      return false;
-    }
-    LOG(WARNING) << "dead-lettered " << route.topic << "/" << record->partition
-                 << "@" << record->offset << " to " << sent->topic << ": "
-                 << error.message();
-    dead_lettered_++;
-    if (route.metrics.dead_lettered != nullptr) {
-      route.metrics.dead_lettered->Increment();
-    }
-    return true;
+  void ClearWaiting(const std::string& what) {
+    absl::MutexLock lock(&health_mu_);
+    waiting_.erase(what);
   }
 
-  void ReportUndecodable(rd_kafka_message_t* record, const Metadata& metadata,
-                         const absl::Status& reason) {
-    UndecodableRecord bad;
-    bad.topic = metadata.topic;
-    bad.partition = record->partition;
-    bad.offset = record->offset;
-    bad.key = metadata.key;
-    bad.value = absl::string_view(static_cast<const char*>(record->payload),
-                                  record->len);
-    bad.reason = reason;
-    bad.metadata = &metadata;
-    (on_undecodable_ ? on_undecodable_ : LogUndecodable)(bad);
+  // A partition goes: what is not running is dropped now, uncommitted.
+  void Revoke(PartitionState* p) {
+    p->revoked = true;
+    p->route->partitions.erase(p->id.partition);
+    size_t dropped = 0;
+    dispatcher_->RemovePartition(p->dispatcher_id, [&](Held* held) {
+      DestroyRecord(held);
+      ++dropped;
+    });
+    in_flight_.fetch_sub(static_cast<int64_t>(dropped),
+                         std::memory_order_relaxed);
+    if (p->running == 0) Free(p);
   }
 
-  // Seeks each partition back to its earliest record in `records`, so they
-  // are fetched (and handled) again; their offsets stay uncommitted.
-  void Rewind(const std::vector<rd_kafka_message_t*>& records) {
-    std::map<std::pair<std::string, int32_t>, int64_t> earliest;
-    for (rd_kafka_message_t* r : records) {
-      auto key = std::make_pair(std::string(rd_kafka_topic_name(r->rkt)),
-                                r->partition);
-      auto it = earliest.find(key);
-      if (it == earliest.end() || r->offset < it->second) {
-        earliest[key] = r->offset;
-      }
+  void Free(PartitionState* p) {
+    {
+      absl::MutexLock lock(&lag_mu_);
+      lag_partitions_.erase(p);
     }
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(earliest.size()));
-    for (const auto& [tp, offset] : earliest) {
-      rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)
-          ->offset = offset;
-    }
-    rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list, 5000);
-    if (error != nullptr) {
-      LOG(WARNING) << "cannot rewind: " << rd_kafka_error_string(error);
-      rd_kafka_error_destroy(error);
-    }
-    rd_kafka_topic_partition_list_destroy(list);
+    reader_->ReleaseTopic(p->topic);
+    by_id_.erase(p->dispatcher_id);
+    delete p;
   }
 
-  // Sleeps for `d` unless Stop() comes first; false when stopping.
-  bool Pause(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), d);
-    return !stop_;
+  Unit* NewUnit() {
+    if (free_units_.empty()) return new Unit;
+    Unit* unit = free_units_.back().release();
+    free_units_.pop_back();
+    return unit;
   }
 
-  void StoreOffset(rd_kafka_message_t* record) {
-    // Stores offset + 1: the next record to read.
-    rd_kafka_resp_err_t err =
-        rd_kafka_offset_store(record->rkt, record->partition, record->offset);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      // Typically the partition was just revoked: it will be redelivered.
-      VLOG(1) << "offset store: " << rd_kafka_err2str(err);
-    }
+  void FreeUnit(Unit* unit) {
+    if (unit == nullptr) return;
+    unit->records.clear();
+    free_units_.emplace_back(unit);
   }
 
   absl::Status Close() {
-    // Buffered records were never started: drop them, uncommitted.
-    for (auto& [topic, route] : routes_) route.buffered.clear();
-    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, nullptr, /*async=*/0);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-        err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      LOG(WARNING) << "final commit failed (records may be redelivered): "
-                   << rd_kafka_err2str(err);
+    // Running handlers finish; records not started (queued, waiting for a
+    // retry) stay uncommitted for the next owner.
+    while (running_units_ > 0) {
+      done_.WaitUntil(absl::InfiniteFuture());
+      ApplyCompletions(absl::Now());
     }
-    err = rd_kafka_consumer_close(rk_);
-    closed_ = true;
-    dlq_producer_.reset();
+    const absl::Time deadline = absl::Now() + kDeadLetterDrain;
+    while (dead_letters_pending_ > 0 && absl::Now() < deadline) {
+      done_.WaitUntil(deadline);
+      ApplyCompletions(absl::Now());
+    }
+    StoreProgress();
+    absl::Status committed = reader_->CommitNow();
+    if (!committed.ok()) {
+      LOG(WARNING) << "final commit failed (records may be redelivered): "
+                   << committed;
+    }
+    threads_.reset();
+    absl::Status closed = reader_->Close();
     LOG(INFO) << "consumer group " << config_.consumer.group_id
               << " left after handling " << handled_.load() << " records";
-    return kafka_internal::ToStatus(err, "close");
+    return closed;
   }
 
   const Config config_;
-  RetryPolicy retry_;
-  rd_kafka_t* rk_ = nullptr;
-  absl::flat_hash_map<std::string, Route> routes_;
+  std::unique_ptr<pipeline::Reader> reader_;
+  std::vector<std::unique_ptr<RouteState>> routes_;
+  absl::flat_hash_map<std::string, RouteState*> by_topic_;
+  const rd_kafka_topic_t* last_topic_ = nullptr;  // RouteOf()'s cache
+  RouteState* last_route_ = nullptr;
+  std::unique_ptr<pipeline::Dispatcher> dispatcher_;
+  pipeline::Retrier retrier_;
+  std::unique_ptr<pipeline::DeadLetterer> dead_letters_;
+  std::unique_ptr<pipeline::HandlerThreads> threads_;  // null: inline
+  std::vector<pipeline::Scratch> scratch_;             // one per thread
+  pipeline::Completions<Completion> done_;
   UndecodableCallback on_undecodable_;
   metrics::Registry* registry_ = nullptr;
-  std::unique_ptr<Producer> dlq_producer_;
-  // Single-record retries in progress: attempts made per record, and the
-  // partitions paused until their next attempt.
-  using AttemptKey = std::tuple<std::string, int32_t, int64_t>;
-  std::map<AttemptKey, int> attempts_;
-  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
-  int64_t buffered_total_ = 0;  // records waiting in batch routes
+
+  // Polling thread only.
+  absl::flat_hash_map<int, PartitionState*> by_id_;
+  std::vector<PartitionState*> dirty_;
+  std::vector<PartitionState*> pending_pauses_;
+  std::vector<std::unique_ptr<Unit>> free_units_;
+  std::vector<Completion> completions_;
+  std::vector<Decision> decisions_;
+  std::vector<Held*> dead_scratch_;
+  int running_units_ = 0;
+  int dead_letters_pending_ = 0;
   bool running_ = false;
-  bool closed_ = false;
-  std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0};
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;  // wakes Pause()
+
   std::atomic<bool> stop_requested_{false};
+  std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0},
+      in_flight_{0};
+  mutable absl::Mutex lag_mu_;
+  absl::flat_hash_set<const PartitionState*> lag_partitions_
+      ABSL_GUARDED_BY(lag_mu_);
+  mutable absl::Mutex health_mu_;
+  std::map<std::string, Waiting> waiting_ ABSL_GUARDED_BY(health_mu_);
 };
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
@@ -747,6 +865,8 @@ void Consumer::Instrument(metrics::Registry* registry) {
 void Consumer::UpdateLagMetrics() { impl_->UpdateLagMetrics(); }
 
 ConsumerStats Consumer::Stats() const { return impl_->Stats(); }
+
+ConsumerHealth Consumer::Health() const { return impl_->Health(); }
 
 absl::Status Consumer::Run() { return impl_->Run(); }
 

@@ -2,22 +2,36 @@
 //
 // `Consumer` reads typed events from Kafka as one member of a consumer group
 // and hands each (or each batch, with SubscribeBatch) to the handler
-// subscribed for its topic. Delivery is at least once: a record's offset is
-// committed only after its handler returned OK, or after the record was
-// safely published to its dead-letter topic.
+// subscribed for its topic. Delivery is at least once, and a partition's
+// committed offset never passes a record that is not settled: handled (its
+// handler returned OK) or safely in its dead-letter topic (the broker
+// acknowledged it). A crash or a rebalance redelivers every record that was
+// not settled, and nothing else is lost. README.md, "How a record is
+// settled", tells the whole story; in short:
 //
 // - A handler error is retried with exponential backoff and jitter, up to
-//   consumer.max_attempts (see messaging/retry.h; Permanent() errors skip the
-//   retries). Records behind it on the same partition wait: per-key order
-//   holds.
-// - After the last attempt the record goes to `<topic>.dlq` with Spring
-//   Kafka's provenance headers (messaging/dead_letter.h), and the consumer
-//   moves on. With consumer.dead_letter=false it is redelivered instead.
+//   consumer.max_attempts, then the record goes to `<topic>.dlq` with Spring
+//   Kafka's provenance headers (messaging/dead_letter.h). Permanent() errors
+//   skip the retries; DependencyOutage() errors (the worker's database is
+//   down) pause the topic's partitions and wait, using no attempts. See
+//   messaging/retry.h. With consumer.dead_letter=false a record that
+//   exhausted its attempts is retried forever instead.
+// - A batch handler may return FailedAt(i, error); a batch that fails
+//   without saying where is split until the record at fault is found. A
+//   good record is never dead-lettered because of a neighbour.
+// - While a record waits for its retry only its lane waits: its partition,
+//   or its key with consumer.ordering=key. Other partitions, keys and topics
+//   go on.
+// - consumer.concurrency > 1 runs handlers on that many threads, in parallel
+//   across partitions (ordering=partition), across keys even within one
+//   partition (ordering=key), or freely (ordering=unordered). Handlers must
+//   then be safe to call from several threads at once. A partition stops
+//   fetching while it holds consumer.max_in_flight records not settled.
 // - A record that cannot be decoded as the subscribed type (bad bytes, or a
 //   `ce_type` naming another type) goes to the dead-letter topic at once and
 //   is reported to the undecodable callback; it never stalls the partition.
-// - Stop() lets the running handler finish, commits, and leaves the group;
-//   records buffered for a batch that has not started are redelivered later.
+// - Stop() lets running handlers finish, commits what is settled, and leaves
+//   the group; records not started yet are redelivered to the next owner.
 //
 // Example:
 //
@@ -45,34 +59,11 @@
 #include "google/protobuf/message.h"
 #include "messaging/config.h"
 #include "messaging/contract.h"
+#include "messaging/handler.h"
 #include "messaging/metadata.h"
 #include "metrics/registry.h"
 
 namespace herald {
-
-// A typed event handler. Returning an error means: not handled, retry.
-template <typename T>
-using Handler = std::function<absl::Status(const T&, const Metadata&)>;
-
-// One record of a batch; both pointers are valid during the handler call.
-template <typename T>
-struct Received {
-  const T* event;
-  const Metadata* metadata;
-};
-
-// A batch handler: OK commits the whole batch; an error retries the whole
-// batch, then dead-letters each of its records.
-template <typename T>
-using BatchHandler =
-    std::function<absl::Status(const std::vector<Received<T>>&)>;
-
-// A batch is handed over when it holds `max_size` records or `max_wait`
-// after its first record arrived, whichever comes first.
-struct BatchOptions {
-  int max_size = 100;
-  absl::Duration max_wait = absl::Milliseconds(100);
-};
 
 // Counts since the consumer started.
 struct ConsumerStats {
@@ -82,19 +73,15 @@ struct ConsumerStats {
   int64_t dead_lettered = 0;  // records sent to a dead-letter topic
 };
 
-// A record the consumer could not decode; views valid during the callback.
-struct UndecodableRecord {
-  absl::string_view topic;
-  int32_t partition = -1;
-  int64_t offset = -1;
-  absl::string_view key;
-  absl::string_view value;
-  // Why it could not be decoded.
-  absl::Status reason;
-  // The record itself, for code that needs its headers.
-  const Metadata* metadata = nullptr;
+// What the consumer is waiting for, for health endpoints.
+struct ConsumerHealth {
+  // True while a handler's dependency (its database, an SMTP server) or the
+  // dead-letter topic is unavailable and the consumer waits for it.
+  bool waiting_on_dependency = false;
+  std::string dependency_error;  // the latest error of the oldest wait
+  absl::Time waiting_since = absl::InfinitePast();
+  int64_t in_flight = 0;  // records fetched and not yet settled
 };
-using UndecodableCallback = std::function<void(const UndecodableRecord&)>;
 
 class Consumer {
  public:
@@ -186,10 +173,17 @@ class Consumer {
 
   ConsumerStats Stats() const;
 
+  // Health()
+  //
+  // Whether the consumer waits on a dependency, and since when. Safe from
+  // any thread.
+  ConsumerHealth Health() const;
+
   // OnUndecodable()
   //
   // Replaces the default report (an ERROR log line) for undecodable records.
-  // Call before Run().
+  // Call before Run(). With consumer.concurrency > 1 it runs on handler
+  // threads, possibly several at once.
   void OnUndecodable(UndecodableCallback callback);
 
   // Run()
@@ -200,7 +194,7 @@ class Consumer {
 
   // Stop()
   //
-  // Asks Run() to return: the running handler finishes, handled offsets are
+  // Asks Run() to return: running handlers finish, settled offsets are
   // committed and the consumer leaves its group. Safe from any thread, and
   // before Run() (which then returns at once).
   void Stop();

@@ -16,6 +16,9 @@
 #include "messaging/cloudevents.h"
 
 namespace herald {
+namespace pipeline {
+struct MetadataAccess;
+}  // namespace pipeline
 
 class Metadata {
  public:
@@ -46,7 +49,7 @@ class Metadata {
   Headers AllHeaders() const;
 
  private:
-  friend class Consumer;
+  friend struct pipeline::MetadataAccess;
   // The librdkafka record, kept opaque so this header stays librdkafka-free.
   const void* record_ = nullptr;
 };

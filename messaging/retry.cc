@@ -5,10 +5,13 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace herald {
 namespace {
 constexpr char kPermanentPayload[] = "herald.dev/permanent";
+constexpr char kFailedAtPayload[] = "herald.dev/failed-at";
 }  // namespace
 
 absl::Duration BackoffFor(const RetryPolicy& policy, int attempt) {
@@ -28,6 +31,22 @@ absl::Status Permanent(absl::Status status) {
 
 bool IsPermanent(const absl::Status& status) {
   return status.GetPayload(kPermanentPayload).has_value();
+}
+
+absl::Status FailedAt(size_t index, absl::Status status) {
+  if (status.ok()) return status;
+  status.SetPayload(kFailedAtPayload, absl::Cord(absl::StrCat(index)));
+  return status;
+}
+
+std::optional<size_t> FailedIndex(const absl::Status& status) {
+  auto payload = status.GetPayload(kFailedAtPayload);
+  size_t index;
+  if (!payload.has_value() ||
+      !absl::SimpleAtoi(std::string(*payload), &index)) {
+    return std::nullopt;
+  }
+  return index;
 }
 
 }  // namespace herald
