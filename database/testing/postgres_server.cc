@@ -92,7 +92,7 @@ absl::Status PostgresServer::StartServer() {
   return absl::OkStatus();
 }
 
-absl::Status PostgresServer::StopServer() {
+absl::Status PostgresServer::Stop() {
   if (!running_) return absl::OkStatus();
   running_ = false;
   if (RunAsOwner(absl::StrCat(kBin, "/pg_ctl -D ", dir_,
@@ -102,14 +102,19 @@ absl::Status PostgresServer::StopServer() {
   return absl::OkStatus();
 }
 
+absl::Status PostgresServer::StartAgain() {
+  if (running_) return absl::OkStatus();
+  return StartServer();
+}
+
 absl::Status PostgresServer::Restart() {
-  absl::Status s = StopServer();
+  absl::Status s = Stop();
   if (!s.ok()) return s;
   return StartServer();
 }
 
 PostgresServer::~PostgresServer() {
-  StopServer().IgnoreError();
+  Stop().IgnoreError();
   if (!dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -39,10 +39,21 @@ class PostgresServer {
   // keeping its data.
   absl::Status Restart();
 
+  // Stop()
+  //
+  // Stops the server (fast shutdown: open sessions are terminated), keeping
+  // its data directory and port, e.g. to test an outage. OK when stopped.
+  absl::Status Stop();
+
+  // StartAgain()
+  //
+  // Starts a stopped server again on the same port and data directory. OK
+  // when running.
+  absl::Status StartAgain();
+
  private:
   PostgresServer() = default;
   absl::Status StartServer();
-  absl::Status StopServer();
   std::string dir_;
   std::string url_;
   int port_ = 0;
