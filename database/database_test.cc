@@ -4,17 +4,21 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <postgresql/libpq-fe.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "base/dependency_outage.h"
 #include "database/delete_in_slices.h"
 #include "database/migrations.h"
 #include "database/postgres_database.h"
 #include "database/testing/postgres_server.h"
+#include "database/testing/tmpfs.h"
 
 namespace herald {
 namespace db {
@@ -492,6 +496,311 @@ TEST(SqliteTest, LockedDatabaseGivesUnavailableAndLosesNothing) {
                     return tx.Execute("INSERT INTO t VALUES (1)").status();
                   })
                   .ok());
+}
+
+// Dependency outages: an error that means the database cannot be used right
+// now carries the DependencyOutage mark (a consumer waits it out instead of
+// counting it against the record); an error of the work itself does not.
+
+absl::Status InsertInto(Database& db, const char* table, int64_t id) {
+  return db.Transact([&](Transaction& tx) {
+    return tx
+        .Execute(absl::StrCat("INSERT INTO ", table, "(id) VALUES (?)"), {id})
+        .status();
+  });
+}
+
+// TransactAsync's outcome, waited for.
+absl::Status TransactAsyncAndWait(
+    Database& db, std::function<absl::Status(Transaction&)> body) {
+  absl::Notification done;
+  absl::Status result;
+  db.TransactAsync(std::move(body), [&](absl::Status status) {
+    result = std::move(status);
+    done.Notify();
+  });
+  if (!done.WaitForNotificationWithTimeout(absl::Seconds(60))) {
+    return absl::DeadlineExceededError("TransactAsync never reported");
+  }
+  return result;
+}
+
+absl::Status InsertAsync(Database& db, const char* table, int64_t id) {
+  return TransactAsyncAndWait(db, [table, id](Transaction& tx) {
+    return tx
+        .Execute(absl::StrCat("INSERT INTO ", table, "(id) VALUES (?)"), {id})
+        .status();
+  });
+}
+
+int64_t CountRows(Database& db, const char* table) {
+  auto rows = db.ReadValue<std::vector<Row>>([&](Transaction& tx) {
+    return tx.Query(absl::StrCat("SELECT COUNT(*) FROM ", table));
+  });
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? (*rows)[0].Int(0) : -1;
+}
+
+// Runs `sql` outside a transaction (CREATE TABLESPACE cannot run in one).
+absl::Status ExecOutsideTransaction(const std::string& url,
+                                    const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  absl::Status status;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    status = absl::UnavailableError(PQerrorMessage(conn));
+  } else {
+    PGresult* result = PQexec(conn, sql.c_str());
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+      status = absl::InternalError(PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  PQfinish(conn);
+  return status;
+}
+
+class PostgresOutageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::PostgresAvailable()) {
+      GTEST_SKIP() << "PostgreSQL is not installed";
+    }
+    auto server = testing::PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    auto db = Database::Open(server_->url());
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                     return tx
+                         .Execute(
+                             "CREATE TABLE items (id BIGINT PRIMARY KEY,"
+                             " payload BYTEA)")
+                         .status();
+                   })
+                    .ok());
+  }
+  void TearDown() override {
+    db_.reset();  // before the server goes
+    server_.reset();
+  }
+
+  std::unique_ptr<testing::PostgresServer> server_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(PostgresOutageTest, StoppedServerIsAnOutageAndTheSameDatabaseRecovers) {
+  ASSERT_TRUE(InsertInto(*db_, "items", 1).ok());
+  // The work's own errors are not outages.
+  absl::Status dup = InsertInto(*db_, "items", 1);
+  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
+  EXPECT_FALSE(IsDependencyOutage(dup)) << dup;
+  absl::Status bad = db_->Transact([](Transaction& tx) {
+    return tx.Execute("INSERT INTO nowhere VALUES (1)").status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << bad;
+  EXPECT_FALSE(IsDependencyOutage(bad)) << bad;
+
+  ASSERT_TRUE(server_->Stop().ok());
+  // Every pooled connection is now dead; each way in reports an outage.
+  absl::Status down = InsertInto(*db_, "items", 2);
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  EXPECT_TRUE(IsDependencyOutage(down)) << down;
+  absl::Status down_async = InsertAsync(*db_, "items", 2);
+  EXPECT_TRUE(IsDependencyOutage(down_async)) << down_async;
+  absl::Status down_read =
+      db_->Read([](Transaction& tx) { return tx.Query("SELECT 1").status(); });
+  EXPECT_TRUE(IsDependencyOutage(down_read)) << down_read;
+  EXPECT_FALSE(db_->Ping());
+
+  ASSERT_TRUE(server_->StartAgain().ok());
+  // The same Database: connections that broke reconnect, including those
+  // that have not been used since the restart (busy enough that every
+  // pooled connection serves some).
+  constexpr int kAsync = 16;
+  absl::Mutex mu;
+  int finished = 0;
+  std::vector<absl::Status> outcomes(kAsync);
+  for (int i = 0; i < kAsync; ++i) {
+    db_->TransactAsync(
+        [i](Transaction& tx) -> absl::Status {
+          absl::Status s =
+              tx.Execute("INSERT INTO items(id) VALUES (?)", {int64_t{100 + i}})
+                  .status();
+          if (!s.ok()) return s;
+          return tx.Query("SELECT pg_sleep(0.02)").status();
+        },
+        [&, i](absl::Status status) {
+          absl::MutexLock lock(&mu);
+          outcomes[i] = std::move(status);
+          ++finished;
+        });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](int* n) { return *n == kAsync; }, &finished),
+        absl::Seconds(60)));
+  }
+  for (int i = 0; i < kAsync; ++i) {
+    EXPECT_TRUE(outcomes[i].ok()) << i << ": " << outcomes[i];
+  }
+  absl::Status again = InsertInto(*db_, "items", 2);
+  EXPECT_TRUE(again.ok()) << again;
+  EXPECT_TRUE(db_->Ping());
+  EXPECT_EQ(CountRows(*db_, "items"), 2 + kAsync);
+}
+
+TEST_F(PostgresOutageTest, SessionTerminatedByTheServerIsAnOutageAndRetried) {
+  // The server ends the session mid-transaction (57P01, as on an
+  // administrator's shutdown): the statement's error is an outage, and
+  // Transact's own retry runs the body again on a fresh connection.
+  int attempts = 0;
+  absl::Status seen;
+  absl::Status s = db_->Transact([&](Transaction& tx) -> absl::Status {
+    if (++attempts == 1) {
+      seen = tx.Query("SELECT pg_terminate_backend(pg_backend_pid())").status();
+      return seen;
+    }
+    return tx.Execute("INSERT INTO items(id) VALUES (1)").status();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(seen.code(), absl::StatusCode::kUnavailable) << seen;
+  EXPECT_TRUE(IsDependencyOutage(seen)) << seen;
+  EXPECT_EQ(CountRows(*db_, "items"), 1);
+  // A body that ignores the failed statement still gets it, marked.
+  absl::Status ignored = db_->Transact([](Transaction& tx) {
+    tx.Query("SELECT pg_terminate_backend(pg_backend_pid())").IgnoreError();
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(ignored.message(), HasSubstr("rolled back"));
+  EXPECT_TRUE(IsDependencyOutage(ignored)) << ignored;
+  EXPECT_TRUE(InsertInto(*db_, "items", 2).ok());
+}
+
+TEST_F(PostgresOutageTest, SqlstatesOfAnUnusableServerAreOutagesOthersNot) {
+  // The server reports each SQLSTATE as it would report the real cause
+  // (RAISE sends exactly that code over the wire); the error keeps the code
+  // it always had, and only the server's trouble is marked.
+  struct Case {
+    const char* sqlstate;
+    bool outage;
+    absl::StatusCode code;
+  };
+  const Case cases[] = {
+      {"08006", true, absl::StatusCode::kUnavailable},  // connection failure
+      {"57P01", true, absl::StatusCode::kUnavailable},  // admin shutdown
+      {"57P02", true, absl::StatusCode::kUnavailable},  // crash shutdown
+      {"57P03", true, absl::StatusCode::kUnavailable},  // cannot connect now
+      {"53100", true, absl::StatusCode::kInternal},     // disk full
+      {"53200", true, absl::StatusCode::kInternal},     // out of memory
+      {"53300", true, absl::StatusCode::kInternal},     // too many connections
+      {"58030", true, absl::StatusCode::kInternal},     // I/O error
+      {"23505", false, absl::StatusCode::kAlreadyExists},
+      {"23503", false, absl::StatusCode::kFailedPrecondition},
+      {"22012", false, absl::StatusCode::kInvalidArgument},
+      {"42601", false, absl::StatusCode::kInvalidArgument},
+      {"53400", false, absl::StatusCode::kInternal},     // a statement's limit
+      {"57014", false, absl::StatusCode::kUnavailable},  // query canceled
+      {"XX000", false, absl::StatusCode::kInternal},
+  };
+  for (const Case& c : cases) {
+    absl::Status s = db_->Transact([&](Transaction& tx) {
+      return tx
+          .Execute(absl::StrCat("DO $$ BEGIN RAISE EXCEPTION 'raised' USING"
+                                " ERRCODE = '",
+                                c.sqlstate, "'; END $$"))
+          .status();
+    });
+    EXPECT_EQ(s.code(), c.code) << c.sqlstate << ": " << s;
+    EXPECT_EQ(IsDependencyOutage(s), c.outage) << c.sqlstate << ": " << s;
+  }
+  // A real 53400: one statement outgrows temp_file_limit. It would fail
+  // again however long it waited, so it is the work's own failure.
+  absl::Status limit = db_->Transact([](Transaction& tx) -> absl::Status {
+    for (const char* sql :
+         {"SET LOCAL temp_file_limit = '64kB'", "SET LOCAL work_mem = '64kB'",
+          "SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC"}) {
+      absl::Status s = tx.Query(sql).status();
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(limit.message(), HasSubstr("temp_file_limit")) << limit;
+  EXPECT_FALSE(IsDependencyOutage(limit)) << limit;
+  // Conflicts that outlast Transact's retries are contention, not an outage.
+  for (const char* conflict : {"40001", "40P01"}) {
+    int attempts = 0;
+    absl::Status s = db_->Transact([&](Transaction& tx) {
+      ++attempts;
+      return tx
+          .Execute(absl::StrCat("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING"
+                                " ERRCODE = '",
+                                conflict, "'; END $$"))
+          .status();
+    });
+    EXPECT_GT(attempts, 1) << conflict;
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << conflict << s;
+    EXPECT_THAT(s.message(), HasSubstr("kept conflicting"));
+    EXPECT_FALSE(IsDependencyOutage(s)) << conflict << ": " << s;
+  }
+}
+
+TEST_F(PostgresOutageTest, FullDiskIsAnOutageUntilThereIsRoomAgain) {
+  // A tablespace on a tiny tmpfs: inserts really fail with ENOSPC (53100).
+  auto fs = testing::Tmpfs::Mount(512 << 10);
+  if (!fs.ok()) GTEST_SKIP() << fs.status();
+  if (geteuid() == 0) {
+    ASSERT_EQ(
+        std::system(absl::StrCat("chown postgres ", (*fs)->path()).c_str()), 0);
+  }
+  ASSERT_TRUE(
+      ExecOutsideTransaction(
+          server_->url(),
+          absl::StrCat("CREATE TABLESPACE tiny LOCATION '", (*fs)->path(), "'"))
+          .ok());
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx
+                       .Execute(
+                           "CREATE TABLE full_items (id BIGINT, payload"
+                           " BYTEA) TABLESPACE tiny")
+                       .status();
+                 })
+                  .ok());
+  // Incompressible 64 KiB values.
+  std::string payload(64 << 10, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (char& c : payload) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  auto insert = [&](int64_t id) {
+    return db_->Transact([&](Transaction& tx) {
+      return tx
+          .Execute("INSERT INTO full_items VALUES (?, ?)", {id, Bytes{payload}})
+          .status();
+    });
+  };
+  absl::Status full;
+  int64_t id = 0;
+  while (full.ok() && id < 100) full = insert(++id);
+  ASSERT_FALSE(full.ok()) << "512 KiB never filled up";
+  EXPECT_GT(id, 2) << "full before the first rows: " << full;
+  EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
+  EXPECT_TRUE(IsDependencyOutage(full)) << full;
+  EXPECT_TRUE(IsDependencyOutage(insert(++id)));
+  ASSERT_TRUE((*fs)->Resize(16 << 20).ok());
+  absl::Status room = insert(++id);
+  EXPECT_TRUE(room.ok()) << room;
+  // Nothing may stay behind on the tmpfs.
+  ASSERT_TRUE(db_->Transact([](Transaction& tx) {
+                   return tx.Execute("DROP TABLE full_items").status();
+                 })
+                  .ok());
+  ASSERT_TRUE(
+      ExecOutsideTransaction(server_->url(), "DROP TABLESPACE tiny").ok());
 }
 
 TEST(UrlTest, UnknownSchemeAndOptions) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/dependency_outage.h"
 
 namespace herald {
 namespace db {
@@ -25,16 +27,30 @@ namespace {
 constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21,
               kInt4Oid = 23, kFloat4Oid = 700, kFloat8Oid = 701;
 
-absl::Status ResultError(PGconn* conn, const PGresult* result,
-                         absl::string_view what) {
-  const char* state = result != nullptr
-                          ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
-                          : nullptr;
-  std::string sqlstate = state != nullptr ? state : "";
-  std::string message = absl::StrCat(
-      what, ": ",
-      result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
-  while (!message.empty() && message.back() == '\n') message.pop_back();
+// True for the SQLSTATEs that mean the server cannot serve anyone right
+// now, whatever the statement: connection exceptions (08), shutting down or
+// starting up (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+// connect now), insufficient resources (53: disk full, out of memory, too
+// many connections) and system errors (58: I/O). Not 53400
+// (configuration_limit_exceeded, e.g. temp_file_limit): that is one
+// statement outgrowing a configured limit, and would fail again.
+bool IsOutageState(absl::string_view sqlstate) {
+  return absl::StartsWith(sqlstate, "08") ||
+         (absl::StartsWith(sqlstate, "53") && sqlstate != "53400") ||
+         absl::StartsWith(sqlstate, "58") || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
+}
+
+// True for the SQLSTATEs that are the statement's own failure (data,
+// constraint, conflict, syntax), even if the connection broke meanwhile.
+bool IsStatementState(absl::string_view sqlstate) {
+  return absl::StartsWith(sqlstate, "22") || absl::StartsWith(sqlstate, "23") ||
+         absl::StartsWith(sqlstate, "40") || absl::StartsWith(sqlstate, "42");
+}
+
+// The code of a failed statement's error, from its SQLSTATE.
+absl::Status Classify(PGconn* conn, absl::string_view sqlstate,
+                      const std::string& message) {
   if (sqlstate == "23505") return absl::AlreadyExistsError(message);
   if (sqlstate == "40001" || sqlstate == "40P01") {
     return absl::AbortedError(message);  // retried by Transact
@@ -50,6 +66,40 @@ absl::Status ResultError(PGconn* conn, const PGresult* result,
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
+}
+
+// The error of a failed statement, its code from its SQLSTATE (see
+// Transaction::Execute), marked as a DependencyOutage when the server or the
+// connection to it is what failed (see IsOutageState).
+absl::Status ResultError(PGconn* conn, const PGresult* result,
+                         absl::string_view what) {
+  const char* state = result != nullptr
+                          ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
+                          : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  std::string message = absl::StrCat(
+      what, ": ",
+      result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  absl::Status status = Classify(conn, sqlstate, message);
+  if (IsOutageState(sqlstate) ||
+      (PQstatus(conn) != CONNECTION_OK && !IsStatementState(sqlstate))) {
+    return DependencyOutage(std::move(status));
+  }
+  return status;
+}
+
+// A body returned OK although one of its statements failed: that
+// statement's error (code and marks), saying so.
+absl::Status IgnoredFailure(const absl::Status& first) {
+  absl::Status status(first.code(),
+                      absl::StrCat("a statement failed and the transaction "
+                                   "was rolled back: ",
+                                   first.message()));
+  first.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    status.SetPayload(url, payload);
+  });
+  return status;
 }
 
 std::string DecodeHexBytea(const char* text, int length) {
@@ -239,8 +289,8 @@ class PostgresDatabase : public Database {
       if (PQstatus(conn) != CONNECTION_OK) {
         PQreset(conn);
         if (PQstatus(conn) != CONNECTION_OK) {
-          status = absl::UnavailableError(
-              absl::StrCat("PostgreSQL unreachable: ", PQerrorMessage(conn)));
+          status = DependencyOutage(absl::UnavailableError(
+              absl::StrCat("PostgreSQL unreachable: ", PQerrorMessage(conn))));
           break;
         }
       }
@@ -249,11 +299,7 @@ class PostgresDatabase : public Database {
       if (status.ok()) {
         status = body(tx);
         if (status.ok() && !tx.first_error().ok()) {
-          status = absl::Status(
-              tx.first_error().code(),
-              absl::StrCat("a statement failed and the transaction was "
-                           "rolled back: ",
-                           tx.first_error().message()));
+          status = IgnoredFailure(tx.first_error());
         }
         if (status.ok()) {
           status = tx.Exec("COMMIT");
@@ -394,8 +440,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
   for (int i = 0; i < pool_size; ++i) {
     PGconn* conn = PQconnectdb(conninfo.c_str());
     if (PQstatus(conn) != CONNECTION_OK) {
-      absl::Status s = absl::UnavailableError(
-          absl::StrCat("cannot connect to PostgreSQL: ", PQerrorMessage(conn)));
+      absl::Status s = DependencyOutage(absl::UnavailableError(absl::StrCat(
+          "cannot connect to PostgreSQL: ", PQerrorMessage(conn))));
       PQfinish(conn);
       for (PGconn* c : pool) PQfinish(c);
       return s;
