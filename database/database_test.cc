@@ -487,6 +487,7 @@ TEST(SqliteTest, LockedDatabaseGivesUnavailableAndLosesNothing) {
   });
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_THAT(s.message(), HasSubstr("locked"));
+  EXPECT_TRUE(IsDependencyOutage(s)) << s;
   ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(other);
@@ -801,6 +802,149 @@ TEST_F(PostgresOutageTest, FullDiskIsAnOutageUntilThereIsRoomAgain) {
                   .ok());
   ASSERT_TRUE(
       ExecOutsideTransaction(server_->url(), "DROP TABLESPACE tiny").ok());
+}
+
+TEST(SqliteOutageTest, FileLockedByAnotherProcessIsAnOutageUntilReleased) {
+  std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/outage_lock.db");
+  std::remove(path.c_str());
+  auto db =
+      Database::Open(absl::StrCat("sqlite:", path, "?busy_timeout_ms=100"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)
+                  ->Transact([](Transaction& tx) {
+                    return tx
+                        .Execute(
+                            "CREATE TABLE items (id INTEGER PRIMARY KEY,"
+                            " v TEXT NOT NULL)")
+                        .status();
+                  })
+                  .ok());
+  ASSERT_TRUE(
+      (*db)
+          ->Transact([](Transaction& tx) {
+            return tx.Execute("INSERT INTO items VALUES (1, 'a')").status();
+          })
+          .ok());
+  // The work's own errors are not outages, on either path: a constraint
+  // violation (v is NOT NULL), a duplicate key, bad SQL.
+  for (absl::Status s :
+       {InsertInto(**db, "items", 2), InsertAsync(**db, "items", 2)}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_FALSE(IsDependencyOutage(s)) << s;
+  }
+  absl::Status dup = (*db)->Transact([](Transaction& tx) {
+    return tx.Execute("INSERT INTO items VALUES (1, 'b')").status();
+  });
+  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
+  EXPECT_FALSE(IsDependencyOutage(dup)) << dup;
+  absl::Status bad = (*db)->Transact([](Transaction& tx) {
+    return tx.Execute("INSERT INTO nowhere VALUES (1)").status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << bad;
+  EXPECT_FALSE(IsDependencyOutage(bad)) << bad;
+
+  // A raw connection, as another process would hold it.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto add = [](int64_t id) {
+    return [id](Transaction& tx) {
+      return tx.Execute("INSERT INTO items VALUES (?, 'x')", {id}).status();
+    };
+  };
+  absl::Status locked = (*db)->Transact(add(2));
+  EXPECT_EQ(locked.code(), absl::StatusCode::kUnavailable) << locked;
+  EXPECT_THAT(locked.message(), HasSubstr("locked"));
+  EXPECT_TRUE(IsDependencyOutage(locked)) << locked;
+  absl::Status locked_async = TransactAsyncAndWait(**db, add(2));
+  EXPECT_EQ(locked_async.code(), absl::StatusCode::kUnavailable)
+      << locked_async;
+  EXPECT_TRUE(IsDependencyOutage(locked_async)) << locked_async;
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+
+  absl::Status released = (*db)->Transact(add(2));
+  EXPECT_TRUE(released.ok()) << released;
+  absl::Status released_async = TransactAsyncAndWait(**db, add(3));
+  EXPECT_TRUE(released_async.ok()) << released_async;
+  EXPECT_EQ(CountRows(**db, "items"), 3);
+}
+
+TEST(SqliteOutageTest, WriteInAReadIsTheBodysFailureNotAnOutage) {
+  // Read runs on a connection opened read-only on purpose: SQLITE_READONLY
+  // there is the body's mistake, not a read-only file.
+  std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/outage_read.db");
+  std::remove(path.c_str());
+  auto db = Database::Open(absl::StrCat("sqlite:", path));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(
+      (*db)
+          ->Transact([](Transaction& tx) {
+            return tx.Execute("CREATE TABLE items (id INTEGER)").status();
+          })
+          .ok());
+  absl::Status s = (*db)->Read([](Transaction& tx) {
+    return tx.Execute("INSERT INTO items VALUES (1)").status();
+  });
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("readonly"));
+  EXPECT_FALSE(IsDependencyOutage(s)) << s;
+}
+
+TEST(SqliteOutageTest, FullDiskIsAnOutageUntilThereIsRoomAgain) {
+  auto fs = testing::Tmpfs::Mount(384 << 10);
+  if (!fs.ok()) GTEST_SKIP() << fs.status();
+  // Both synchronous modes: "full" flushes on the syncer thread, "normal"
+  // reports from the committer.
+  for (const char* mode : {"full", "normal"}) {
+    SCOPED_TRACE(mode);
+    std::string path = absl::StrCat((*fs)->path(), "/", mode, ".db");
+    auto db =
+        Database::Open(absl::StrCat("sqlite:", path, "?synchronous=", mode));
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)
+                    ->Transact([](Transaction& tx) {
+                      return tx
+                          .Execute(
+                              "CREATE TABLE items (id INTEGER PRIMARY"
+                              " KEY, payload BLOB)")
+                          .status();
+                    })
+                    .ok());
+    std::string payload(32 << 10, 'x');
+    uint64_t x = 88172645463325252ull;
+    for (char& c : payload) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      c = static_cast<char>(x);
+    }
+    auto add = [&](int64_t id) {
+      return [id, &payload](Transaction& tx) {
+        return tx
+            .Execute("INSERT INTO items VALUES (?, ?)", {id, Bytes{payload}})
+            .status();
+      };
+    };
+    absl::Status full;
+    int64_t id = 0;
+    while (full.ok() && id < 100) full = (*db)->Transact(add(++id));
+    ASSERT_FALSE(full.ok()) << "the tmpfs never filled up";
+    EXPECT_GT(id, 2) << "full before the first rows: " << full;
+    EXPECT_THAT(full.message(), HasSubstr("full"));
+    EXPECT_TRUE(IsDependencyOutage(full)) << full;
+    absl::Status full_async = TransactAsyncAndWait(**db, add(++id));
+    EXPECT_TRUE(IsDependencyOutage(full_async)) << full_async;
+
+    ASSERT_TRUE((*fs)->Resize(64 << 20).ok());
+    absl::Status room = (*db)->Transact(add(++id));
+    EXPECT_TRUE(room.ok()) << room;
+    db->reset();
+    std::remove(path.c_str());
+    std::remove((path + "-wal").c_str());
+    std::remove((path + "-shm").c_str());
+    ASSERT_TRUE((*fs)->Resize(384 << 10).ok());
+  }
 }
 
 TEST(UrlTest, UnknownSchemeAndOptions) {

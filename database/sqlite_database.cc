@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/dependency_outage.h"
 
 namespace herald {
 namespace db {
@@ -50,10 +51,34 @@ bool IsBusy(int code) {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
-absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
-  std::string message = absl::StrCat(
-      what, ": ",
-      conn != nullptr ? sqlite3_errmsg(conn) : sqlite3_errstr(code));
+// True for the result codes that mean the file, or the machine under it,
+// cannot be used right now, whatever the statement: locked by another
+// process (Transact and Read retry until busy_timeout_ms has passed, so
+// what reaches a caller has persisted), disk full, I/O errors, the file
+// cannot be opened or is read-only, out of memory.
+bool IsOutageCode(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_READONLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The errnos of a failed file operation that are the file system's trouble
+// (full, failing, read-only, refused), not the caller's.
+bool IsOutageErrno(int error) {
+  return error == ENOSPC || error == EIO || error == EDQUOT || error == EROFS ||
+         error == EACCES;
+}
+
+absl::Status SqliteErrorStatus(int code, const std::string& message) {
   if (code == SQLITE_CONSTRAINT_UNIQUE ||
       code == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return absl::AlreadyExistsError(message);
@@ -69,6 +94,32 @@ absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what) {
   }
   if ((code & 0xff) == SQLITE_ERROR) return absl::InvalidArgumentError(message);
   return absl::InternalError(message);
+}
+
+// The error for SQLite result `code`, marked as a DependencyOutage when
+// IsOutageCode says so. `read_only_connection`: `conn` was opened read-only
+// on purpose (the reader), so a plain SQLITE_READONLY there ("attempt to
+// write a readonly database") means a body tried to write, which is the
+// body's failure. (Its extended codes, such as READONLY_CANTINIT for a
+// shared-memory file that cannot be set up, remain outages.)
+absl::Status SqliteError(sqlite3* conn, int code, absl::string_view what,
+                         bool read_only_connection = false) {
+  absl::Status status = SqliteErrorStatus(
+      code, absl::StrCat(
+                what, ": ",
+                conn != nullptr ? sqlite3_errmsg(conn) : sqlite3_errstr(code)));
+  if (IsOutageCode(code) &&
+      !(read_only_connection && code == SQLITE_READONLY)) {
+    return DependencyOutage(std::move(status));
+  }
+  return status;
+}
+
+// `status`, marked as a DependencyOutage when `error` (an errno) is the
+// file system's trouble.
+absl::Status DiskError(int error, absl::Status status) {
+  if (IsOutageErrno(error)) return DependencyOutage(std::move(status));
+  return status;
 }
 
 // Prepared statements by SQL text, for one connection. Parsing dominates a
@@ -97,8 +148,12 @@ class StatementCache {
 
 class SqliteTransaction : public Transaction {
  public:
-  SqliteTransaction(sqlite3* conn, StatementCache* cache)
-      : conn_(conn), cache_(cache) {}
+  // `read_only_connection`: see SqliteError.
+  SqliteTransaction(sqlite3* conn, StatementCache* cache,
+                    bool read_only_connection = false)
+      : conn_(conn),
+        cache_(cache),
+        read_only_connection_(read_only_connection) {}
 
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                   absl::Span<const Value> params) override {
@@ -150,7 +205,7 @@ class SqliteTransaction : public Transaction {
     if (stmt == nullptr) {
       rc = sqlite3_prepare_v2(conn_, sql.data(), static_cast<int>(sql.size()),
                               &stmt, nullptr);
-      if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare");
+      if (rc != SQLITE_OK) return Error(rc, "prepare");
       owned = cache_ == nullptr || !cache_->Add(sql, stmt);
     }
     // Reset on every exit: a statement left mid-step holds a read lock.
@@ -188,13 +243,13 @@ class SqliteTransaction : public Transaction {
         rc = sqlite3_bind_blob(stmt, index, b.data.data(),
                                static_cast<int>(b.data.size()), SQLITE_STATIC);
       }
-      if (rc != SQLITE_OK) return SqliteError(conn_, rc, "bind");
+      if (rc != SQLITE_OK) return Error(rc, "bind");
     }
     std::vector<Row> rows;
     while (true) {
       rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return SqliteError(conn_, rc, "step");
+      if (rc != SQLITE_ROW) return Error(rc, "step");
       if (!collect) continue;
       int columns = sqlite3_column_count(stmt);
       std::vector<Value> values;
@@ -231,6 +286,10 @@ class SqliteTransaction : public Transaction {
     return rows;
   }
 
+  absl::Status Error(int code, absl::string_view what) {
+    return SqliteError(conn_, code, what, read_only_connection_);
+  }
+
   absl::Status Remember(absl::Status status) {
     if (first_error_.ok()) first_error_ = status;
     return status;
@@ -238,6 +297,7 @@ class SqliteTransaction : public Transaction {
 
   sqlite3* conn_;
   StatementCache* cache_;
+  const bool read_only_connection_;
   absl::Status first_error_;
 };
 
@@ -374,7 +434,8 @@ class SqliteDatabase : public Database {
       absl::Status opened = OpenReader();
       if (!opened.ok()) return opened;
     }
-    SqliteTransaction tx(reader_, &reader_statements_);
+    SqliteTransaction tx(reader_, &reader_statements_,
+                         /*read_only_connection=*/true);
     absl::Time deadline =
         absl::Now() + absl::Milliseconds(options_.busy_timeout_ms);
     for (int attempt = 0;; ++attempt) {
@@ -398,7 +459,8 @@ class SqliteDatabase : public Database {
         sqlite3_open_v2(options_.path.c_str(), &conn,
                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-      absl::Status s = SqliteError(conn, rc, "open reader");
+      absl::Status s = SqliteError(conn, rc, "open reader",
+                                   /*read_only_connection=*/true);
       sqlite3_close_v2(conn);
       return s;
     }
@@ -505,16 +567,20 @@ class SqliteDatabase : public Database {
       const std::string wal = options_.path + "-wal";
       wal_fd_ = open(wal.c_str(), O_RDONLY | O_CLOEXEC);
       if (wal_fd_ < 0) {
-        return absl::DataLossError(
-            absl::StrCat("committed, but cannot open ", wal,
-                         " to make it durable: ", std::strerror(errno)));
+        const int error = errno;
+        return DiskError(error,
+                         absl::DataLossError(absl::StrCat(
+                             "committed, but cannot open ", wal,
+                             " to make it durable: ", std::strerror(error))));
       }
     }
     if (fdatasync(wal_fd_) != 0) {
+      const int error = errno;
       LOG(ERROR) << "fdatasync of " << options_.path
-                 << "-wal failed: " << std::strerror(errno);
-      return absl::DataLossError(absl::StrCat(
-          "committed, but the disk flush failed: ", std::strerror(errno)));
+                 << "-wal failed: " << std::strerror(error);
+      return DiskError(error, absl::DataLossError(absl::StrCat(
+                                  "committed, but the disk flush failed: ",
+                                  std::strerror(error))));
     }
     return absl::OkStatus();
   }
@@ -633,6 +699,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
     absl::Status s = absl::UnavailableError(
         absl::StrCat("cannot open SQLite database '", options.path,
                      "': ", conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc)));
+    if (IsOutageCode(rc)) s = DependencyOutage(std::move(s));
     sqlite3_close_v2(conn);
     return s;
   }
@@ -660,8 +727,10 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(
         std::string("PRAGMA wal_autocheckpoint=2000")}) {
     absl::Status s = setup.Query(pragma, {}).status();
     if (!s.ok()) {
-      return absl::UnavailableError(absl::StrCat(
+      absl::Status failed = absl::UnavailableError(absl::StrCat(
           "cannot set up SQLite database '", options.path, "': ", s.message()));
+      if (IsDependencyOutage(s)) failed = DependencyOutage(std::move(failed));
+      return failed;
     }
   }
   return std::unique_ptr<Database>(std::move(db));
