@@ -19,6 +19,26 @@
 //                       {id, email}).status();
 //   });
 //   // s is AlreadyExists if the email is taken (unique constraint).
+//
+// Outages. An error that means the database cannot be used right now,
+// whatever the work, is marked herald::DependencyOutage()
+// (base/dependency_outage.h), keeping its code and message, so that a
+// consumer waits it out instead of counting it against the record:
+//
+//   PostgreSQL  cannot connect, connection lost; SQLSTATE class 08
+//               (connection exception), 57P01/57P02/57P03 (shutting down,
+//               crashed, starting up), 53 (disk full, out of memory, too
+//               many connections; not 53400, a statement's own limit),
+//               58 (system / I/O error)
+//   SQLite      locked by another process after busy_timeout_ms and
+//               Transact's retries (BUSY, LOCKED), FULL, IOERR, CANTOPEN,
+//               NOMEM, READONLY (the file, not a Read body that writes);
+//               the WAL's fdatasync failing with ENOSPC, EIO, EDQUOT,
+//               EROFS or EACCES (DataLoss: committed, not durable)
+//
+// Not marked, because waiting does not help them: constraint violations,
+// bad SQL or data, SQLITE_MISUSE, and conflicts with other writers that
+// outlast Transact's retries (contention, not an outage).
 #ifndef HERALD_DATABASE_DATABASE_H_
 #define HERALD_DATABASE_DATABASE_H_
 
@@ -67,8 +87,11 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
   // Runs a statement; returns the number of rows it changed. Errors:
-  // AlreadyExists (unique constraint), InvalidArgument (bad SQL),
-  // Unavailable (locked / connection lost).
+  // AlreadyExists (unique constraint), FailedPrecondition (other
+  // constraints), InvalidArgument (bad SQL or data), Unavailable (locked /
+  // connection lost), Internal (disk full, I/O and other failures). Those
+  // of a database that cannot be used right now (connection lost, locked,
+  // disk full, I/O) are marked DependencyOutage (see the file comment).
   virtual absl::StatusOr<int64_t> Execute(
       absl::string_view sql, absl::Span<const Value> params = {}) = 0;
   // Runs a query and returns all its rows.
@@ -86,7 +109,8 @@ class Transaction {
 class Database {
  public:
   // Opens `url` (see the file comment). InvalidArgument for an unknown
-  // scheme, Unavailable when the database cannot be reached.
+  // scheme, Unavailable when the database cannot be reached (marked
+  // DependencyOutage: connection refused, file cannot be opened...).
   static absl::StatusOr<std::unique_ptr<Database>> Open(absl::string_view url);
 
   virtual ~Database() = default;
@@ -95,7 +119,12 @@ class Database {
   // Runs `body` in one transaction: commit on OK, roll back on error (and
   // return it). A conflict with a concurrent writer (SQLite busy, PostgreSQL
   // serialization failure or deadlock) retries the whole body a few times;
-  // a database that stays locked returns Unavailable.
+  // a database that stays locked returns Unavailable (SQLite: marked
+  // DependencyOutage, another process holds the file; PostgreSQL: not
+  // marked, "transaction kept conflicting" is contention). A PostgreSQL
+  // connection that broke is reconnected on the next call; while the
+  // server stays unreachable, Unavailable marked DependencyOutage. The
+  // body's own errors are returned as they are, marks included.
   virtual absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) = 0;
 
