@@ -1,5 +1,6 @@
 // The email worker's parts: templates, RFC 5322 rendering, Maildir and SMTP
-// delivery (against a small SMTP sink on loopback).
+// delivery (against a small SMTP sink on loopback, and file systems that
+// really fill up or turn read-only), and which failures are outages.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "base/dependency_outage.h"
+#include "database/testing/tmpfs.h"
 #include "workers/email/email_message.h"
 #include "workers/email/mailer.h"
 #include "workers/email/templates.h"
@@ -25,10 +29,23 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+// How an SmtpSink behaves, for the failures a real server shows.
+struct SinkBehavior {
+  // The first line; a 4xx or 5xx greeting is followed by a hang-up.
+  std::string greeting = "220 sink ESMTP";
+  // The answer to RCPT TO.
+  std::string rcpt_reply = "250 ok";
+  // Accepts connections and never says a word (a hung server).
+  bool silent = false;
+  // Resets the connection (RST) when the client says MAIL FROM.
+  bool reset_on_mail = false;
+};
+
 // Accepts SMTP sessions on a loopback port and keeps each message's DATA.
 class SmtpSink {
  public:
-  SmtpSink() {
+  explicit SmtpSink(SinkBehavior behavior = {})
+      : behavior_(std::move(behavior)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -65,7 +82,14 @@ class SmtpSink {
       std::string out = line + "\r\n";
       (void)!write(c, out.data(), out.size());
     };
-    say("220 sink ESMTP");
+    if (behavior_.silent) {
+      char ignored[256];
+      while (read(c, ignored, sizeof(ignored)) > 0) {
+      }
+      return;  // the client gave up
+    }
+    say(behavior_.greeting);
+    if (behavior_.greeting[0] != '2') return;
     std::string buffer, data;
     bool in_data = false;
     char chunk[4096];
@@ -95,6 +119,12 @@ class SmtpSink {
         } else if (line.rfind("QUIT", 0) == 0) {
           say("221 bye");
           return;
+        } else if (line.rfind("MAIL FROM", 0) == 0 && behavior_.reset_on_mail) {
+          linger reset{1, 0};  // close() sends RST
+          setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+          return;
+        } else if (line.rfind("RCPT TO", 0) == 0) {
+          say(behavior_.rcpt_reply);
         } else {
           say("250 ok");
         }
@@ -102,6 +132,7 @@ class SmtpSink {
     }
   }
 
+  const SinkBehavior behavior_;
   int fd_;
   int port_;
   std::thread thread_;
@@ -183,7 +214,156 @@ TEST(SmtpTest, UnreachableServerIsUnavailable) {
   ASSERT_TRUE(mailer.ok());
   absl::Status sent = (*mailer)->Deliver("evt", "a@b.co", "x");
   EXPECT_EQ(sent.code(), absl::StatusCode::kUnavailable) << sent;
+  // Nothing listens: the server is down, not this email refused.
+  EXPECT_TRUE(IsDependencyOutage(sent)) << sent;
   EXPECT_FALSE(NewSmtpMailer("http://x", "f").ok());
+}
+
+// Delivers one small email through a sink behaving as told.
+absl::Status DeliverTo(const SinkBehavior& behavior,
+                       absl::Duration timeout = absl::Seconds(30)) {
+  SmtpSink sink(behavior);
+  auto mailer = NewSmtpMailer(absl::StrCat("smtp://127.0.0.1:", sink.port()),
+                              "<no-reply@herald.local>", timeout);
+  if (!mailer.ok()) return mailer.status();
+  Email email{"ada@x.io", "Hello", "body text", "<p>body</p>"};
+  return (*mailer)->Deliver("evt-1", "ada@x.io",
+                            RenderRfc5322(email, "evt-1", absl::Now()));
+}
+
+TEST(SmtpTest, ServerGoingAwayIsAnOutage) {
+  // 421: service not available, closing the channel. At the greeting and
+  // in the middle of a session alike.
+  SinkBehavior going_away;
+  going_away.greeting = "421 sink busy, try later";
+  absl::Status greeting = DeliverTo(going_away);
+  EXPECT_EQ(greeting.code(), absl::StatusCode::kUnavailable) << greeting;
+  EXPECT_TRUE(IsDependencyOutage(greeting)) << greeting;
+  SinkBehavior shutting_down;
+  shutting_down.rcpt_reply = "421 shutting down";
+  absl::Status rcpt = DeliverTo(shutting_down);
+  EXPECT_EQ(rcpt.code(), absl::StatusCode::kUnavailable) << rcpt;
+  EXPECT_TRUE(IsDependencyOutage(rcpt)) << rcpt;
+}
+
+TEST(SmtpTest, ConnectionResetIsAnOutage) {
+  SinkBehavior reset;
+  reset.reset_on_mail = true;
+  absl::Status sent = DeliverTo(reset);
+  EXPECT_EQ(sent.code(), absl::StatusCode::kUnavailable) << sent;
+  EXPECT_TRUE(IsDependencyOutage(sent)) << sent;
+}
+
+TEST(SmtpTest, HungServerTimesOutAsAnOutage) {
+  absl::Time start = absl::Now();
+  SinkBehavior hung;
+  hung.silent = true;
+  absl::Status sent = DeliverTo(hung, absl::Milliseconds(300));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(sent.code(), absl::StatusCode::kUnavailable) << sent;
+  EXPECT_TRUE(IsDependencyOutage(sent)) << sent;
+}
+
+TEST(SmtpTest, RefusalsOfThisEmailAreNotOutages) {
+  // 450: this mailbox, for now. The record's own retries handle it.
+  SinkBehavior mailbox_busy;
+  mailbox_busy.rcpt_reply = "450 mailbox busy";
+  absl::Status busy = DeliverTo(mailbox_busy);
+  EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+  EXPECT_FALSE(IsDependencyOutage(busy)) << busy;
+  // 550: never.
+  SinkBehavior no_such_user;
+  no_such_user.rcpt_reply = "550 no such user";
+  absl::Status refused = DeliverTo(no_such_user);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_FALSE(IsDependencyOutage(refused)) << refused;
+}
+
+// The Maildir's file system is the dependency: when it cannot take an email
+// (full, read-only...), that is an outage; a Maildir that is not set up as
+// one is not.
+
+int CountFiles(const std::string& dir) {
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  return files;
+}
+
+TEST(MaildirTest, FullFileSystemIsAnOutageUntilThereIsRoom) {
+  auto tmpfs = db::testing::Tmpfs::Mount(256 << 10);
+  if (!tmpfs.ok()) GTEST_SKIP() << tmpfs.status();
+  std::string dir = (*tmpfs)->path() + "/maildir";
+  auto mailer = NewMaildirMailer(dir);
+  ASSERT_TRUE(mailer.ok()) << mailer.status();
+  // Fill it up.
+  std::string filler = (*tmpfs)->path() + "/filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    std::string block(4096, 'f');
+    while (out.write(block.data(), block.size())) {
+    }
+  }
+  const std::string eml(64 << 10, 'x');
+  absl::Status full = (*mailer)->Deliver("evt-1", "a@b.co", eml);
+  EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable) << full;
+  EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
+  EXPECT_TRUE(IsDependencyOutage(full)) << full;
+  EXPECT_EQ(CountFiles(dir + "/tmp"), 0) << "a failed attempt left a file";
+  EXPECT_EQ(CountFiles(dir + "/new"), 0);
+  fs::remove(filler);
+  absl::Status room = (*mailer)->Deliver("evt-1", "a@b.co", eml);
+  EXPECT_TRUE(room.ok()) << room;
+  EXPECT_EQ(CountFiles(dir + "/new"), 1);
+}
+
+TEST(MaildirTest, ReadOnlyFileSystemIsAnOutageUntilWritable) {
+  auto tmpfs = db::testing::Tmpfs::Mount(1 << 20);
+  if (!tmpfs.ok()) GTEST_SKIP() << tmpfs.status();
+  std::string dir = (*tmpfs)->path() + "/maildir";
+  auto mailer = NewMaildirMailer(dir);
+  ASSERT_TRUE(mailer.ok()) << mailer.status();
+  ASSERT_TRUE((*tmpfs)->SetReadOnly(true).ok());
+  absl::Status read_only = (*mailer)->Deliver("evt-1", "a@b.co", "x");
+  EXPECT_EQ(read_only.code(), absl::StatusCode::kUnavailable) << read_only;
+  EXPECT_THAT(read_only.message(), HasSubstr("Read-only file system"));
+  EXPECT_TRUE(IsDependencyOutage(read_only)) << read_only;
+  ASSERT_TRUE((*tmpfs)->SetReadOnly(false).ok());
+  absl::Status writable = (*mailer)->Deliver("evt-1", "a@b.co", "x");
+  EXPECT_TRUE(writable.ok()) << writable;
+}
+
+TEST(MaildirTest, WriteFailingWithNoSpaceIsAnOutage) {
+  // Without mounting anything: the email's file in tmp/ leads to /dev/full,
+  // whose writes fail with ENOSPC as a full disk's do.
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/maildir_devfull");
+  auto mailer = NewMaildirMailer(dir);
+  ASSERT_TRUE(mailer.ok()) << mailer.status();
+  std::error_code ec;
+  fs::create_symlink("/dev/full", dir + "/tmp/evt-1.eml", ec);
+  if (ec) GTEST_SKIP() << "no /dev/full here: " << ec.message();
+  absl::Status full = (*mailer)->Deliver("evt-1", "a@b.co", "x");
+  EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable) << full;
+  EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
+  EXPECT_TRUE(IsDependencyOutage(full)) << full;
+  absl::Status again = (*mailer)->Deliver("evt-1", "a@b.co", "x");
+  EXPECT_TRUE(again.ok()) << again;  // the failed attempt cleaned tmp/ up
+}
+
+TEST(MaildirTest, MaildirThatIsNotSetUpIsNotAnOutage) {
+  // tmp/ replaced by a file: ENOTDIR is a setup problem, not the file
+  // system failing; the record's own retries (and dead letter) handle it.
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/maildir_broken");
+  auto mailer = NewMaildirMailer(dir);
+  ASSERT_TRUE(mailer.ok()) << mailer.status();
+  fs::remove(dir + "/tmp");
+  std::ofstream(dir + "/tmp") << "not a folder";
+  absl::Status broken = (*mailer)->Deliver("evt-1", "a@b.co", "x");
+  EXPECT_EQ(broken.code(), absl::StatusCode::kUnavailable) << broken;
+  EXPECT_THAT(broken.message(), HasSubstr("Not a directory"));
+  EXPECT_FALSE(IsDependencyOutage(broken)) << broken;
 }
 
 }  // namespace

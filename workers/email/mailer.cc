@@ -4,18 +4,60 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/dependency_outage.h"
 
 namespace herald {
 namespace workers {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A Maildir operation failed with `error` (an errno): Unavailable, marked as
+// a DependencyOutage when the file system is what failed (full, over quota,
+// failing, read-only, refusing us). Anything else (a folder missing or not
+// a folder, say) is a setup problem, left to the record's own retries.
+absl::Status FileError(int error, absl::string_view message) {
+  absl::Status status = absl::UnavailableError(message);
+  if (error == ENOSPC || error == EDQUOT || error == EIO || error == EROFS ||
+      error == EACCES) {
+    return DependencyOutage(std::move(status));
+  }
+  return status;
+}
+
+// What a failed SMTP delivery means. `reply` is the server's last reply
+// code (0 when it never answered).
+//   421 (service not available, closing the channel)  DependencyOutage
+//   other 4xx (this message, for now: mailbox busy...)  Unavailable
+//   5xx (a permanent refusal)                           FailedPrecondition
+//   no usable reply: cannot resolve or connect, connection reset or lost,
+//   timed out                                           DependencyOutage
+//   anything else (garbled reply, TLS, login...)        Unavailable
+absl::Status SmtpError(CURLcode rc, long reply, const std::string& message) {
+  if (reply == 421) return DependencyOutage(absl::UnavailableError(message));
+  if (reply >= 500) return absl::FailedPreconditionError(message);
+  if (reply >= 400) return absl::UnavailableError(message);
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+      return DependencyOutage(absl::UnavailableError(message));
+    default:
+      return absl::UnavailableError(message);
+  }
+}
 
 class MaildirMailer : public Mailer {
  public:
@@ -35,29 +77,45 @@ class MaildirMailer : public Mailer {
     const fs::path tmp_path = dir_ / "tmp" / name;
     int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot write ", tmp_path.string(), ": ", std::strerror(errno)));
+      const int error = errno;
+      return FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
+                                           ": ", std::strerror(error)));
     }
+    // A failed attempt leaves nothing in tmp/ (on a full disk, it would
+    // hold on to the space).
+    auto discard = [&](int error, absl::string_view message) {
+      close(fd);
+      unlink(tmp_path.c_str());
+      return FileError(error, message);
+    };
     size_t written = 0;
     while (written < rfc5322.size()) {
       ssize_t n = write(fd, rfc5322.data() + written, rfc5322.size() - written);
       if (n < 0) {
-        close(fd);
-        return absl::UnavailableError(
-            absl::StrCat("write failed: ", std::strerror(errno)));
+        const int error = errno;
+        if (error == EINTR) continue;
+        return discard(error,
+                       absl::StrCat("write failed: ", std::strerror(error)));
       }
       written += static_cast<size_t>(n);
     }
     // Durable before it becomes visible in new/.
-    if (fsync(fd) != 0 || close(fd) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot flush ", tmp_path.string()));
+    if (fsync(fd) != 0) {
+      const int error = errno;
+      return discard(error, absl::StrCat("cannot flush ", tmp_path.string(),
+                                         ": ", std::strerror(error)));
+    }
+    if (close(fd) != 0) {
+      const int error = errno;
+      unlink(tmp_path.c_str());
+      return FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
+                                           ": ", std::strerror(error)));
     }
     fs::rename(tmp_path, final_path, ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat("cannot move the email into ",
-                                                 final_path.string(), ": ",
-                                                 ec.message()));
+      return FileError(ec.value(),
+                       absl::StrCat("cannot move the email into ",
+                                    final_path.string(), ": ", ec.message()));
     }
     return absl::OkStatus();
   }
@@ -68,8 +126,8 @@ class MaildirMailer : public Mailer {
 
 class SmtpMailer : public Mailer {
  public:
-  SmtpMailer(std::string url, std::string from)
-      : url_(std::move(url)), from_(std::move(from)) {}
+  SmtpMailer(std::string url, std::string from, absl::Duration timeout)
+      : url_(std::move(url)), from_(std::move(from)), timeout_(timeout) {}
 
   absl::Status Deliver(absl::string_view, absl::string_view to,
                        absl::string_view rfc5322) override {
@@ -85,8 +143,11 @@ class SmtpMailer : public Mailer {
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
+    const long timeout_ms = static_cast<long>(
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout_)));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     std::min(5000L, timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(
         curl, CURLOPT_READFUNCTION,
         +[](char* buffer, size_t size, size_t count, void* user) -> size_t {
@@ -105,9 +166,8 @@ class SmtpMailer : public Mailer {
     if (rc != CURLE_OK) {
       std::string message = absl::StrCat("SMTP delivery to ", to, " via ", url_,
                                          " failed: ", curl_easy_strerror(rc));
-      // 5xx replies are permanent refusals; everything else may pass later.
-      if (code >= 500) return absl::FailedPreconditionError(message);
-      return absl::UnavailableError(message);
+      if (code != 0) absl::StrAppend(&message, " (last reply ", code, ")");
+      return SmtpError(rc, code, message);
     }
     return absl::OkStatus();
   }
@@ -115,6 +175,7 @@ class SmtpMailer : public Mailer {
  private:
   std::string url_;
   std::string from_;
+  absl::Duration timeout_;
 };
 
 }  // namespace
@@ -133,7 +194,8 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
 }
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
-                                                      const std::string& from) {
+                                                      const std::string& from,
+                                                      absl::Duration timeout) {
   if (!absl::StartsWith(url, "smtp://") && !absl::StartsWith(url, "smtps://")) {
     return absl::InvalidArgumentError(
         absl::StrCat("smtp_url '", url, "' must start with smtp://"));
@@ -143,7 +205,7 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
     return true;
   }();
   (void)initialized;
-  return std::unique_ptr<Mailer>(new SmtpMailer(url, from));
+  return std::unique_ptr<Mailer>(new SmtpMailer(url, from, timeout));
 }
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config) {

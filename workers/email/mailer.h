@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "messaging/config.h"
 
 namespace herald {
@@ -26,7 +27,13 @@ class Mailer {
   virtual ~Mailer() = default;
   // Delivers one RFC 5322 message. `id` names it (the event id); delivering
   // the same id again must not produce a second copy where the medium
-  // allows it. Unavailable on a transient failure.
+  // allows it. Unavailable on a transient failure; marked
+  // herald::DependencyOutage (base/dependency_outage.h) when the medium
+  // itself is down rather than this message refused: the SMTP server cannot
+  // be reached, drops the connection, times out or answers 421; the
+  // Maildir's file system is full, over quota, failing, read-only or
+  // refuses access. FailedPrecondition when the SMTP server refuses the
+  // message for good (5xx).
   virtual absl::Status Deliver(absl::string_view id, absl::string_view to,
                                absl::string_view rfc5322) = 0;
 };
@@ -36,9 +43,11 @@ class Mailer {
 absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
     const std::string& dir);
 
-// Sends over SMTP to `url` ("smtp://host:port").
-absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
-                                                      const std::string& from);
+// Sends over SMTP to `url` ("smtp://host:port"). A delivery gives up after
+// `timeout` (connecting, after at most 5 seconds of it).
+absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(
+    const std::string& url, const std::string& from,
+    absl::Duration timeout = absl::Seconds(30));
 
 // SMTP when config.smtp_url is set, else the Maildir at config.maildir.
 absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config);
