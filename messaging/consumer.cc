@@ -213,7 +213,6 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     while (!stopping()) {
       absl::Time now = absl::Now();
       pipeline::RecordPtr record = reader_->Poll(PollTimeout(now));
-      now = absl::Now();
       for (int admitted = 0; record != nullptr;) {
         Admit(std::move(record), now);
         if (++admitted >= kAdmitBurst) break;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "messaging/internal/kafka.h"
@@ -46,6 +47,13 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Create(const Config& config) {
 }
 
 Reader::~Reader() {
+  if (nudger_.joinable()) {
+    {
+      absl::MutexLock lock(&nudge_mu_);
+      stop_nudging_ = true;
+    }
+    nudger_.join();
+  }
   if (rk_ == nullptr) return;
   if (!closed_) Close().IgnoreError();
   if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
@@ -141,6 +149,36 @@ void Reader::Pause(const TopicPartition& partition) {
 
 void Reader::Resume(const TopicPartition& partition) {
   SetPaused(partition, false);
+  // librdkafka 2.0.2 looks at a resumed partition only when its broker's
+  // thread next wakes up: up to a second later when nothing else is being
+  // fetched from that broker. Any request to the broker wakes it, so a
+  // watermark query (on a thread of our own: it waits for the answer) makes
+  // fetching resume at once.
+  {
+    absl::MutexLock lock(&nudge_mu_);
+    nudges_.push_back(partition);
+  }
+  if (!nudger_.joinable()) nudger_ = std::thread([this] { Nudge(); });
+}
+
+void Reader::Nudge() {
+  while (true) {
+    TopicPartition partition;
+    {
+      absl::MutexLock lock(&nudge_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(nudge_mu_) {
+        return stop_nudging_ || !nudges_.empty();
+      };
+      nudge_mu_.Await(absl::Condition(&ready));
+      if (stop_nudging_) return;
+      partition = std::move(nudges_.front());
+      nudges_.pop_front();
+    }
+    int64_t low = 0, high = 0;
+    rd_kafka_query_watermark_offsets(rk_, partition.topic.c_str(),
+                                     partition.partition, &low, &high,
+                                     /*timeout_ms=*/1000);
+  }
 }
 
 rd_kafka_topic_t* Reader::TopicHandle(const std::string& topic) {

@@ -23,13 +23,17 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "messaging/config.h"
 #include "messaging/pipeline/record.h"
@@ -85,6 +89,8 @@ class Reader {
 
   // Stops or restarts fetching `partition`. Fetching resumes right after the
   // last record Poll() returned; librdkafka drops what it prefetched.
+  // Resume() wakes the fetcher at once (a thread of the Reader's asks the
+  // broker for the partition's watermarks).
   void Pause(const TopicPartition& partition);
   void Resume(const TopicPartition& partition);
 
@@ -118,11 +124,17 @@ class Reader {
                           rd_kafka_topic_partition_list_t* partitions,
                           void* opaque);
   void SetPaused(const TopicPartition& partition, bool paused);
+  void Nudge();  // the nudger thread's loop
 
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue, for Wake()
   RebalanceListener* listener_ = nullptr;
   bool closed_ = false;
+  // Wakes librdkafka's fetcher after Resume() (see reader.cc).
+  absl::Mutex nudge_mu_;
+  std::deque<TopicPartition> nudges_ ABSL_GUARDED_BY(nudge_mu_);
+  bool stop_nudging_ ABSL_GUARDED_BY(nudge_mu_) = false;
+  std::thread nudger_;
 };
 
 }  // namespace pipeline
