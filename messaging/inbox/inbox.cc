@@ -1,5 +1,6 @@
 #include "messaging/inbox/inbox.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "database/delete_in_slices.h"
 
@@ -14,6 +15,12 @@ std::vector<db::Migration> InboxMigrations() {
   const char* by_age = "CREATE INDEX inbox_handled ON inbox(handled_at)";
   return {{1, "inbox", sql, sql},
           {2, "inbox claims by age (pruning)", by_age, by_age}};
+}
+
+std::string IdentityOf(const Metadata& metadata) {
+  if (!metadata.event_id.empty()) return std::string(metadata.event_id);
+  return absl::StrCat("kafka:", metadata.topic, "/", metadata.partition, "@",
+                      metadata.offset);
 }
 
 absl::StatusOr<bool> Claim(db::Transaction& tx, absl::string_view consumer,

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <thread>
 
@@ -47,10 +48,20 @@ class Worker::Impl {
 
     web::Router router;
     router.Handle("GET", "/healthz", [this](const web::Request&) {
-      return web::Response::Json(
-          200,
-          absl::StrCat(R"({"status":"ok","worker":")", spec_.name,
-                       R"(","handled":)", consumer_->Stats().handled, "}"));
+      // Waiting for a dependency is not a reason to restart the worker:
+      // still 200, with what it waits for.
+      ConsumerHealth health = consumer_->Health();
+      boost::json::object body;
+      body["status"] = health.waiting_on_dependency ? "waiting" : "ok";
+      body["worker"] = spec_.name;
+      body["handled"] = consumer_->Stats().handled;
+      body["in_flight"] = health.in_flight;
+      if (health.waiting_on_dependency) {
+        body["waiting_on"] = health.dependency_error;
+        body["waiting_seconds"] =
+            absl::ToInt64Seconds(absl::Now() - health.waiting_since);
+      }
+      return web::Response::Json(200, boost::json::serialize(body));
     });
     router.Handle("GET", "/metrics", [this](const web::Request&) {
       consumer_->UpdateLagMetrics();
