@@ -18,6 +18,7 @@ void Retrier::Decide(const absl::Status& status, absl::Span<Held* const> called,
     return;
   }
   if (at.has_value() || n == 1) {
+    called[first]->batch_limit = 1;  // retried on its own
     (*out)[first] = Failed(called[first], status, now);
     for (size_t i = first + 1; i < n; ++i) {
       (*out)[i] = Decision{Decision::kRetry, now};

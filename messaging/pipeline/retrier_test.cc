@@ -85,6 +85,7 @@ TEST(RetrierTest, FailedAtSettlesTheRecordsBeforeAndRequeuesTheRest) {
   EXPECT_EQ(out[2].kind, Decision::kRetry);
   EXPECT_EQ(out[2].not_before, kNow + absl::Milliseconds(100));
   EXPECT_EQ(unit.records[2].attempts, 1);
+  EXPECT_EQ(unit.records[2].batch_limit, 1);  // retried on its own
   EXPECT_EQ(out[3].kind, Decision::kRetry);
   EXPECT_EQ(out[3].not_before, kNow);
   EXPECT_EQ(unit.records[3].attempts, 0);  // not its fault
