@@ -536,7 +536,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
         EndOutage(rs);  // the dependency answered
       }
     }
-    SendDeadLetters(rs, dead);
+    SendDeadLetters(dead);
   }
 
   void ApplyDecision(RouteState* rs, Held* held, const Decision& d,
@@ -570,7 +570,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
 
   // Sends every record of a unit to its dead-letter topic at once; their
   // acknowledgements come back through done_.
-  void SendDeadLetters(RouteState* rs, const std::vector<Held*>& dead) {
+  void SendDeadLetters(const std::vector<Held*>& dead) {
     for (Held* held : dead) {
       const rd_kafka_message_t* record = RecordOf(held);
       Metadata metadata = pipeline::MetadataOf(record);
@@ -590,7 +590,6 @@ class Consumer::Impl : public pipeline::RebalanceListener {
             done_.Push({nullptr, held, acked});
           });
     }
-    (void)rs;
   }
 
   void ApplyAck(Held* held, const absl::Status& acked, absl::Time now) {

@@ -454,6 +454,67 @@ TEST_F(SettlementTest, KeyOrderingRunsKeysInParallelAndEachKeyInOrder) {
   }
 }
 
+// With key ordering a batch route takes many keys per batch; two batches
+// running at once never share a key, and a key's records keep their order.
+TEST_F(SettlementTest, KeyOrderedBatchesNeverShareAKeyAndKeepItsOrder) {
+  const int kKeys = 6, kPerKey = 10;
+  for (int seq = 0; seq < kPerKey; ++seq) {
+    for (int k = 0; k < kKeys; ++k) Send(absl::StrCat("key_", k), seq);
+  }
+  absl::Mutex mu;
+  std::map<std::string, std::vector<int64_t>> order;
+  std::set<std::string> keys_running;
+  int shared_keys = 0, batches_at_once = 0, max_batches_at_once = 0;
+  Config config = TestConfig(*cluster_, "key-batches");
+  config.consumer.concurrency = 3;
+  config.consumer.ordering = Ordering::kKey;
+  auto consumer = Consumer::Create(config);
+  ASSERT_TRUE(consumer.ok());
+  BatchOptions options;
+  options.max_size = 4;
+  options.max_wait = absl::Milliseconds(10);
+  ASSERT_TRUE((*consumer)
+                  ->SubscribeBatch<PaymentCreated>(
+                      options,
+                      [&](const std::vector<Received<PaymentCreated>>& batch) {
+                        std::set<std::string> mine;
+                        {
+                          absl::MutexLock lock(&mu);
+                          for (const auto& r : batch) {
+                            const std::string& key = r.event->payment_id();
+                            if (!mine.count(key) && keys_running.count(key)) {
+                              ++shared_keys;
+                            }
+                            mine.insert(key);
+                            order[key].push_back(r.event->amount());
+                          }
+                          keys_running.insert(mine.begin(), mine.end());
+                          max_batches_at_once =
+                              std::max(max_batches_at_once, ++batches_at_once);
+                        }
+                        absl::SleepFor(absl::Milliseconds(10));
+                        absl::MutexLock lock(&mu);
+                        for (const std::string& key : mine)
+                          keys_running.erase(key);
+                        --batches_at_once;
+                        return absl::OkStatus();
+                      })
+                  .ok());
+  RunningConsumer running(*std::move(consumer));
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    size_t n = 0;
+    for (const auto& [key, seqs] : order) n += seqs.size();
+    return n == kKeys * kPerKey;
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(shared_keys, 0);
+  EXPECT_GT(max_batches_at_once, 1);
+  for (const auto& [key, seqs] : order) {
+    for (int i = 0; i < kPerKey; ++i) EXPECT_EQ(seqs[i], i) << key;
+  }
+}
+
 TEST_F(SettlementTest, PartitionOrderingRunsOnePartitionOneAtATime) {
   for (int i = 0; i < 12; ++i) Send(absl::StrCat("key_", i % 4), i);
   absl::Mutex mu;
