@@ -1,26 +1,39 @@
 // The workers end to end: gateway -> Kafka (mock cluster) -> each worker,
-// with SQLite and with PostgreSQL; and workers killed with SIGKILL while
-// handling, then restarted: nothing lost, nothing counted twice.
+// with SQLite and with PostgreSQL; the workers' database going away mid-stream
+// (nothing dead-lettered, every effect once); a batch with bad and headerless
+// records (no good neighbour dead-lettered); and workers killed with SIGKILL
+// while handling, then restarted: nothing lost, nothing counted twice.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/database.h"
 #include "database/testing/postgres_server.h"
 #include "gateway/gateway.h"
+#include "messaging/cloudevents.h"
+#include "messaging/consumer.h"
+#include "messaging/dead_letter.h"
 #include "messaging/dev/dev_broker.h"
+#include "messaging/envelope.h"
 #include "messaging/producer.h"
 #include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
@@ -36,6 +49,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using herald::testing::MockCluster;
+using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;
 using ::testing::HasSubstr;
@@ -59,15 +73,16 @@ std::string JsonString(const std::string& body, const char* key) {
   return std::string(v.as_object().at(key).as_string());
 }
 
+// Reads (never a write lock a worker could wait for); -1 on any error.
 int64_t QueryInt(db::Database& db, const std::string& sql) {
-  auto rows = db.TransactValue<std::vector<db::Row>>(
+  auto rows = db.ReadValue<std::vector<db::Row>>(
       [&](db::Transaction& tx) { return tx.Query(sql); });
   if (!rows.ok() || rows->empty()) return -1;
   return (*rows)[0].Int(0);
 }
 
 std::string QueryString(db::Database& db, const std::string& sql) {
-  auto rows = db.TransactValue<std::vector<db::Row>>(
+  auto rows = db.ReadValue<std::vector<db::Row>>(
       [&](db::Transaction& tx) { return tx.Query(sql); });
   if (!rows.ok() || rows->empty()) return "<none>";
   return (*rows)[0].String(0);
@@ -79,6 +94,169 @@ void CreateTopics(MockCluster& cluster) {
     ASSERT_TRUE(cluster.CreateTopic(t, 3).ok());
     ASSERT_TRUE(cluster.CreateTopic(absl::StrCat(t, ".dlq"), 1).ok());
   }
+}
+
+// A worker's /healthz "status" ("ok", "waiting"), or "" when it does not
+// answer 200 with one; `body` gets the whole answer.
+std::string HealthStatus(int admin_port, std::string* body = nullptr) {
+  web::HttpClient admin("127.0.0.1", admin_port);
+  auto answer = admin.Send("GET", "/healthz");
+  if (!answer.ok() || answer->status != 200) return "";
+  if (body != nullptr) *body = answer->body;
+  return JsonString(answer->body, "status");
+}
+
+// A record read back from a dead-letter topic, with its provenance.
+struct DeadLetter {
+  std::string key;
+  std::string original;  // "<topic>/<partition>@<offset>"
+  std::string group;     // the consumer group that gave up on it
+  std::string error;     // why
+  std::string attempts;  // handler attempts made ("0": undecodable)
+};
+
+// Reads `<topic>.dlq` from its start, in a consumer group of its own, and
+// keeps every record, whether it decodes as `prototype` or not.
+class DeadLetterReader {
+ public:
+  DeadLetterReader(MockCluster& cluster, const std::string& topic,
+                   std::unique_ptr<google::protobuf::Message> prototype) {
+    const std::string dlq = absl::StrCat(topic, dlt::kTopicSuffix);
+    // The reader dead-letters what it cannot decode itself (the sentinels).
+    cluster.CreateTopic(absl::StrCat(dlq, dlt::kTopicSuffix), 1).IgnoreError();
+    auto consumer =
+        Consumer::Create(TestConfig(cluster, absl::StrCat("reader-", dlq)));
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return;
+    (*consumer)->OnUndecodable(
+        [this](const UndecodableRecord& r) { Keep(*r.metadata); });
+    EXPECT_TRUE((*consumer)
+                    ->SubscribeMessage(dlq, std::move(prototype),
+                                       [this](const google::protobuf::Message&,
+                                              const Metadata& metadata) {
+                                         Keep(metadata);
+                                         return absl::OkStatus();
+                                       })
+                    .ok());
+    running_ = std::make_unique<RunningConsumer>(*std::move(consumer));
+  }
+
+  // What was read so far, in dead-letter topic order.
+  std::vector<DeadLetter> Records() const {
+    absl::MutexLock lock(&mu_);
+    std::vector<DeadLetter> out;
+    for (const auto& [offset, record] : records_) out.push_back(record);
+    return out;
+  }
+
+  size_t size() const {
+    absl::MutexLock lock(&mu_);
+    return records_.size();
+  }
+
+ private:
+  void Keep(const Metadata& metadata) {
+    Headers headers = metadata.AllHeaders();
+    auto header = [&](const char* name) {
+      const std::string* value = FindHeader(headers, name);
+      return value != nullptr ? *value : std::string("<none>");
+    };
+    DeadLetter record;
+    record.key = std::string(metadata.key);
+    record.original =
+        absl::StrCat(header(dlt::kOriginalTopic), "/",
+                     DecodeBigEndian32(header(dlt::kOriginalPartition)), "@",
+                     DecodeBigEndian64(header(dlt::kOriginalOffset)));
+    record.group = header(dlt::kOriginalConsumerGroup);
+    record.error = header(dlt::kExceptionMessage);
+    record.attempts = header(dlt::kAttempts);
+    absl::MutexLock lock(&mu_);
+    records_[metadata.offset] = record;  // one partition; a redelivery
+                                         // replaces its first reading
+  }
+
+  mutable absl::Mutex mu_;
+  std::map<int64_t, DeadLetter> records_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<RunningConsumer> running_;  // last: stops first
+};
+
+std::string Describe(const std::vector<DeadLetter>& records) {
+  std::string out;
+  for (const DeadLetter& r : records) {
+    absl::StrAppend(&out, "\n  key=", r.key, " from ", r.original,
+                    " group=", r.group, " attempts=", r.attempts,
+                    " error=", r.error);
+  }
+  return out;
+}
+
+// Sends records no handler can decode (their value is not Protobuf) to
+// `topic`, after everything sent before, until each of its `partitions` has
+// one; returns their keys. A worker dead-letters each as soon as it reads it
+// (an undecodable record waits for nobody, so it may overtake a record
+// still being retried): once a worker has dead-lettered them all it has read
+// everything before them, and once it also holds nothing unsettled
+// (Settled() below) its dead-letter count is final. So "nothing else was
+// dead-lettered" is checked without sleeping and asserting an absence.
+std::set<std::string> SendSentinels(Producer& producer,
+                                    const std::string& topic, int partitions) {
+  std::set<int32_t> covered;
+  std::set<std::string> keys;
+  for (int i = 0; static_cast<int>(covered.size()) < partitions && i < 200;
+       ++i) {
+    OutgoingMessage sentinel;
+    sentinel.topic = topic;
+    sentinel.key = absl::StrCat("sentinel-", i);
+    sentinel.value = std::string(11, '\xff');  // a varint too long to be one
+    DeliveryResult sent = producer.Publish(sentinel).get();
+    EXPECT_TRUE(sent.ok()) << sent.status();
+    if (!sent.ok()) break;
+    covered.insert(sent->partition);
+    keys.insert(sentinel.key);
+  }
+  EXPECT_EQ(static_cast<int>(covered.size()), partitions);
+  return keys;
+}
+
+// True once none of `workers` holds a record it read and has not settled
+// (handled, or its dead-letter copy acknowledged).
+bool Settled(const std::vector<Worker*>& workers) {
+  for (Worker* w : workers) {
+    if (w->consumer().Health().in_flight != 0) return false;
+  }
+  return true;
+}
+
+// Holds the write lock of a SQLite file from a connection of its own, as
+// another process would, until destroyed.
+class SqliteLock {
+ public:
+  explicit SqliteLock(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK) << path;
+    sqlite3_busy_timeout(db_, 10000);  // behind a worker's transaction
+    locked_ = sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) ==
+              SQLITE_OK;
+    EXPECT_TRUE(locked_) << path << ": " << sqlite3_errmsg(db_);
+  }
+  ~SqliteLock() {
+    if (locked_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+  SqliteLock(const SqliteLock&) = delete;
+  SqliteLock& operator=(const SqliteLock&) = delete;
+  bool locked() const { return locked_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool locked_ = false;
+};
+
+// Dead letters whose key is one of `keys`.
+size_t CountKeys(const std::vector<DeadLetter>& records,
+                 const std::set<std::string>& keys) {
+  size_t n = 0;
+  for (const DeadLetter& r : records) n += keys.count(r.key);
+  return n;
 }
 
 enum class Backend { kSqlite, kPostgres };
@@ -239,6 +417,347 @@ TEST_P(EndToEndTest, GatewayToEveryWorker) {
   EXPECT_THAT(metrics->body, HasSubstr("herald_consumer_lag{"));
   EXPECT_EQ(admin.Send("GET", "/healthz")->status, 200);
   for (auto& w : workers) EXPECT_TRUE(w->Stop().ok());
+}
+
+// The workers' database goes away in the middle of a stream for about 5 s
+// (PostgreSQL stopped; SQLite locked by another connection) and comes back:
+// not the records' fault. The workers wait without using attempts, say so on
+// /healthz, dead-letter nothing, and every effect happens exactly once.
+TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
+  constexpr int kUsers = 40;
+  constexpr absl::Duration kOutage = absl::Seconds(5);
+  const bool postgres = GetParam() == Backend::kPostgres;
+  DeadLetterReader dead(*cluster_, "user.registered",
+                        std::make_unique<contracts::v1::UserRegistered>());
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (const WorkerSpec& spec : {EmailWorkerSpec(), AnalyticsWorkerSpec()}) {
+    Config config = WorkerConfig(spec);
+    // A locked SQLite file is an outage after this long (default 5 s).
+    if (!postgres) absl::StrAppend(&config.db, "?busy_timeout_ms=100");
+    auto worker = Worker::Start(config, spec);
+    ASSERT_TRUE(worker.ok()) << spec.name << ": " << worker.status();
+    workers.push_back(*std::move(worker));
+  }
+  auto email_db = db::Database::Open(DbFor("email-worker"));
+  ASSERT_TRUE(email_db.ok()) << email_db.status();
+  auto analytics_db = db::Database::Open(DbFor("analytics-worker"));
+  ASSERT_TRUE(analytics_db.ok()) << analytics_db.status();
+  const std::string maildir = tmp_ + "/maildir";
+  auto logged = [&] {
+    return QueryInt(**email_db, "SELECT COUNT(*) FROM email_log");
+  };
+  auto registered = [&] {
+    return QueryInt(**analytics_db,
+                    "SELECT COALESCE(SUM(registrations), 0)"
+                    " FROM analytics_registrations_daily");
+  };
+
+  auto producer = Producer::Create(TestConfig(*cluster_));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto send_users = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      contracts::v1::UserRegistered user;
+      user.set_user_id(absl::StrCat("u", i));
+      user.set_email(absl::StrCat("user", i, "@example.com"));
+      user.set_name(absl::StrCat("User ", i));
+      (*producer)->Send(user,
+                        [](const DeliveryResult& r) { ASSERT_TRUE(r.ok()); });
+    }
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  };
+
+  // Half the stream; once the workers are into it (some of it handled,
+  // perhaps all), the outage starts.
+  send_users(0, kUsers / 2);
+  ASSERT_TRUE(WaitFor([&] { return logged() > 0 && registered() > 0; }))
+      << logged() << " emails logged, " << registered() << " registrations";
+  const absl::Time outage_start = absl::Now();
+  std::vector<std::unique_ptr<SqliteLock>> locks;
+  if (postgres) {
+    ASSERT_TRUE(pg_->Stop().ok());
+  } else {
+    for (const char* name : {"email-worker", "analytics-worker"}) {
+      locks.push_back(
+          std::make_unique<SqliteLock>(absl::StrCat(tmp_, "/", name, ".db")));
+      ASSERT_TRUE(locks.back()->locked());
+    }
+  }
+  // The rest arrives during the outage, then the sentinels the workers
+  // dead-letter (they never touch the database) behind it.
+  send_users(kUsers / 2, kUsers);
+  const std::set<std::string> sentinels =
+      SendSentinels(**producer, "user.registered", 3);
+  for (const auto& worker : workers) {
+    std::string health;
+    EXPECT_TRUE(WaitFor([&] {
+      return HealthStatus(worker->admin_port(), &health) == "waiting";
+    })) << "last /healthz: "
+        << health;
+    EXPECT_THAT(health, HasSubstr("\"waiting_on\""));
+    EXPECT_EQ(worker->consumer().Stats().dead_lettered, 0);
+  }
+  absl::SleepFor(outage_start + kOutage - absl::Now());  // the outage lasts
+  if (postgres) {
+    ASSERT_TRUE(pg_->StartAgain().ok());
+  } else {
+    locks.clear();
+  }
+
+  // Every effect there, each sentinel back from both workers, nothing left
+  // unsettled: the workers' dead-letter counts are final.
+  const size_t expected_dead = 2 * sentinels.size();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return logged() == kUsers && registered() == kUsers &&
+               Emails(maildir).size() == static_cast<size_t>(kUsers) &&
+               CountKeys(dead.Records(), sentinels) == expected_dead &&
+               Settled({workers[0].get(), workers[1].get()});
+      },
+      absl::Seconds(60)))
+      << logged() << " emails logged, " << Emails(maildir).size()
+      << " in the maildir, " << registered() << " registrations counted, "
+      << dead.size() << " dead letters:" << Describe(dead.Records());
+  for (const auto& worker : workers) {
+    EXPECT_EQ(worker->consumer().Stats().dead_lettered,
+              static_cast<int64_t>(sentinels.size()));
+  }
+  std::vector<DeadLetter> dead_letters = dead.Records();
+  EXPECT_EQ(dead_letters.size(), expected_dead) << Describe(dead_letters);
+  for (const DeadLetter& d : dead_letters) {
+    EXPECT_EQ(sentinels.count(d.key), 1u)
+        << "a good record was dead-lettered:" << Describe({d});
+    EXPECT_EQ(d.attempts, "0") << Describe({d});  // undecodable, not tried
+  }
+  // Exactly once: one email per user, one log row each, each counted once.
+  std::set<std::string> recipients;
+  for (const std::string& email : Emails(maildir)) {
+    size_t to = email.find("\nTo: ");
+    if (to == std::string::npos) continue;
+    recipients.insert(
+        email.substr(to + 5, email.find_first_of("\r\n", to + 5) - (to + 5)));
+  }
+  EXPECT_EQ(recipients.size(), static_cast<size_t>(kUsers));
+  EXPECT_EQ(
+      QueryInt(**email_db, "SELECT COUNT(DISTINCT recipient) FROM email_log"),
+      kUsers);
+  EXPECT_EQ(logged(), kUsers);
+  EXPECT_EQ(registered(), kUsers);
+  for (const auto& worker : workers) {
+    std::string health;
+    EXPECT_TRUE(WaitFor([&] {
+      return HealthStatus(worker->admin_port(), &health) == "ok";
+    })) << "last /healthz: "
+        << health;
+    web::HttpClient admin("127.0.0.1", worker->admin_port());
+    auto metrics = admin.Send("GET", "/metrics");
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_THAT(metrics->body,
+                HasSubstr("herald_consumer_dependency_outages_total{topic="
+                          "\"user.registered\"}"));
+  }
+  for (auto& w : workers) EXPECT_TRUE(w->Stop().ok());
+}
+
+// One bad record does not take its neighbours with it. A backlog of 100
+// valid payments, 6 valid ones published without CloudEvents headers (no
+// ce_id: the inbox claims them by where they were written), on PostgreSQL
+// one whose effect really fails (its day's total would overflow BIGINT;
+// SQLite turns such a sum into a REAL instead, so there the backlog has no
+// failing payment), and last the undecodable sentinels; the analytics worker
+// reads it in batches of up to 100. Every good payment is counted once, and the
+// dead-letter topic holds the failing payment and the sentinels, nothing else.
+TEST_P(EndToEndTest, BatchKeepsEveryGoodPaymentAroundBadAndHeaderless) {
+  constexpr int kWithHeaders = 100;
+  constexpr int kHeaderless = 6;
+  constexpr int64_t kDay = 1764000000;  // 2025-11-24
+  const bool postgres = GetParam() == Backend::kPostgres;
+  auto producer = Producer::Create(TestConfig(*cluster_));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  DeadLetterReader dead(*cluster_, "payment.created",
+                        std::make_unique<contracts::v1::PaymentCreated>());
+  auto payment = [&](const std::string& id, const std::string& currency,
+                     int64_t amount) {
+    contracts::v1::PaymentCreated p;
+    p.set_payment_id(id);
+    p.set_user_id("u1");
+    p.set_amount(amount);
+    p.set_currency(currency);
+    p.mutable_created_at()->set_seconds(kDay);
+    return p;
+  };
+  auto sent = [](const DeliveryResult& r) { ASSERT_TRUE(r.ok()); };
+  int64_t total = 0;
+  int headerless = 0;
+  for (int i = 0; i < kWithHeaders; ++i) {
+    (*producer)->Send(payment(absl::StrCat("pay_", i), "EUR", 100 + i), sent);
+    total += 100 + i;
+    if (i % 16 == 7 && headerless < kHeaderless) {
+      // Topic, key and value only, as a producer that knows nothing of
+      // CloudEvents writes them.
+      const std::string id = absl::StrCat("pay_bare_", headerless++);
+      OutgoingMessage bare;
+      bare.topic = "payment.created";
+      bare.key = id;
+      bare.value = payment(id, "EUR", 1000).SerializeAsString();
+      (*producer)->Publish(std::move(bare), sent);
+      total += 1000;
+    }
+    if (postgres && i == kWithHeaders / 2) {
+      // Same key, so in this order on one partition: the first fills the
+      // total of its own (day, currency) to the BIGINT maximum, the second
+      // cannot be added to it ("bigint out of range") however often it is
+      // tried.
+      (*producer)->Send(
+          payment("pay_huge", "XXX", std::numeric_limits<int64_t>::max()),
+          sent);
+      (*producer)->Send(payment("pay_huge", "XXX", 1), sent);
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  ASSERT_EQ(headerless, kHeaderless);
+  const std::set<std::string> sentinels =
+      SendSentinels(**producer, "payment.created", 3);
+
+  Config config = WorkerConfig(AnalyticsWorkerSpec());
+  config.consumer.batch_size = 100;
+  auto worker = Worker::Start(config, AnalyticsWorkerSpec());
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  auto db = db::Database::Open(DbFor("analytics-worker"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto counted = [&] {
+    return QueryInt(**db,
+                    "SELECT COALESCE(SUM(payments), 0) FROM"
+                    " analytics_payments_daily WHERE currency = 'EUR'");
+  };
+  // Every good payment counted, the sentinels (and on PostgreSQL the
+  // failing payment) back, nothing left unsettled: the worker's dead-letter
+  // count is final.
+  const size_t expected_dead = sentinels.size() + (postgres ? 1 : 0);
+  const std::set<std::string> failing =
+      postgres ? std::set<std::string>{"pay_huge"} : std::set<std::string>{};
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::vector<DeadLetter> records = dead.Records();
+        return counted() == kWithHeaders + kHeaderless &&
+               CountKeys(records, sentinels) == sentinels.size() &&
+               CountKeys(records, failing) == failing.size() &&
+               Settled({worker->get()});
+      },
+      absl::Seconds(60)))
+      << counted() << " payments counted, " << dead.size()
+      << " dead letters:" << Describe(dead.Records());
+  EXPECT_EQ((*worker)->consumer().Stats().dead_lettered,
+            static_cast<int64_t>(expected_dead));
+
+  std::vector<DeadLetter> dead_letters = dead.Records();
+  EXPECT_EQ(dead_letters.size(), expected_dead) << Describe(dead_letters);
+  int failed_payments = 0;
+  for (const DeadLetter& d : dead_letters) {
+    EXPECT_EQ(d.group, "analytics-worker-group");
+    if (sentinels.count(d.key) == 1) {
+      EXPECT_EQ(d.attempts, "0") << Describe({d});
+      EXPECT_THAT(d.error, HasSubstr("not a valid")) << Describe({d});
+      continue;
+    }
+    ++failed_payments;
+    EXPECT_TRUE(postgres) << "a good payment was dead-lettered:"
+                          << Describe({d});
+    EXPECT_EQ(d.key, "pay_huge") << Describe({d});
+    EXPECT_EQ(d.attempts, "5") << Describe({d});  // consumer.max_attempts
+    EXPECT_THAT(d.error, HasSubstr("out of range")) << Describe({d});
+  }
+  EXPECT_EQ(failed_payments, postgres ? 1 : 0);
+
+  // Each good payment counted once, the headerless ones included.
+  EXPECT_EQ(counted(), kWithHeaders + kHeaderless);
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT amount FROM analytics_payments_daily"
+                     " WHERE currency = 'EUR' AND day = '2025-11-24'"),
+            total);
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT payments FROM analytics_payment_status"
+                     " WHERE status = 'pending'"),
+            kWithHeaders + kHeaderless + (postgres ? 1 : 0));
+  if (postgres) {
+    EXPECT_EQ(QueryInt(**db,
+                       "SELECT payments FROM analytics_payments_daily"
+                       " WHERE currency = 'XXX'"),
+              1);
+  }
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT COUNT(*) FROM inbox WHERE consumer = 'analytics'"
+                     " AND event_id LIKE 'kafka:payment.created/%'"),
+            kHeaderless);
+  EXPECT_EQ(
+      QueryInt(**db, "SELECT COUNT(*) FROM inbox WHERE consumer = 'analytics'"),
+      kWithHeaders + kHeaderless + (postgres ? 1 : 0));
+  EXPECT_TRUE((*worker)->Stop().ok());
+}
+
+// Records without CloudEvents headers (from a producer that knows nothing of
+// them) have no ce_id; the inbox claims each by where it was written. The
+// email worker must then still mail and log each under a name of its own.
+//
+// DISABLED: fails today. The email worker names the Maildir file and the
+// email_log row by meta.event_id, empty for such records: the first becomes
+// maildir/new/.eml (a dot file, which mail readers skip), and every later
+// one finds that file "already delivered" and then fails on email_log's
+// primary key (event_id ''), is retried to exhaustion and dead-lettered,
+// its email never sent. Enable with the fix (name them by
+// inbox::IdentityOf(meta), e.g. with '/' replaced).
+TEST_P(EndToEndTest,
+       DISABLED_EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
+  constexpr int kUsers = 3;
+  auto producer = Producer::Create(TestConfig(*cluster_));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  DeadLetterReader dead(*cluster_, "user.registered",
+                        std::make_unique<contracts::v1::UserRegistered>());
+  for (int i = 0; i < kUsers; ++i) {
+    contracts::v1::UserRegistered user;
+    user.set_user_id(absl::StrCat("bare", i));
+    user.set_email(absl::StrCat("bare", i, "@example.com"));
+    user.set_name(absl::StrCat("Bare ", i));
+    OutgoingMessage bare;  // topic, key and value only
+    bare.topic = "user.registered";
+    bare.key = user.user_id();
+    bare.value = user.SerializeAsString();
+    DeliveryResult sent = (*producer)->Publish(std::move(bare)).get();
+    ASSERT_TRUE(sent.ok()) << sent.status();
+  }
+  const std::set<std::string> sentinels =
+      SendSentinels(**producer, "user.registered", 3);
+  auto worker =
+      Worker::Start(WorkerConfig(EmailWorkerSpec()), EmailWorkerSpec());
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return CountKeys(dead.Records(), sentinels) == sentinels.size() &&
+               Settled({worker->get()});
+      },
+      absl::Seconds(60)))
+      << dead.size() << " dead letters:" << Describe(dead.Records());
+
+  EXPECT_EQ((*worker)->consumer().Stats().dead_lettered,
+            static_cast<int64_t>(sentinels.size()))
+      << Describe(dead.Records());
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tmp_ + "/maildir/new", ec)) {
+    names.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(kUsers));
+  for (const std::string& name : names) {
+    EXPECT_NE(name.front(), '.') << "mail readers skip " << name;
+  }
+  std::string all;
+  for (const std::string& email : Emails(tmp_ + "/maildir")) all += email;
+  for (int i = 0; i < kUsers; ++i) {
+    EXPECT_THAT(all, HasSubstr(absl::StrCat("To: bare", i, "@example.com")));
+  }
+  auto db = db::Database::Open(DbFor("email-worker"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM email_log"), kUsers);
+  EXPECT_TRUE((*worker)->Stop().ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EndToEndTest,
