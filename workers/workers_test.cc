@@ -697,16 +697,8 @@ TEST_P(EndToEndTest, BatchKeepsEveryGoodPaymentAroundBadAndHeaderless) {
 // Records without CloudEvents headers (from a producer that knows nothing of
 // them) have no ce_id; the inbox claims each by where it was written. The
 // email worker must then still mail and log each under a name of its own.
-//
-// DISABLED: fails today. The email worker names the Maildir file and the
-// email_log row by meta.event_id, empty for such records: the first becomes
-// maildir/new/.eml (a dot file, which mail readers skip), and every later
-// one finds that file "already delivered" and then fails on email_log's
-// primary key (event_id ''), is retried to exhaustion and dead-lettered,
-// its email never sent. Enable with the fix (name them by
-// inbox::IdentityOf(meta), e.g. with '/' replaced).
-TEST_P(EndToEndTest,
-       DISABLED_EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
+
+TEST_P(EndToEndTest, EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
   constexpr int kUsers = 3;
   auto producer = Producer::Create(TestConfig(*cluster_));
   ASSERT_TRUE(producer.ok()) << producer.status();

@@ -43,6 +43,15 @@ absl::StatusOr<Contact> ContactOf(db::Transaction& tx,
   return Contact{(*rows)[0].String(0), (*rows)[0].String(1)};
 }
 
+// The email's id, which names its Maildir file and its Message-ID: the
+// event's ce_id or, for a record without one, where it was written (Kafka
+// topic names take only [a-zA-Z0-9._-], all fine in both places).
+std::string EmailId(const Metadata& meta) {
+  if (!meta.event_id.empty()) return std::string(meta.event_id);
+  return absl::StrCat("kafka-", meta.topic, "-", meta.partition, "-",
+                      meta.offset);
+}
+
 // Renders, delivers and logs one email inside the handler's transaction.
 class Sender {
  public:
@@ -51,7 +60,7 @@ class Sender {
 
   absl::Status Send(db::Transaction& tx, const Metadata& meta,
                     const Email& email) {
-    std::string id(meta.event_id);
+    const std::string id = EmailId(meta);
     absl::Status s = mailer_->Deliver(
         id, email.to, RenderRfc5322(email, id, meta.EventTime()));
     if (!s.ok()) return s;
