@@ -17,6 +17,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -302,8 +303,12 @@ class Consumer::Impl : public pipeline::RebalanceListener {
         absl::MutexLock lock(&lag_mu_);
         lag_partitions_.insert(p);
       }
-      // Pausing works once librdkafka has assigned it: after this callback.
-      if (rs->outages > 0) pending_pauses_.push_back(p);
+      // librdkafka keeps a partition paused across a revocation and a new
+      // assignment (librdkafka#1849): take it as paused and let
+      // UpdatePause() resume it, once librdkafka has assigned it (after
+      // this callback).
+      p->paused = true;
+      pending_pauses_.push_back(p);
     }
     LOG(INFO) << "consumer group " << config_.consumer.group_id << ": assigned "
               << Names(partitions);
@@ -454,8 +459,10 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     absl::string_view key = pipeline::KeyOf(record.get());
     int64_t offset = record->offset;
     dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
-    if (!p->paused && p->tracker.held() >=
-                          static_cast<size_t>(config_.consumer.max_in_flight)) {
+    if (!p->paused &&
+        (p->route->outages > 0 ||
+         p->tracker.held() >=
+             static_cast<size_t>(config_.consumer.max_in_flight))) {
       UpdatePause(p);
     }
   }
@@ -660,13 +667,15 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     dirty_.clear();
   }
 
-  // Pauses a partition that holds too much, or whose handler waits for a
-  // dependency; resumes it when neither holds.
+  // Pauses a partition that holds too much, or that holds records its
+  // handler cannot take while it waits for a dependency; resumes it when
+  // neither holds. (A partition that holds nothing fetches even during an
+  // outage: a probe needs a record, e.g. after a rebalance took them all.)
   void UpdatePause(PartitionState* p) {
     if (p->revoked) return;
     const size_t limit = static_cast<size_t>(config_.consumer.max_in_flight);
     const size_t held = p->tracker.held();
-    bool pause = p->route->outages > 0 || held >= limit ||
+    bool pause = (p->route->outages > 0 && held > 0) || held >= limit ||
                  (p->paused && held > limit / 2);
     if (pause == p->paused) return;
     p->paused = pause;
@@ -741,6 +750,9 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   }
 
   void Free(PartitionState* p) {
+    pending_pauses_.erase(
+        std::remove(pending_pauses_.begin(), pending_pauses_.end(), p),
+        pending_pauses_.end());
     {
       absl::MutexLock lock(&lag_mu_);
       lag_partitions_.erase(p);
