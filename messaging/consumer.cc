@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,16 +26,16 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "messaging/pipeline/assignment.h"
 #include "messaging/pipeline/dead_letterer.h"
+#include "messaging/pipeline/dependency_watch.h"
 #include "messaging/pipeline/dispatcher.h"
 #include "messaging/pipeline/executor.h"
 #include "messaging/pipeline/instrumented.h"
-#include "messaging/pipeline/offset_tracker.h"
 #include "messaging/pipeline/reader.h"
 #include "messaging/pipeline/record.h"
 #include "messaging/pipeline/retrier.h"
@@ -83,31 +82,10 @@ std::string Where(const Held* held) {
                       r->offset);
 }
 
-struct RouteState;
-
-// A partition this member holds, from assignment until its last record is
-// settled or dropped after revocation.
-struct PartitionState {
-  TopicPartition id;
-  int dispatcher_id = -1;
-  RouteState* route = nullptr;
-  rd_kafka_topic_t* topic = nullptr;  // for StoreOffset
-  pipeline::OffsetTracker tracker;
-  bool revoked = false;
-  bool paused = false;  // as last told to librdkafka
-  bool dirty = false;   // settled records not yet stored
-  int running = 0;      // records out in units or awaiting a dead-letter ack
-  // For lag, read from other threads.
-  std::atomic<int64_t> committed{-1};
-  std::atomic<int64_t> first_fetched{-1};
-};
-
+// A topic's handler and its instruments.
 struct RouteState {
   pipeline::Route route;
   pipeline::TopicMetrics metrics;  // all null without Instrument()
-  absl::flat_hash_map<int32_t, PartitionState*> partitions;
-  int outages = 0;  // units in a row that met a dependency outage
-  absl::Time outage_since;
 };
 
 // What comes back to the polling thread: a unit that ran on a handler
@@ -140,11 +118,8 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     done_.TakeAll(&late);
     for (Completion& c : late) FreeUnit(c.unit);
     if (dispatcher_ != nullptr) dispatcher_->Clear(&DestroyRecord);
-    for (auto& [id, partition] : by_id_) {
-      if (reader_ != nullptr) reader_->ReleaseTopic(partition->topic);
-      delete partition;
-    }
-    by_id_.clear();
+    watch_.reset();
+    assignment_.reset();  // before the reader, whose handles it releases
     routes_.clear();
     reader_.reset();
   }
@@ -221,10 +196,9 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       }
       ApplyCompletions(now);
       Dispatch(now);
-      StoreProgress();
-      ApplyPendingPauses();
+      assignment_->StoreProgress();
       if (!announced_wait && absl::Now() - started > absl::Seconds(15) &&
-          by_id_.empty()) {
+          assignment_->empty()) {
         announced_wait = true;
         LOG(WARNING) << "consumer group " << config_.consumer.group_id
                      << " has no partitions yet: waiting for Kafka at "
@@ -247,12 +221,11 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   ConsumerHealth Health() const {
     ConsumerHealth health;
     health.in_flight = in_flight_.load(std::memory_order_relaxed);
-    absl::MutexLock lock(&health_mu_);
-    health.waiting_on_dependency = !waiting_.empty();
-    if (!waiting_.empty()) {
-      health.dependency_error = waiting_.begin()->second.error;
-      health.waiting_since = waiting_.begin()->second.since;
-    }
+    if (watch_ == nullptr) return health;  // Run() has not started
+    pipeline::DependencyWatch::Waiting waiting = watch_->Health();
+    health.waiting_on_dependency = waiting.waiting;
+    health.dependency_error = waiting.error;
+    health.waiting_since = waiting.since;
     return health;
   }
 
@@ -270,45 +243,29 @@ class Consumer::Impl : public pipeline::RebalanceListener {
         ->GetGauge("herald_consumer_in_flight",
                    "Records fetched and not yet settled")
         .Set(static_cast<double>(in_flight_.load()));
-    absl::MutexLock lock(&lag_mu_);
-    for (const PartitionState* p : lag_partitions_) {
-      std::optional<int64_t> high = reader_->HighWatermark(p->id);
-      if (!high.has_value()) continue;
-      int64_t position = p->committed.load();
-      if (position < 0) position = p->first_fetched.load();
-      if (position < 0) continue;  // nothing fetched yet: unknown
+    if (assignment_ == nullptr) return;
+    assignment_->ForEachForLag([&](const pipeline::Partition& p) {
+      std::optional<int64_t> high = reader_->HighWatermark(p.id);
+      if (!high.has_value()) return;
+      int64_t position = p.committed.load();
+      if (position < 0) position = p.first_fetched.load();
+      if (position < 0) return;  // nothing fetched yet: unknown
       registry_
           ->GetGauge("herald_consumer_lag",
                      "Records behind the end of the partition (not settled)",
-                     {{"topic", p->id.topic},
-                      {"partition", absl::StrCat(p->id.partition)}})
+                     {{"topic", p.id.topic},
+                      {"partition", absl::StrCat(p.id.partition)}})
           .Set(static_cast<double>(std::max<int64_t>(0, *high - position)));
-    }
+    });
   }
 
   // RebalanceListener, called inside Poll() and Close().
   void OnAssigned(const std::vector<TopicPartition>& partitions) override {
+    if (assignment_ == nullptr) return;  // Run() has not started
     for (const TopicPartition& tp : partitions) {
       auto route = by_topic_.find(tp.topic);
       if (route == by_topic_.end()) continue;  // cannot happen: subscribed
-      RouteState* rs = route->second;
-      auto* p = new PartitionState;
-      p->id = tp;
-      p->route = rs;
-      p->dispatcher_id = dispatcher_->AddPartition(rs->route.index);
-      p->topic = reader_->TopicHandle(tp.topic);
-      rs->partitions[tp.partition] = p;
-      by_id_[p->dispatcher_id] = p;
-      {
-        absl::MutexLock lock(&lag_mu_);
-        lag_partitions_.insert(p);
-      }
-      // librdkafka keeps a partition paused across a revocation and a new
-      // assignment (librdkafka#1849): take it as paused and let
-      // UpdatePause() resume it, once librdkafka has assigned it (after
-      // this callback).
-      p->paused = true;
-      pending_pauses_.push_back(p);
+      assignment_->Add(tp, route->second->route.index);
     }
     LOG(INFO) << "consumer group " << config_.consumer.group_id << ": assigned "
               << Names(partitions);
@@ -316,16 +273,17 @@ class Consumer::Impl : public pipeline::RebalanceListener {
 
   void OnRevoked(const std::vector<TopicPartition>& partitions,
                  bool lost) override {
-    std::vector<PartitionState*> going;
+    if (assignment_ == nullptr) return;
+    std::vector<pipeline::Partition*> going;
     for (const TopicPartition& tp : partitions) {
-      PartitionState* p = Find(tp);
+      pipeline::Partition* p = assignment_->Find(tp);
       if (p != nullptr) going.push_back(p);
     }
     // Let what runs for them finish, so that their offsets go out with the
     // commit on revocation (the next owner would redo them otherwise).
     const absl::Time deadline = absl::Now() + kRevokeWait;
     auto busy = [&] {
-      for (PartitionState* p : going) {
+      for (pipeline::Partition* p : going) {
         if (p->running > 0) return true;
       }
       return false;
@@ -334,18 +292,21 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       done_.WaitUntil(deadline);
       ApplyCompletions(absl::Now());
     }
-    StoreProgress();
-    for (PartitionState* p : going) Revoke(p);
+    assignment_->StoreProgress();
+    for (pipeline::Partition* p : going) {
+      size_t dropped = 0;
+      assignment_->Revoke(p, [&](Held* held) {
+        DestroyRecord(held);
+        ++dropped;
+      });
+      in_flight_.fetch_sub(static_cast<int64_t>(dropped),
+                           std::memory_order_relaxed);
+    }
     LOG(INFO) << "consumer group " << config_.consumer.group_id << ": "
               << (lost ? "lost " : "revoked ") << Names(partitions);
   }
 
  private:
-  struct Waiting {
-    std::string error;
-    absl::Time since;
-  };
-
   static const char* OrderingName(Ordering ordering) {
     switch (ordering) {
       case Ordering::kPartition:
@@ -396,23 +357,20 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     }
     dispatcher_ = std::make_unique<pipeline::Dispatcher>(
         config_.consumer.ordering, std::move(shapes));
+    assignment_ = std::make_unique<pipeline::Assignment>(
+        *reader_, *dispatcher_, config_.consumer.max_in_flight);
+    watch_ = std::make_unique<pipeline::DependencyWatch>(
+        *dispatcher_, *assignment_, retrier_.policy());
+    for (auto& rs : routes_) {
+      watch_->AddRoute(rs->route.index, rs->route.topic,
+                       rs->metrics.waiting_on_dependency);
+    }
     dead_letters_ = std::make_unique<pipeline::DeadLetterer>(config_);
     const int concurrency = std::max(1, config_.consumer.concurrency);
     scratch_.resize(concurrency);
     if (concurrency > 1) {
       threads_ = std::make_unique<pipeline::HandlerThreads>(concurrency);
     }
-  }
-
-  PartitionState* Find(const TopicPartition& tp) {
-    auto route = by_topic_.find(tp.topic);
-    if (route == by_topic_.end()) return nullptr;
-    auto it = route->second->partitions.find(tp.partition);
-    return it == route->second->partitions.end() ? nullptr : it->second;
-  }
-
-  PartitionState* PartitionOf(const Held* held) {
-    return by_id_.at(held->partition);
   }
 
   RouteState* RouteOf(const rd_kafka_message_t* record) {
@@ -440,31 +398,25 @@ class Consumer::Impl : public pipeline::RebalanceListener {
 
   void Admit(pipeline::RecordPtr record, absl::Time now) {
     RouteState* rs = RouteOf(record.get());
-    PartitionState* p = nullptr;
-    if (rs != nullptr) {
-      auto it = rs->partitions.find(record->partition);
-      if (it != rs->partitions.end()) p = it->second;
-    }
+    pipeline::Partition* p =
+        rs == nullptr ? nullptr
+                      : assignment_->Find(rs->route.index, record->partition);
     if (p == nullptr) {  // cannot happen: records follow the assignment
       LOG_EVERY_N(WARNING, 100)
           << "consumer: dropping a record of a partition not assigned here: "
           << rd_kafka_topic_name(record->rkt) << "/" << record->partition;
       return;
     }
-    if (p->first_fetched.load(std::memory_order_relaxed) < 0) {
-      p->first_fetched.store(record->offset, std::memory_order_relaxed);
+    const int64_t offset = record->offset;
+    if (!assignment_->Admit(p, offset)) {
+      LOG_EVERY_N(WARNING, 100)
+          << "consumer: dropping a record fetched twice: " << p->id.topic << "/"
+          << p->id.partition << "@" << offset;
+      return;
     }
-    p->tracker.Add(record->offset);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     absl::string_view key = pipeline::KeyOf(record.get());
-    int64_t offset = record->offset;
     dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
-    if (!p->paused &&
-        (p->route->outages > 0 ||
-         p->tracker.held() >=
-             static_cast<size_t>(config_.consumer.max_in_flight))) {
-      UpdatePause(p);
-    }
   }
 
   // Starts every unit that may run now, as far as there are threads.
@@ -476,9 +428,11 @@ class Consumer::Impl : public pipeline::RebalanceListener {
         FreeUnit(unit);
         return;
       }
-      PartitionState* first = PartitionOf(unit->records[0]);
-      unit->route = &first->route->route;
-      for (Held* held : unit->records) ++PartitionOf(held)->running;
+      pipeline::Partition* first = assignment_->Of(unit->records[0]);
+      unit->route = &routes_[first->route]->route;
+      for (Held* held : unit->records) {
+        assignment_->Dispatched(assignment_->Of(held));
+      }
       if (inline_handlers()) {
         pipeline::RunUnit(*unit, scratch_[0], on_undecodable_);
         Apply(unit, now);
@@ -523,9 +477,10 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     retrier_.Decide(status, unit->called, now, &decisions_);
     absl::Time resume_at = now;
     if (outage) {
-      ++rs->outages;
-      resume_at = now + retrier_.OutageBackoff(rs->outages);
-      NoteOutage(rs, status, resume_at - now);
+      if (rs->metrics.outages != nullptr) rs->metrics.outages->Increment();
+      resume_at = watch_->RouteDown(rs->route.index, status, now);
+    } else {
+      watch_->RouteAnswered(rs->route.index, !unit->called.empty(), now);
     }
     for (size_t i = 0; i < unit->called.size(); ++i) {
       Decision d = decisions_[i];
@@ -534,21 +489,12 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       }
       ApplyDecision(rs, unit->called[i], d, now, &dead);
     }
-    if (outage) {
-      dispatcher_->Hold(rs->route.index, resume_at);
-    } else if (dispatcher_->held_back(rs->route.index)) {
-      if (unit->called.empty()) {
-        dispatcher_->Hold(rs->route.index, now);  // no answer: probe again
-      } else {
-        EndOutage(rs);  // the dependency answered
-      }
-    }
     SendDeadLetters(dead);
   }
 
   void ApplyDecision(RouteState* rs, Held* held, const Decision& d,
                      absl::Time now, std::vector<Held*>* dead) {
-    PartitionState* p = PartitionOf(held);
+    pipeline::Partition* p = assignment_->Of(held);
     if (p->revoked) {
       Forget(p, held, now);
       return;
@@ -566,11 +512,11 @@ class Consumer::Impl : public pipeline::RebalanceListener {
           VLOG(1) << "handler for " << Where(held) << " failed (attempt "
                   << held->attempts << "), retrying";
         }
-        --p->running;
+        assignment_->Requeued(p);
         dispatcher_->Retry(held, d.not_before, now);
         return;
       case Decision::kDeadLetter:
-        dead->push_back(held);  // stays running until acknowledged
+        dead->push_back(held);  // stays out until acknowledged
         return;
     }
   }
@@ -601,20 +547,20 @@ class Consumer::Impl : public pipeline::RebalanceListener {
 
   void ApplyAck(Held* held, const absl::Status& acked, absl::Time now) {
     --dead_letters_pending_;
-    PartitionState* p = PartitionOf(held);
+    pipeline::Partition* p = assignment_->Of(held);
     if (p->revoked) {
       Forget(p, held, now);
       return;
     }
-    RouteState* rs = p->route;
+    RouteState* rs = routes_[p->route].get();
+    const std::string dlq = absl::StrCat(p->id.topic, dlt::kTopicSuffix);
     if (acked.ok()) {
-      LOG(WARNING) << "dead-lettered " << Where(held) << " to " << p->id.topic
-                   << dlt::kTopicSuffix;
+      LOG(WARNING) << "dead-lettered " << Where(held) << " to " << dlq;
       ++dead_lettered_;
       if (rs->metrics.dead_lettered != nullptr) {
         rs->metrics.dead_lettered->Increment();
       }
-      if (held->outages > 0) ClearWaiting("dead-letter topic");
+      watch_->DeadLetterTaken(dlq);  // it takes copies (again)
       Settle(p, held, now);
       return;
     }
@@ -624,142 +570,25 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     absl::Duration wait = retrier_.OutageBackoff(held->outages);
     LOG(ERROR) << "cannot dead-letter " << Where(held) << ": " << acked
                << "; trying again in " << wait;
-    SetWaiting("dead-letter topic",
-               absl::StrCat("dead-letter topic ", p->id.topic,
-                            dlt::kTopicSuffix, ": ", acked.message()));
-    --p->running;
+    watch_->DeadLetterRefused(dlq, acked);
+    assignment_->Requeued(p);
     dispatcher_->Retry(held, now + wait, now);
   }
 
   // `held` is settled: handled, or its dead-letter copy acknowledged.
-  void Settle(PartitionState* p, Held* held, absl::Time now) {
-    p->tracker.Settle(held->offset);
-    if (!p->dirty) {
-      p->dirty = true;
-      dirty_.push_back(p);
-    }
-    --p->running;
+  void Settle(pipeline::Partition* p, Held* held, absl::Time now) {
+    assignment_->Settled(p, held->offset);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     DestroyRecord(held);
     dispatcher_->Done(held, now);
-    if (p->paused) UpdatePause(p);
   }
 
   // A record of a revoked partition came back: drop it, uncommitted.
-  void Forget(PartitionState* p, Held* held, absl::Time now) {
-    --p->running;
+  void Forget(pipeline::Partition* p, Held* held, absl::Time now) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     DestroyRecord(held);
     dispatcher_->Done(held, now);
-    if (p->running == 0) Free(p);
-  }
-
-  // Stores the committable offsets of the partitions that moved.
-  void StoreProgress() {
-    for (PartitionState* p : dirty_) {
-      p->dirty = false;
-      if (p->revoked) continue;
-      std::optional<int64_t> next = p->tracker.TakeCommittable();
-      if (!next.has_value()) continue;
-      reader_->StoreOffset(p->topic, p->id.partition, *next);
-      p->committed.store(*next, std::memory_order_relaxed);
-    }
-    dirty_.clear();
-  }
-
-  // Pauses a partition that holds too much, or that holds records its
-  // handler cannot take while it waits for a dependency; resumes it when
-  // neither holds. (A partition that holds nothing fetches even during an
-  // outage: a probe needs a record, e.g. after a rebalance took them all.)
-  void UpdatePause(PartitionState* p) {
-    if (p->revoked) return;
-    const size_t limit = static_cast<size_t>(config_.consumer.max_in_flight);
-    const size_t held = p->tracker.held();
-    bool pause = (p->route->outages > 0 && held > 0) || held >= limit ||
-                 (p->paused && held > limit / 2);
-    if (pause == p->paused) return;
-    p->paused = pause;
-    if (pause) {
-      reader_->Pause(p->id);
-    } else {
-      reader_->Resume(p->id);
-    }
-  }
-
-  void ApplyPendingPauses() {
-    if (pending_pauses_.empty()) return;
-    for (PartitionState* p : pending_pauses_) UpdatePause(p);
-    pending_pauses_.clear();
-  }
-
-  void NoteOutage(RouteState* rs, const absl::Status& status,
-                  absl::Duration wait) {
-    if (rs->metrics.outages != nullptr) rs->metrics.outages->Increment();
-    if (rs->outages == 1) {
-      rs->outage_since = absl::Now();
-      LOG(WARNING) << rs->route.topic << ": a dependency is unavailable ("
-                   << status.message() << "); pausing its partitions and "
-                   << "trying again in " << wait << " (no attempts are used)";
-      if (rs->metrics.waiting_on_dependency != nullptr) {
-        rs->metrics.waiting_on_dependency->Set(1);
-      }
-      for (auto& [partition, p] : rs->partitions) UpdatePause(p);
-    } else {
-      LOG_EVERY_N(WARNING, 10) << rs->route.topic << ": still waiting for a "
-                               << "dependency (" << status.message() << ")";
-    }
-    SetWaiting(rs->route.topic, std::string(status.message()));
-  }
-
-  void EndOutage(RouteState* rs) {
-    LOG(INFO) << rs->route.topic << ": the dependency is back after "
-              << absl::Now() - rs->outage_since;
-    rs->outages = 0;
-    dispatcher_->Release(rs->route.index);
-    if (rs->metrics.waiting_on_dependency != nullptr) {
-      rs->metrics.waiting_on_dependency->Set(0);
-    }
-    ClearWaiting(rs->route.topic);
-    for (auto& [partition, p] : rs->partitions) UpdatePause(p);
-  }
-
-  void SetWaiting(const std::string& what, std::string error) {
-    absl::MutexLock lock(&health_mu_);
-    auto [it, inserted] = waiting_.try_emplace(what);
-    if (inserted) it->second.since = absl::Now();
-    it->second.error = std::move(error);
-  }
-
-  void ClearWaiting(const std::string& what) {
-    absl::MutexLock lock(&health_mu_);
-    waiting_.erase(what);
-  }
-
-  // A partition goes: what is not running is dropped now, uncommitted.
-  void Revoke(PartitionState* p) {
-    p->revoked = true;
-    p->route->partitions.erase(p->id.partition);
-    size_t dropped = 0;
-    dispatcher_->RemovePartition(p->dispatcher_id, [&](Held* held) {
-      DestroyRecord(held);
-      ++dropped;
-    });
-    in_flight_.fetch_sub(static_cast<int64_t>(dropped),
-                         std::memory_order_relaxed);
-    if (p->running == 0) Free(p);
-  }
-
-  void Free(PartitionState* p) {
-    pending_pauses_.erase(
-        std::remove(pending_pauses_.begin(), pending_pauses_.end(), p),
-        pending_pauses_.end());
-    {
-      absl::MutexLock lock(&lag_mu_);
-      lag_partitions_.erase(p);
-    }
-    reader_->ReleaseTopic(p->topic);
-    by_id_.erase(p->dispatcher_id);
-    delete p;
+    assignment_->Forget(p);  // may free `p`
   }
 
   Unit* NewUnit() {
@@ -787,7 +616,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       done_.WaitUntil(deadline);
       ApplyCompletions(absl::Now());
     }
-    StoreProgress();
+    assignment_->StoreProgress();
     absl::Status committed = reader_->CommitNow();
     if (!committed.ok()) {
       LOG(WARNING) << "final commit failed (records may be redelivered): "
@@ -807,6 +636,8 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   const rd_kafka_topic_t* last_topic_ = nullptr;  // RouteOf()'s cache
   RouteState* last_route_ = nullptr;
   std::unique_ptr<pipeline::Dispatcher> dispatcher_;
+  std::unique_ptr<pipeline::Assignment> assignment_;
+  std::unique_ptr<pipeline::DependencyWatch> watch_;
   pipeline::Retrier retrier_;
   std::unique_ptr<pipeline::DeadLetterer> dead_letters_;
   std::unique_ptr<pipeline::HandlerThreads> threads_;  // null: inline
@@ -816,9 +647,6 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   metrics::Registry* registry_ = nullptr;
 
   // Polling thread only.
-  absl::flat_hash_map<int, PartitionState*> by_id_;
-  std::vector<PartitionState*> dirty_;
-  std::vector<PartitionState*> pending_pauses_;
   std::vector<std::unique_ptr<Unit>> free_units_;
   std::vector<Completion> completions_;
   std::vector<Decision> decisions_;
@@ -830,11 +658,6 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0},
       in_flight_{0};
-  mutable absl::Mutex lag_mu_;
-  absl::flat_hash_set<const PartitionState*> lag_partitions_
-      ABSL_GUARDED_BY(lag_mu_);
-  mutable absl::Mutex health_mu_;
-  std::map<std::string, Waiting> waiting_ ABSL_GUARDED_BY(health_mu_);
 };
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
