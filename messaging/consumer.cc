@@ -296,6 +296,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     for (pipeline::Partition* p : going) {
       size_t dropped = 0;
       assignment_->Revoke(p, [&](Held* held) {
+        GiveUpDeadLetter(p, held);
         DestroyRecord(held);
         ++dropped;
       });
@@ -560,7 +561,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       if (rs->metrics.dead_lettered != nullptr) {
         rs->metrics.dead_lettered->Increment();
       }
-      watch_->DeadLetterTaken(dlq);  // it takes copies (again)
+      if (held->outages > 0) watch_->DeadLetterTaken(dlq);
       Settle(p, held, now);
       return;
     }
@@ -570,7 +571,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     absl::Duration wait = retrier_.OutageBackoff(held->outages);
     LOG(ERROR) << "cannot dead-letter " << Where(held) << ": " << acked
                << "; trying again in " << wait;
-    watch_->DeadLetterRefused(dlq, acked);
+    watch_->DeadLetterRefused(dlq, acked, /*first=*/held->outages == 1);
     assignment_->Requeued(p);
     dispatcher_->Retry(held, now + wait, now);
   }
@@ -585,10 +586,19 @@ class Consumer::Impl : public pipeline::RebalanceListener {
 
   // A record of a revoked partition came back: drop it, uncommitted.
   void Forget(pipeline::Partition* p, Held* held, absl::Time now) {
+    GiveUpDeadLetter(p, held);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     DestroyRecord(held);
     dispatcher_->Done(held, now);
     assignment_->Forget(p);  // may free `p`
+  }
+
+  // A record whose dead-letter copy was refused is dropped (its partition
+  // was revoked): the consumer no longer waits for the topic on its behalf.
+  void GiveUpDeadLetter(const pipeline::Partition* p, const Held* held) {
+    if (held->dead_letter && held->outages > 0) {
+      watch_->DeadLetterGivenUp(absl::StrCat(p->id.topic, dlt::kTopicSuffix));
+    }
   }
 
   Unit* NewUnit() {

@@ -56,12 +56,21 @@ void DependencyWatch::RouteAnswered(int route, bool handler_called,
 }
 
 void DependencyWatch::DeadLetterRefused(const std::string& topic,
-                                        const absl::Status& error) {
+                                        const absl::Status& error, bool first) {
+  if (first) ++dead_letters_waiting_[topic];
   SetWaiting(absl::StrCat("dead-letter topic ", topic),
              absl::StrCat("dead-letter topic ", topic, ": ", error.message()));
 }
 
 void DependencyWatch::DeadLetterTaken(const std::string& topic) {
+  DeadLetterGivenUp(topic);
+}
+
+void DependencyWatch::DeadLetterGivenUp(const std::string& topic) {
+  auto it = dead_letters_waiting_.find(topic);
+  if (it == dead_letters_waiting_.end()) return;
+  if (--it->second > 0) return;
+  dead_letters_waiting_.erase(it);
   ClearWaiting(absl::StrCat("dead-letter topic ", topic));
 }
 

@@ -62,9 +62,16 @@ class DependencyWatch {
   // handler could be given) a held route just sends its next probe.
   void RouteAnswered(int route, bool handler_called, absl::Time now);
 
-  // The dead-letter topic `topic` refused a copy, or took one.
-  void DeadLetterRefused(const std::string& topic, const absl::Status& error);
+  // DeadLetterRefused()
+  //
+  // The dead-letter topic `topic` refused a record's copy; `first` when it
+  // is that record's first refusal. The consumer waits for the topic while
+  // any record refused is neither taken (DeadLetterTaken) nor given up (its
+  // partition revoked: DeadLetterGivenUp).
+  void DeadLetterRefused(const std::string& topic, const absl::Status& error,
+                         bool first);
   void DeadLetterTaken(const std::string& topic);
+  void DeadLetterGivenUp(const std::string& topic);
 
   // Safe from any thread.
   Waiting Health() const;
@@ -83,6 +90,7 @@ class DependencyWatch {
   Assignment& assignment_;
   const RetryPolicy backoff_;
   std::vector<RouteWait> routes_;
+  std::map<std::string, int> dead_letters_waiting_;  // by topic
   mutable absl::Mutex mu_;
   std::map<std::string, Waiting> waiting_ ABSL_GUARDED_BY(mu_);
 };
