@@ -8,11 +8,12 @@
 //                                      dead-letter (DeadLetterer, async)
 //                                 |
 //                                 v
-//                             OffsetTracker per partition -> StoreOffset
+//                             Assignment: an OffsetTracker per partition,
+//                             the settled prefix stored; pauses
 //
-// This file wires them: it owns the partitions assigned to this member,
-// applies each unit's outcome, pauses partitions (too much in flight, or a
-// dependency down), and drains everything on revocation and on Stop().
+// DependencyWatch holds a route back while its dependency is down. This file
+// wires them: it admits records, applies each unit's outcome, and drains
+// what runs on revocation and on Stop().
 #include "messaging/consumer.h"
 
 #include <glog/logging.h>
@@ -24,10 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
 #include "messaging/pipeline/assignment.h"
