@@ -416,7 +416,9 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     absl::string_view key = pipeline::KeyOf(record.get());
-    dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
+    Held* held =
+        dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
+    held->context = p;  // for Assignment::Of()
   }
 
   // Starts every unit that may run now, as far as there are threads.

@@ -53,6 +53,7 @@ Partition* Assignment::Find(int route, int32_t partition) const {
 }
 
 Partition* Assignment::Of(const Held* held) const {
+  if (held->context != nullptr) return static_cast<Partition*>(held->context);
   return by_id_.at(held->partition);
 }
 

@@ -8,7 +8,7 @@ namespace pipeline {
 
 // Records that must run one at a time, in order.
 struct Lane {
-  Dispatcher* owner = nullptr;
+  Dispatcher::Partition* owner = nullptr;
   int partition = -1;
   int route = -1;
   std::string key;
@@ -23,6 +23,7 @@ struct Lane {
 
 struct Dispatcher::Partition {
   int route = -1;
+  Lane* only = nullptr;  // Ordering::kPartition: its one lane, kept
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes;
   bool removed = false;
   size_t size = 0;  // records not settled
@@ -60,6 +61,7 @@ int Dispatcher::AddPartition(int route) {
 
 Lane* Dispatcher::LaneFor(Partition& partition, int64_t offset,
                           absl::string_view key) {
+  if (partition.only != nullptr) return partition.only;
   std::string lane_key;
   switch (ordering_) {
     case Ordering::kPartition:
@@ -74,16 +76,21 @@ Lane* Dispatcher::LaneFor(Partition& partition, int64_t offset,
   std::unique_ptr<Lane>& lane = partition.lanes[lane_key];
   if (lane == nullptr) {
     lane = std::make_unique<Lane>();
-    lane->owner = this;
+    lane->owner = &partition;
     lane->route = partition.route;
     lane->key = std::move(lane_key);
+    if (ordering_ == Ordering::kPartition) partition.only = lane.get();
   }
   return lane.get();
 }
 
 Held* Dispatcher::Add(int partition_id, int64_t offset, absl::string_view key,
                       void* record, absl::Time now) {
-  Partition& partition = *partitions_.at(partition_id);
+  if (partition_id != last_added_id_) {
+    last_added_ = partitions_.at(partition_id).get();
+    last_added_id_ = partition_id;
+  }
+  Partition& partition = *last_added_;
   Lane* lane = LaneFor(partition, offset, key);
   lane->partition = partition_id;
   bool was_empty = lane->records.empty();
@@ -252,10 +259,9 @@ void Dispatcher::MaybeErase(Lane* lane) {
       lane->timer_refs > 0) {
     return;
   }
-  auto it = partitions_.find(lane->partition);
-  if (it == partitions_.end()) return;
-  Partition& partition = *it->second;
+  Partition& partition = *lane->owner;
   if (ordering_ == Ordering::kPartition && !partition.removed) return;
+  if (partition.only == lane) partition.only = nullptr;
   partition.lanes.erase(lane->key);  // frees `lane`
 }
 
@@ -263,7 +269,7 @@ void Dispatcher::Done(Held* held, absl::Time now) {
   if (held->settled) return;
   Lane* lane = held->lane;
   const int id = held->partition;
-  Partition& partition = *partitions_.at(id);
+  Partition& partition = *lane->owner;
   if (held->running) {
     held->running = false;
     --running_;
@@ -277,7 +283,10 @@ void Dispatcher::Done(Held* held, absl::Time now) {
   // `held` is freed from here on.
   if (partition.removed) {
     MaybeErase(lane);
-    if (partition.size == 0) partitions_.erase(id);
+    if (partition.size == 0) {
+      if (last_added_id_ == id) last_added_id_ = -1;
+      partitions_.erase(id);
+    }
     return;
   }
   Refresh(lane, now, /*urgent=*/false);
@@ -285,7 +294,7 @@ void Dispatcher::Done(Held* held, absl::Time now) {
 }
 
 void Dispatcher::Retry(Held* held, absl::Time not_before, absl::Time now) {
-  if (partitions_.at(held->partition)->removed) {
+  if (held->lane->owner->removed) {
     Done(held, now);
     return;
   }
@@ -341,7 +350,10 @@ void Dispatcher::RemovePartition(int partition_id,
   }
   timers_.swap(kept);
   for (Lane* lane : lanes) MaybeErase(lane);
-  if (partition.size == 0) partitions_.erase(it);
+  if (partition.size == 0) {
+    if (last_added_id_ == partition_id) last_added_id_ = -1;
+    partitions_.erase(it);
+  }
 }
 
 void Dispatcher::Clear(const std::function<void(Held*)>& drop) {
@@ -353,6 +365,7 @@ void Dispatcher::Clear(const std::function<void(Held*)>& drop) {
     }
   }
   partitions_.clear();
+  last_added_id_ = -1;
   for (auto& route : routes_) {
     route->ready.clear();
     route->ready_records = 0;

@@ -60,7 +60,8 @@ struct Lane;
 struct Held {
   int partition = -1;  // the dispatcher's partition id
   int64_t offset = -1;
-  void* record = nullptr;  // the caller's record, opaque here
+  void* record = nullptr;   // the caller's record, opaque here
+  void* context = nullptr;  // the caller's, e.g. the record's partition
   // Failed attempts counted against this record (see Retrier).
   int attempts = 0;
   // Most records a unit holding this record may have.
@@ -153,6 +154,7 @@ class Dispatcher {
   size_t size() const { return size_; }
 
  private:
+  friend struct Lane;
   struct Partition;
   struct Route;
   struct Timer {
@@ -176,6 +178,8 @@ class Dispatcher {
   absl::flat_hash_map<int, std::unique_ptr<Partition>> partitions_;
   std::priority_queue<Timer> timers_;
   int next_partition_ = 0;
+  int last_added_id_ = -1;  // Add()'s cache
+  Partition* last_added_ = nullptr;
   size_t next_route_ = 0;  // round robin
   size_t running_ = 0;
   size_t size_ = 0;
