@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 namespace herald {
@@ -78,6 +80,58 @@ absl::Status MockCluster::SetBrokerUp(int32_t broker_id) {
         absl::StrCat("broker ", broker_id, ": ", rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
+}
+
+absl::Status MockCluster::SetPartitionLeader(absl::string_view topic,
+                                             int32_t partition,
+                                             int32_t broker_id) {
+  std::string name(topic);
+  rd_kafka_resp_err_t err = rd_kafka_mock_partition_set_leader(
+      handles_->cluster, name.c_str(), partition, broker_id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(topic, "/", partition, " to broker ", broker_id, ": ",
+                     rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr int16_t kProduceApiKey = 0;
+}  // namespace
+
+absl::Status MockCluster::FailProduces(int32_t broker_id, int count,
+                                       KafkaError error) {
+  // The mock takes (error, rtt_ms) pairs as varargs: one call per error.
+  for (int i = 0; i < count; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_mock_broker_push_request_error_rtts(
+        handles_->cluster, broker_id, kProduceApiKey, 1,
+        static_cast<rd_kafka_resp_err_t>(error), 0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("broker ", broker_id, ": ", rd_kafka_err2str(err)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> MockCluster::PendingProduceFailures(int32_t broker_id) {
+  size_t count = 0;
+  rd_kafka_resp_err_t err = rd_kafka_mock_broker_error_stack_cnt(
+      handles_->cluster, broker_id, kProduceApiKey, &count);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("broker ", broker_id, ": ", rd_kafka_err2str(err)));
+  }
+  return static_cast<int>(count);
+}
+
+void MockCluster::FailNextProduces(int count, KafkaError error) {
+  if (count <= 0) return;
+  std::vector<rd_kafka_resp_err_t> errors(
+      static_cast<size_t>(count), static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(handles_->cluster, kProduceApiKey,
+                                          errors.size(), errors.data());
 }
 
 }  // namespace testing

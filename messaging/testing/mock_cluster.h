@@ -11,6 +11,9 @@
 //   ASSERT_TRUE(cluster.ok());
 //   ASSERT_TRUE((*cluster)->CreateTopic("payment.created", 4).ok());
 //   config.brokers = (*cluster)->bootstrap_servers();
+//
+//   // Fault injection: broker 2 refuses the next 5 produce requests.
+//   (*cluster)->FailProduces(2, 5, MockCluster::KafkaError::kPolicyViolation);
 #ifndef HERALD_MESSAGING_TESTING_MOCK_CLUSTER_H_
 #define HERALD_MESSAGING_TESTING_MOCK_CLUSTER_H_
 
@@ -27,6 +30,15 @@ namespace testing {
 
 class MockCluster {
  public:
+  // Kafka protocol error codes a broker can be made to answer with.
+  enum class KafkaError : int16_t {
+    // Retriable: the producer retries on its own, nothing fails.
+    kNotEnoughReplicas = 19,
+    // Not retriable: the records of the request fail with this error.
+    kTopicAuthorizationFailed = 29,
+    kPolicyViolation = 44,
+  };
+
   // Starts `num_brokers` brokers (ids 1..N) on ephemeral loopback ports.
   static absl::StatusOr<std::unique_ptr<MockCluster>> Start(
       int num_brokers = 1);
@@ -47,6 +59,33 @@ class MockCluster {
   // and it stops answering.
   absl::Status SetBrokerDown(int32_t broker_id);
   absl::Status SetBrokerUp(int32_t broker_id);
+
+  // SetPartitionLeader()
+  //
+  // Makes broker `broker_id` the leader of `topic`/`partition` (which must
+  // exist): its produce and fetch requests go there. Set it before clients
+  // connect; they learn of it from metadata.
+  absl::Status SetPartitionLeader(absl::string_view topic, int32_t partition,
+                                  int32_t broker_id);
+
+  // FailProduces()
+  //
+  // Broker `broker_id` answers its next `count` produce requests (whatever
+  // their topics, one request may carry records of several partitions) with
+  // `error` instead of storing them. Calls add up; errors not used yet stay
+  // pending. With the leaders of a topic on a broker of their own (see
+  // SetPartitionLeader), this makes that topic refuse writes.
+  absl::Status FailProduces(int32_t broker_id, int count, KafkaError error);
+
+  // The produce errors FailProduces() queued on `broker_id` that no request
+  // has met yet.
+  absl::StatusOr<int> PendingProduceFailures(int32_t broker_id);
+
+  // FailNextProduces()
+  //
+  // The next `count` produce requests to any broker fail with `error`
+  // (after the errors queued on a broker by FailProduces()).
+  void FailNextProduces(int count, KafkaError error);
 
  private:
   struct Handles;
