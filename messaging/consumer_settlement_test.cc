@@ -185,6 +185,78 @@ TEST_F(SettlementTest, AnUndecodableRecordDoesNotCommitPastAnEarlierRetry) {
   EXPECT_THAT(seen, ElementsAre(good, garbage, sentinel));
 }
 
+// Issue: when the dead-letter publish of an earlier record failed, later
+// records' offsets were stored; a restart then lost the earlier one.
+TEST(DeadLetterSettlementTest, ARefusedDeadLetterHoldsTheOffsetBelowIt) {
+  // The dead-letter topic lives on a broker of its own, which refuses the
+  // first write it gets.
+  auto cluster = MockCluster::Start(2);
+  ASSERT_TRUE(cluster.ok());
+  MockCluster& mock = **cluster;
+  ASSERT_TRUE(mock.CreateTopic("payment.created", 1).ok());
+  ASSERT_TRUE(mock.CreateTopic("payment.created.dlq", 1).ok());
+  ASSERT_TRUE(mock.SetPartitionLeader("payment.created", 0, 1).ok());
+  ASSERT_TRUE(mock.SetPartitionLeader("payment.created.dlq", 0, 2).ok());
+  auto producer = Producer::Create(TestConfig(mock));
+  ASSERT_TRUE(producer.ok());
+  for (const char* key : {"a", "b", "c"}) {
+    PaymentCreated p;
+    p.set_payment_id(key);
+    ASSERT_TRUE((*producer)->Send(p).get().ok());
+  }
+  ASSERT_TRUE(
+      mock.FailProduces(2, 1, MockCluster::KafkaError::kPolicyViolation).ok());
+  Config config = TestConfig(mock, "refused-dead-letter");
+  config.consumer.concurrency = 3;
+  config.consumer.ordering = Ordering::kKey;
+  // The refused copy of `a` is sent again only after 5 s: long enough to
+  // stop the member first.
+  config.consumer.retry_backoff_ms = 5000;
+  config.consumer.retry_max_backoff_ms = 5000;
+  {
+    auto consumer = Consumer::Create(config);
+    ASSERT_TRUE(consumer.ok());
+    Consumer* c = consumer->get();
+    ASSERT_TRUE(
+        (*consumer)
+            ->Subscribe<PaymentCreated>([c](const PaymentCreated& p,
+                                            const Metadata&) -> absl::Status {
+              // b and c fail once a's dead-letter copy was refused.
+              if (p.payment_id() != "a") {
+                EXPECT_TRUE(
+                    WaitFor([c] { return c->Health().waiting_on_dependency; }));
+              }
+              return Permanent(absl::InvalidArgumentError("poison"));
+            })
+            .ok());
+    RunningConsumer running(*std::move(consumer));
+    ASSERT_TRUE(WaitFor([c] { return c->Stats().dead_lettered == 2; }));
+    EXPECT_THAT(c->Health().dependency_error, HasSubstr("payment.created.dlq"));
+    ASSERT_TRUE(running.Stop().ok());  // a's copy is still to be sent
+  }
+  // The next member starts at `a`, not after `c`.
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  Config reader = TestConfig(mock, "refused-dead-letter");
+  auto consumer = Consumer::Create(reader);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<PaymentCreated>(
+                      [&](const PaymentCreated& p, const Metadata&) {
+                        absl::MutexLock lock(&mu);
+                        seen.push_back(p.payment_id());
+                        return absl::OkStatus();
+                      })
+                  .ok());
+  RunningConsumer running(*std::move(consumer));
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return seen.size() == 3;
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(seen, ElementsAre("a", "b", "c"));
+}
+
 // Issue: one bad record dead-lettered its whole batch. A batch that fails
 // without saying where is split until the record at fault is alone.
 TEST_F(SettlementTest, APlainBatchErrorIsolatesTheRecordAtFault) {
