@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "database/internal/ignored_failure.h"
 
 namespace herald {
 namespace db {
@@ -86,19 +87,6 @@ absl::Status ResultError(PGconn* conn, const PGresult* result,
       (PQstatus(conn) != CONNECTION_OK && !IsStatementState(sqlstate))) {
     return DependencyOutage(std::move(status));
   }
-  return status;
-}
-
-// A body returned OK although one of its statements failed: that
-// statement's error (code and marks), saying so.
-absl::Status IgnoredFailure(const absl::Status& first) {
-  absl::Status status(first.code(),
-                      absl::StrCat("a statement failed and the transaction "
-                                   "was rolled back: ",
-                                   first.message()));
-  first.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    status.SetPayload(url, payload);
-  });
   return status;
 }
 
@@ -299,7 +287,7 @@ class PostgresDatabase : public Database {
       if (status.ok()) {
         status = body(tx);
         if (status.ok() && !tx.first_error().ok()) {
-          status = IgnoredFailure(tx.first_error());
+          status = db_internal::IgnoredFailure(tx.first_error());
         }
         if (status.ok()) {
           status = tx.Exec("COMMIT");

@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "database/internal/ignored_failure.h"
 
 namespace herald {
 namespace db {
@@ -32,18 +33,6 @@ constexpr char kBusyPayload[] = "herald.dev/sqlite-busy";
 
 bool IsLockError(const absl::Status& s) {
   return s.GetPayload(kBusyPayload).has_value();
-}
-
-// A body returned OK although one of its statements failed.
-absl::Status IgnoredFailure(const absl::Status& first) {
-  absl::Status status(first.code(),
-                      absl::StrCat("a statement failed and the transaction "
-                                   "was rolled back: ",
-                                   first.message()));
-  first.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    status.SetPayload(url, payload);
-  });
-  return status;
 }
 
 bool IsBusy(int code) {
@@ -185,7 +174,7 @@ class SqliteTransaction : public Transaction {
     first_error_ = absl::OkStatus();
     absl::Status status = body(*this);
     if (status.ok() && !first_error_.ok()) {
-      status = IgnoredFailure(first_error_);
+      status = db_internal::IgnoredFailure(first_error_);
     }
     return status;
   }

@@ -32,6 +32,18 @@ void Report(const UndecodableCallback& report, const rd_kafka_message_t* r,
   (report ? report : LogUndecodable)(bad);
 }
 
+// Decodes the record of `held` into `event`. One that does not decode is
+// reported and noted in `unit`: false.
+bool DecodeInto(Unit& unit, Held* held, const Metadata& metadata,
+                Message& event, const UndecodableCallback& report) {
+  const rd_kafka_message_t* record = RecordOf(held);
+  absl::Status decoded = Decode(record, metadata, event);
+  if (decoded.ok()) return true;
+  Report(report, record, metadata, decoded);
+  unit.undecodable.emplace_back(held, std::move(decoded));
+  return false;
+}
+
 }  // namespace
 
 Message* Scratch::For(const Route& route) {
@@ -56,15 +68,9 @@ void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
       unit.dead_letter.push_back(held);
       return;
     }
-    const rd_kafka_message_t* record = RecordOf(held);
-    Metadata metadata = MetadataOf(record);
+    Metadata metadata = MetadataOf(RecordOf(held));
     Message* event = scratch.For(route);
-    absl::Status decoded = Decode(record, metadata, *event);
-    if (!decoded.ok()) {
-      Report(report, record, metadata, decoded);
-      unit.undecodable.emplace_back(held, std::move(decoded));
-      return;
-    }
+    if (!DecodeInto(unit, held, metadata, *event, report)) return;
     unit.called.push_back(held);
     unit.status = route.handler(*event, metadata);
     return;
@@ -79,15 +85,9 @@ void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
       unit.dead_letter.push_back(held);
       continue;
     }
-    const rd_kafka_message_t* record = RecordOf(held);
-    Metadata meta = MetadataOf(record);
+    Metadata meta = MetadataOf(RecordOf(held));
     std::unique_ptr<Message> event(route.prototype->New());
-    absl::Status decoded = Decode(record, meta, *event);
-    if (!decoded.ok()) {
-      Report(report, record, meta, decoded);
-      unit.undecodable.emplace_back(held, std::move(decoded));
-      continue;
-    }
+    if (!DecodeInto(unit, held, meta, *event, report)) continue;
     unit.called.push_back(held);
     metadata.push_back(meta);
     events.push_back(std::move(event));
