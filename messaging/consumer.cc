@@ -220,6 +220,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   ConsumerHealth Health() const {
     ConsumerHealth health;
     health.in_flight = in_flight_.load(std::memory_order_relaxed);
+    health.in_group = reader_->InGroup();
     if (watch_ == nullptr) return health;  // Run() has not started
     pipeline::DependencyWatch::Waiting waiting = watch_->Health();
     health.waiting_on_dependency = waiting.waiting;

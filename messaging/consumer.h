@@ -81,6 +81,10 @@ struct ConsumerHealth {
   std::string dependency_error;  // the latest error of the oldest wait
   absl::Time waiting_since = absl::InfinitePast();
   int64_t in_flight = 0;  // records fetched and not yet settled
+  // True while the consumer is a member of its group (with or without
+  // partitions: a group may have more members than partitions). False
+  // before it joined and while it cannot reach the group's coordinator.
+  bool in_group = false;
 };
 
 class Consumer {

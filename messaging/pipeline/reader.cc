@@ -212,6 +212,13 @@ absl::Status Reader::Close() {
   return kafka_internal::ToStatus(rd_kafka_consumer_close(rk_), "close");
 }
 
+bool Reader::InGroup() const {
+  char* id = rd_kafka_memberid(rk_);
+  const bool joined = id != nullptr && id[0] != '\0';
+  if (id != nullptr) rd_kafka_mem_free(rk_, id);
+  return joined;
+}
+
 std::vector<TopicPartition> Reader::Assignment() const {
   rd_kafka_topic_partition_list_t* partitions = nullptr;
   if (rd_kafka_assignment(rk_, &partitions) != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -111,6 +111,10 @@ class Reader {
   // Leaves the group (revoking through the listener) and closes.
   absl::Status Close();
 
+  // True while this member belongs to its group (the coordinator gave it a
+  // member id), whether or not it has partitions. Safe from any thread.
+  bool InGroup() const;
+
   // The partitions assigned now. Safe from any thread.
   std::vector<TopicPartition> Assignment() const;
 

@@ -103,10 +103,12 @@ TEST_F(ReaderTest, ResumeFetchesAgainRightAfterTheLastPolledRecord) {
   auto reader = Reader::Create(TestConfig(*cluster_, "pause"));
   ASSERT_TRUE(reader.ok());
   ASSERT_TRUE((*reader)->Subscribe({"t"}, &listener).ok());
+  EXPECT_FALSE((*reader)->InGroup());
   RecordPtr first = Next(**reader);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->offset, 0);
   EXPECT_EQ(listener.assigned(), 1u);
+  EXPECT_TRUE((*reader)->InGroup());
   // Paused: what librdkafka prefetched (offsets 1 and 2) is dropped.
   (*reader)->Pause({"t", 0});
   Produce(1);  // offset 3: the sentinel, fetched only after the resume
