@@ -52,18 +52,14 @@ std::optional<IdempotencyKey> KeyOf(const web::Request& request,
   return out;
 }
 
-outbox::RelayOptions RelayOptionsFor(const Config& config) {
-  outbox::RelayOptions options;
-  options.retention = absl::Hours(config.outbox.retention_hours);
-  return options;
-}
-
 }  // namespace
 
 class Gateway::Impl {
  public:
-  Impl(Config config, GatewayOptions options)
-      : config_(std::move(config)), options_(std::move(options)) {}
+  Impl(Config config, GatewaySettings settings, GatewayOptions options)
+      : config_(std::move(config)),
+        settings_(std::move(settings)),
+        options_(std::move(options)) {}
 
   ~Impl() { Stop(); }
 
@@ -73,7 +69,7 @@ class Gateway::Impl {
       if (!s.ok()) return s;
     }
     absl::StatusOr<std::unique_ptr<db::Database>> db =
-        db::Database::Open(config_.db);
+        db::Database::Open(settings_.database.url);
     if (!db.ok()) return db.status();
     db_ = *std::move(db);
     absl::Status s = db::Migrate(*db_, "outbox", outbox::OutboxMigrations());
@@ -82,7 +78,7 @@ class Gateway::Impl {
     store_ = std::make_unique<Store>(*db_, config_.service);
 
     absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
-        outbox::OutboxRelay::Start(*db_, config_, RelayOptionsFor(config_));
+        outbox::OutboxRelay::Start(*db_, config_, settings_.relay);
     if (!relay.ok()) return relay.status();
     relay_ = *std::move(relay);
     RegisterMetrics();
@@ -90,8 +86,8 @@ class Gateway::Impl {
 
     web::ServerOptions server_options;
     server_options.address = options_.http_address;
-    server_options.port = config_.http_port;
-    server_options.threads = options_.http_threads;
+    server_options.port = settings_.http_port;
+    server_options.threads = settings_.http_threads;
     server_options.max_body_bytes = options_.max_body_bytes;
     server_options.on_request = [this](const web::Request& r, int status,
                                        double seconds) {
@@ -104,8 +100,8 @@ class Gateway::Impl {
     if (!server.ok()) return server.status();
     server_ = *std::move(server);
     LOG(INFO) << "gateway listening on " << options_.http_address << ":"
-              << server_->port() << " (database " << config_.db << ", brokers "
-              << config_.brokers << ")";
+              << server_->port() << " (database " << settings_.database.url
+              << ", brokers " << config_.brokers << ")";
     return absl::OkStatus();
   }
 
@@ -124,8 +120,7 @@ class Gateway::Impl {
  private:
   // Background upkeep until Stop(): forgets old Idempotency-Keys.
   void Maintain() {
-    const absl::Duration retention =
-        absl::Hours(config_.idempotency.retention_hours);
+    const absl::Duration retention = settings_.idempotency_retention;
     while (
         !stopping_.WaitForNotificationWithTimeout(options_.maintenance_every)) {
       absl::StatusOr<int64_t> pruned =
@@ -303,6 +298,7 @@ class Gateway::Impl {
   }
 
   Config config_;
+  const GatewaySettings settings_;
   const GatewayOptions options_;
   std::unique_ptr<dev::DevBroker> dev_broker_;
   std::unique_ptr<db::Database> db_;
@@ -318,8 +314,9 @@ class Gateway::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
-    const Config& config, const GatewayOptions& options) {
-  auto impl = std::make_unique<Impl>(config, options);
+    const Config& config, const GatewaySettings& settings,
+    const GatewayOptions& options) {
+  auto impl = std::make_unique<Impl>(config, settings, options);
   absl::Status s = impl->Start();
   if (!s.ok()) return s;
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));

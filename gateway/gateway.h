@@ -8,7 +8,7 @@
 // Example:
 //
 //   absl::StatusOr<std::unique_ptr<herald::gateway::Gateway>> gateway =
-//       herald::gateway::Gateway::Start(config);
+//       herald::gateway::Gateway::Start(config, settings);
 //   ...
 //   (*gateway)->Stop();
 #ifndef HERALD_GATEWAY_GATEWAY_H_
@@ -19,16 +19,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/settings.h"
 #include "messaging/config.h"
 
 namespace herald {
 namespace gateway {
 
+// What code (tests, benchmarks) may change besides the settings.
 struct GatewayOptions {
   // Address the HTTP API listens on.
   std::string http_address = "0.0.0.0";
-  // Requests wait for their commit without holding a thread.
-  int http_threads = 2;
   size_t max_body_bytes = 64 * 1024;
   // Where the development broker goes when no brokers are configured.
   int dev_broker_port = 9092;
@@ -38,11 +38,14 @@ struct GatewayOptions {
 
 class Gateway {
  public:
+  // `config` for Kafka (no brokers: the development broker), `settings` for
+  // the rest.
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(
-      const Config& config, const GatewayOptions& options = {});
+      const Config& config, const GatewaySettings& settings,
+      const GatewayOptions& options = {});
   ~Gateway();
 
-  // The bound HTTP port (config.http_port, or the free port picked for 0).
+  // The bound HTTP port (settings.http_port, or the free port picked for 0).
   int port() const;
   // The brokers in use (the development broker's address if it started one).
   std::string brokers() const;

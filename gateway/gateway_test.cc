@@ -116,7 +116,7 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
     }
     config_ = TestConfig(*cluster_, "gateway-test-reader");
     config_.service = "gateway";
-    config_.http_port = 0;
+    settings_.http_port = 0;
     if (GetParam() == Backend::kPostgres) {
       if (!db::testing::PostgresAvailable()) {
         GTEST_SKIP() << "PostgreSQL is not installed (tools/setup.sh)";
@@ -124,10 +124,10 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
       auto server = db::testing::PostgresServer::Start();
       ASSERT_TRUE(server.ok()) << server.status();
       pg_ = *std::move(server);
-      config_.db = pg_->url();
+      settings_.database.url = pg_->url();
     } else {
-      config_.db = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/gw_",
-                                counter_++, ".db");
+      settings_.database.url = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"),
+                                            "/gw_", counter_++, ".db");
     }
     StartGateway();
     reader_ = events_.Attach(config_);
@@ -137,7 +137,7 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
     GatewayOptions options;
     options.http_address = "127.0.0.1";
     options.maintenance_every = absl::Milliseconds(100);
-    auto gateway = Gateway::Start(config_, options);
+    auto gateway = Gateway::Start(config_, settings_, options);
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
     client_ = std::make_unique<web::HttpClient>("127.0.0.1", gateway_->port());
@@ -160,6 +160,7 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<db::testing::PostgresServer> pg_;
   std::unique_ptr<MockCluster> cluster_;
   Config config_;
+  GatewaySettings settings_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<web::HttpClient> client_;
   EventLog events_;
@@ -351,7 +352,7 @@ TEST_P(GatewayTest, IdempotencyKeysAreForgottenAfterTheirRetention) {
   ASSERT_EQ(old_first.status, 201);
   ASSERT_EQ(fresh_first.status, 201);
   // Ages one key past the retention (24 hours by default).
-  auto db = db::Database::Open(config_.db);
+  auto db = db::Database::Open(settings_.database.url);
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)
                   ->Transact([](db::Transaction& tx) {
@@ -449,11 +450,12 @@ TEST(GatewayUpgradeTest, PaymentsFromTheFirstSchemaAreStillServed) {
   ASSERT_TRUE(cluster.ok());
   Config config = TestConfig(**cluster, "upgrade");
   config.service = "gateway";
-  config.http_port = 0;
-  config.db = url;
+  GatewaySettings settings;
+  settings.http_port = 0;
+  settings.database.url = url;
   GatewayOptions options;
   options.http_address = "127.0.0.1";
-  auto gateway = Gateway::Start(config, options);
+  auto gateway = Gateway::Start(config, settings, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   web::HttpClient client("127.0.0.1", (*gateway)->port());
   auto got = client.Send("GET", "/api/v1/payments/pay_old");
@@ -481,12 +483,14 @@ TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   }
   Config config;
   config.service = "gateway";
-  config.db = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/dev.db");
-  config.http_port = 0;
+  GatewaySettings settings;
+  settings.database.url =
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/dev.db");
+  settings.http_port = 0;
   GatewayOptions options;
   options.http_address = "127.0.0.1";
   options.dev_broker_port = port;
-  auto gateway = Gateway::Start(config, options);
+  auto gateway = Gateway::Start(config, settings, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   EXPECT_EQ((*gateway)->brokers(), absl::StrCat("127.0.0.1:", port));
   web::HttpClient client("127.0.0.1", (*gateway)->port());

@@ -6,37 +6,55 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "base/flags.h"
+#include "base/process.h"
+#include "database/flags.h"
 #include "gateway/gateway.h"
+#include "gateway/settings.h"
+#include "messaging/config.h"
 #include "messaging/flags.h"
-#include "messaging/process.h"
 
 ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port (default 8080; HERALD_HTTP_PORT, http_port:)");
-ABSL_FLAG(int, http_threads, 2,
-          "threads serving HTTP; requests wait for their commit without "
-          "holding one, so about one per core is enough");
+ABSL_FLAG(std::optional<int>, http_threads, std::nullopt,
+          "threads serving HTTP (default 2; HERALD_HTTP_THREADS); requests "
+          "wait for their commit without holding one, so about one per core "
+          "is enough");
+
+namespace {
+
+std::optional<std::string> Text(std::optional<int> value) {
+  if (!value.has_value()) return std::nullopt;
+  return absl::StrCat(*value);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   herald::InitProcess(argc, argv);
 
-  std::optional<std::string> port;
-  if (auto flag = absl::GetFlag(FLAGS_http_port)) port = absl::StrCat(*flag);
-  absl::StatusOr<herald::Config> config = herald::ConfigFromFlags(
-      {{"service", "gateway"}, {"client_id", "gateway"}},
-      {{"http_port", port}});
-  if (!config.ok()) {
-    LOG(ERROR) << "bad configuration: " << config.status().message();
+  herald::Config config;
+  herald::gateway::GatewaySettings gateway;
+  std::vector<herald::settings::Key> keys = herald::MessagingKeys(config);
+  for (auto& key : herald::gateway::GatewayKeys(gateway)) keys.push_back(key);
+  absl::Status loaded = herald::settings::Load(
+      keys, herald::SourcesFromFlags(
+                {{"service", "gateway"}, {"client_id", "gateway"}},
+                {herald::MessagingFlags(),
+                 herald::db::DatabaseFlags(),
+                 {{"http_port", Text(absl::GetFlag(FLAGS_http_port))},
+                  {"http_threads", Text(absl::GetFlag(FLAGS_http_threads))}}}));
+  if (!loaded.ok()) {
+    LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
-  herald::gateway::GatewayOptions options;
-  options.http_threads = absl::GetFlag(FLAGS_http_threads);
-  auto gateway = herald::gateway::Gateway::Start(*config, options);
-  if (!gateway.ok()) {
-    LOG(ERROR) << "gateway cannot start: " << gateway.status();
+  auto running = herald::gateway::Gateway::Start(config, gateway);
+  if (!running.ok()) {
+    LOG(ERROR) << "gateway cannot start: " << running.status();
     return 1;
   }
   int signal = herald::WaitForStopSignal();
   LOG(INFO) << "gateway stopping (signal " << signal << ")";
-  (*gateway)->Stop();
+  (*running)->Stop();
   return 0;
 }

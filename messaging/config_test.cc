@@ -1,5 +1,5 @@
-// Configuration precedence (defaults < file < environment < flags) and the
-// errors a user sees for bad configuration.
+// The messaging settings: their defaults, and the errors a user sees for
+// bad values (the loading mechanics are tested in base/settings_test.cc).
 #include "messaging/config.h"
 
 #include <gmock/gmock.h>
@@ -8,169 +8,92 @@
 #include <fstream>
 #include <map>
 
+#include "base/settings.h"
+
 namespace herald {
 namespace {
 
 using ::testing::HasSubstr;
 
-class ConfigTest : public ::testing::Test {
- protected:
-  std::string WriteYaml(const std::string& text) {
-    std::string path =
-        std::string(getenv("TEST_TMPDIR")) + "/" +
-        ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-        ".yaml";
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  // Sources with a fake environment.
-  ConfigSources Sources(std::map<std::string, std::string> env = {}) {
-    ConfigSources sources;
-    sources.getenv =
-        [env](const std::string& name) -> std::optional<std::string> {
-      auto it = env.find(name);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
-    };
-    sources.env_names = [env] {
-      std::vector<std::string> names;
-      for (const auto& [name, value] : env) names.push_back(name);
-      return names;
-    };
-    return sources;
-  }
-};
-
-TEST_F(ConfigTest, DefaultsWithoutSources) {
-  absl::StatusOr<Config> config = LoadConfig(Sources());
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->db, "sqlite:herald.db");
-  EXPECT_EQ(config->http_port, 8080);
-  EXPECT_EQ(config->brokers, "");
-  EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kEarliest);
-  EXPECT_EQ(config->outbox.retention_hours, 24);
-  EXPECT_EQ(config->idempotency.retention_hours, 24);
-  EXPECT_EQ(config->consumer.inbox_retention_hours, 168);
-  EXPECT_EQ(config->consumer.concurrency, 1);
-  EXPECT_EQ(config->consumer.ordering, Ordering::kPartition);
-  EXPECT_EQ(config->consumer.max_in_flight, 1000);
+// No file, no environment: only `overrides`.
+absl::Status LoadWith(Config& config,
+                      std::vector<std::pair<std::string, std::string>>
+                          overrides = {}) {
+  settings::Sources sources;
+  sources.getenv = [](const std::string&) { return std::nullopt; };
+  sources.env_names = [] { return std::vector<std::string>{}; };
+  sources.overrides = std::move(overrides);
+  return settings::Load(MessagingKeys(config), sources);
 }
 
-TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
-  ConfigSources sources = Sources({{"HERALD_BROKERS", "env-kafka:9092"},
-                                   {"HERALD_PRODUCER_LINGER_MS", "20"}});
-  sources.defaults = {{"service", "gateway"}, {"consumer.group_id", "g0"}};
-  sources.file = WriteYaml(R"(
-brokers: file-kafka:9092
-db: postgresql://herald@db/herald
-producer:
-  compression: zstd
-  linger_ms: 7
-consumer:
-  group_id: file-group
-  auto_offset_reset: latest
-outbox:
-  retention_hours: 72
-kafka:
-  properties:
-    security.protocol: SASL_SSL
-    sasl.mechanism: PLAIN
-)");
-  sources.overrides = {{"brokers", "flag-kafka:9093"}};
-  absl::StatusOr<Config> config = LoadConfig(sources);
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->service, "gateway");                   // default
-  EXPECT_EQ(config->consumer.group_id, "file-group");      // file > default
-  EXPECT_EQ(config->db, "postgresql://herald@db/herald");  // file
-  EXPECT_EQ(config->producer.compression, Compression::kZstd);
-  EXPECT_EQ(config->producer.linger_ms, 20);      // env > file
-  EXPECT_EQ(config->brokers, "flag-kafka:9093");  // flag > env
-  EXPECT_EQ(config->consumer.auto_offset_reset, OffsetReset::kLatest);
-  EXPECT_EQ(config->outbox.retention_hours, 72);
-  EXPECT_EQ(config->kafka_properties.at("security.protocol"), "SASL_SSL");
-  EXPECT_EQ(config->kafka_properties.at("sasl.mechanism"), "PLAIN");
+TEST(MessagingConfigTest, Defaults) {
+  Config config;
+  ASSERT_TRUE(LoadWith(config).ok());
+  EXPECT_EQ(config.brokers, "");
+  EXPECT_EQ(config.consumer.auto_offset_reset, OffsetReset::kEarliest);
+  EXPECT_EQ(config.consumer.retry.max_attempts, 5);
+  EXPECT_EQ(config.consumer.retry.initial_backoff, absl::Milliseconds(200));
+  EXPECT_EQ(config.consumer.retry.max_backoff, absl::Seconds(10));
+  EXPECT_EQ(config.consumer.concurrency, 1);
+  EXPECT_EQ(config.consumer.ordering, Ordering::kPartition);
+  EXPECT_EQ(config.consumer.max_in_flight, 1000);
 }
 
-TEST_F(ConfigTest, UnknownKeyInFileIsNamed) {
-  ConfigSources sources = Sources();
-  sources.file = WriteYaml("producer:\n  lingr_ms: 5\n");
-  absl::StatusOr<Config> config = LoadConfig(sources);
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(),
-              HasSubstr("unknown configuration key 'producer.lingr_ms'"));
-  EXPECT_THAT(config.status().message(), HasSubstr(*sources.file));
+TEST(MessagingConfigTest, KeysSetTheirFields) {
+  Config config;
+  ASSERT_TRUE(LoadWith(config, {{"brokers", "k1:9092,k2:9092"},
+                                {"producer.compression", "zstd"},
+                                {"consumer.max_attempts", "3"},
+                                {"consumer.retry_backoff_ms", "20"},
+                                {"consumer.ordering", "key"},
+                                {"kafka.properties.sasl.mechanism", "PLAIN"}})
+                  .ok());
+  EXPECT_EQ(config.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(config.producer.compression, Compression::kZstd);
+  EXPECT_EQ(config.consumer.retry.max_attempts, 3);
+  EXPECT_EQ(config.consumer.retry.initial_backoff, absl::Milliseconds(20));
+  EXPECT_EQ(config.consumer.ordering, Ordering::kKey);
+  EXPECT_EQ(config.kafka_properties.at("sasl.mechanism"), "PLAIN");
 }
 
-TEST_F(ConfigTest, MalformedBrokerListIsNamedWithItsSource) {
-  ConfigSources sources = Sources();
-  sources.overrides = {{"brokers", "kafka-1:9092,kafka-2"}};
-  absl::StatusOr<Config> config = LoadConfig(sources);
-  ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("'brokers'"));
-  EXPECT_THAT(config.status().message(),
-              HasSubstr("'kafka-2' is not host:port"));
-  EXPECT_THAT(config.status().message(), HasSubstr("--brokers"));
-
-  sources = Sources({{"HERALD_BROKERS", "kafka:99999"}});
-  config = LoadConfig(sources);
-  ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("HERALD_BROKERS"));
-  EXPECT_THAT(config.status().message(), HasSubstr("no valid port"));
+TEST(MessagingConfigTest, MalformedBrokerListIsNamedWithItsSource) {
+  Config config;
+  absl::Status s = LoadWith(config, {{"brokers", "kafka-1:9092,kafka-2"}});
+  EXPECT_THAT(s.message(), HasSubstr("'brokers'"));
+  EXPECT_THAT(s.message(), HasSubstr("'kafka-2' is not host:port"));
+  EXPECT_THAT(s.message(), HasSubstr("--brokers"));
+  s = LoadWith(config, {{"brokers", "kafka:99999"}});
+  EXPECT_THAT(s.message(), HasSubstr("no valid port"));
 }
 
-TEST_F(ConfigTest, BadValuesAreNamed) {
+TEST(MessagingConfigTest, BadValuesAreNamed) {
   struct Case {
     std::string key, value, expected;
   };
   for (const Case& c : std::vector<Case>{
            {"producer.linger_ms", "soon", "expected an integer"},
-           {"http_port", "70000", "expected an integer in [0, 65535]"},
            {"producer.compression", "brotli", "expected one of none"},
            {"consumer.auto_offset_reset", "middle", "earliest or latest"},
-           {"db", "mysql://x", "expected sqlite:PATH or postgresql://"},
-           {"outbox.retention_hours", "0", "expected an integer in [1, 87600]"},
            {"consumer.ordering", "random", "partition, key or unordered"},
            {"consumer.concurrency", "0", "expected an integer in [1, 1024]"},
+           {"consumer.dead_letter", "yes", "expected true or false"},
        }) {
-    ConfigSources sources = Sources();
-    sources.overrides = {{c.key, c.value}};
-    absl::StatusOr<Config> config = LoadConfig(sources);
-    ASSERT_FALSE(config.ok()) << c.key;
-    EXPECT_THAT(config.status().message(), HasSubstr("'" + c.key + "'"));
-    EXPECT_THAT(config.status().message(), HasSubstr(c.expected));
+    Config config;
+    absl::Status s = LoadWith(config, {{c.key, c.value}});
+    ASSERT_FALSE(s.ok()) << c.key;
+    EXPECT_THAT(s.message(), HasSubstr("'" + c.key + "'"));
+    EXPECT_THAT(s.message(), HasSubstr(c.expected));
   }
 }
 
-TEST_F(ConfigTest, UnknownEnvironmentVariableIsNamed) {
-  absl::StatusOr<Config> config =
-      LoadConfig(Sources({{"HERALD_BROKER", "kafka:9092"}}));
-  ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("'HERALD_BROKER'"));
-}
-
-TEST_F(ConfigTest, MissingAndInvalidFiles) {
-  ConfigSources sources = Sources();
-  sources.file = "/nonexistent/herald.yaml";
-  EXPECT_EQ(LoadConfig(sources).status().code(), absl::StatusCode::kNotFound);
-  sources.file = WriteYaml("brokers: [a, b\n");
-  absl::StatusOr<Config> config = LoadConfig(sources);
-  ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("not valid YAML"));
-  sources.file = WriteYaml("brokers:\n  - a:1\n");
-  config = LoadConfig(sources);
-  ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("expected a single value"));
-}
-
-TEST_F(ConfigTest, EveryKeyHasAnEnvironmentVariable) {
-  for (const std::string& key : ConfigKeys()) {
-    std::string env = EnvVarForKey(key);
-    EXPECT_EQ(env.rfind("HERALD_", 0), 0u);
-    EXPECT_EQ(env.find('.'), std::string::npos);
+// Every key the messaging library declares is one some binary knows.
+TEST(MessagingConfigTest, EveryKeyIsKnown) {
+  Config config;
+  const std::vector<std::string>& known = settings::KnownKeys();
+  for (const settings::Key& key : MessagingKeys(config)) {
+    EXPECT_NE(std::find(known.begin(), known.end(), key.name), known.end())
+        << key.name;
   }
-  EXPECT_EQ(EnvVarForKey("consumer.group_id"), "HERALD_CONSUMER_GROUP_ID");
 }
 
 }  // namespace

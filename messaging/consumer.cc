@@ -67,14 +67,6 @@ void DestroyRecord(Held* held) {
   held->record = nullptr;
 }
 
-RetryPolicy RetryPolicyOf(const ConsumerConfig& c) {
-  RetryPolicy policy;
-  policy.max_attempts = c.max_attempts;
-  policy.initial_backoff = absl::Milliseconds(c.retry_backoff_ms);
-  policy.max_backoff = absl::Milliseconds(c.retry_max_backoff_ms);
-  return policy;
-}
-
 std::string Where(const Held* held) {
   const rd_kafka_message_t* r = RecordOf(held);
   return absl::StrCat(rd_kafka_topic_name(r->rkt), "/", r->partition, "@",
@@ -101,7 +93,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
  public:
   explicit Impl(const Config& config)
       : config_(config),
-        retrier_(RetryPolicyOf(config.consumer), config.consumer.dead_letter),
+        retrier_(config.consumer.retry, config.consumer.dead_letter),
         done_([this] {
           if (reader_ != nullptr) reader_->Wake();
         }) {}

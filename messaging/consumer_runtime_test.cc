@@ -183,7 +183,7 @@ TEST_F(RuntimeTest, AlwaysFailingGoesToTheDeadLetterTopicWithProvenance) {
   std::vector<int64_t> handled;
   int attempts = 0;
   Config config = TestConfig(*cluster_, "always-fails");
-  config.consumer.max_attempts = 3;
+  config.consumer.retry.max_attempts = 3;
   auto consumer = Consumer::Create(config);
   ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE((*consumer)

@@ -144,8 +144,8 @@ TEST_F(SettlementTest, AnUndecodableRecordDoesNotCommitPastAnEarlierRetry) {
   int calls = 0;
   int dead_lettered_before_stop = 0;
   Config config = TestConfig(*cluster_, "batch-undecodable");
-  config.consumer.max_attempts = 1000;
-  config.consumer.retry_backoff_ms = 50;
+  config.consumer.retry.max_attempts = 1000;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(50);
   {
     auto consumer = Consumer::Create(config);
     ASSERT_TRUE(consumer.ok());
@@ -211,8 +211,8 @@ TEST(DeadLetterSettlementTest, ARefusedDeadLetterHoldsTheOffsetBelowIt) {
   config.consumer.ordering = Ordering::kKey;
   // The refused copy of `a` is sent again only after 5 s: long enough to
   // stop the member first.
-  config.consumer.retry_backoff_ms = 5000;
-  config.consumer.retry_max_backoff_ms = 5000;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(5000);
+  config.consumer.retry.max_backoff = absl::Milliseconds(5000);
   {
     auto consumer = Consumer::Create(config);
     ASSERT_TRUE(consumer.ok());
@@ -265,7 +265,7 @@ TEST_F(SettlementTest, APlainBatchErrorIsolatesTheRecordAtFault) {
   std::set<std::string> handled;
   std::vector<size_t> sizes;
   Config config = TestConfig(*cluster_, "batch-split");
-  config.consumer.max_attempts = 2;
+  config.consumer.retry.max_attempts = 2;
   auto consumer = Consumer::Create(config);
   ASSERT_TRUE(consumer.ok());
   BatchOptions options;
@@ -307,7 +307,7 @@ TEST_F(SettlementTest, FailedAtSettlesTheRecordsBeforeAndRetriesTheOneAlone) {
   std::vector<std::vector<std::string>> batches;
   std::map<std::string, int> handled;
   Config config = TestConfig(*cluster_, "batch-failed-at");
-  config.consumer.max_attempts = 3;
+  config.consumer.retry.max_attempts = 3;
   auto consumer = Consumer::Create(config);
   ASSERT_TRUE(consumer.ok());
   BatchOptions options;
@@ -356,9 +356,9 @@ TEST_F(SettlementTest, ABatchWaitingForItsRetryStallsNoOtherTopic) {
   int stuck_attempts = 0;
   int attempts_when_other_handled = -1;
   Config config = TestConfig(*cluster_, "batch-no-stall");
-  config.consumer.max_attempts = 4;
-  config.consumer.retry_backoff_ms = 1000;
-  config.consumer.retry_max_backoff_ms = 1000;
+  config.consumer.retry.max_attempts = 4;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(1000);
+  config.consumer.retry.max_backoff = absl::Milliseconds(1000);
   auto consumer = Consumer::Create(config);
   ASSERT_TRUE(consumer.ok());
   BatchOptions options;
@@ -409,9 +409,9 @@ TEST_F(SettlementTest, ADependencyOutageUsesNoAttemptsAndProbesOneAtATime) {
   bool database_up = false;
   std::set<std::string> handled;
   Config config = TestConfig(*cluster_, "outage");
-  config.consumer.max_attempts = 2;  // an outage must not use these up
-  config.consumer.retry_backoff_ms = 20;
-  config.consumer.retry_max_backoff_ms = 100;
+  config.consumer.retry.max_attempts = 2;  // an outage must not use these up
+  config.consumer.retry.initial_backoff = absl::Milliseconds(20);
+  config.consumer.retry.max_backoff = absl::Milliseconds(100);
   config.consumer.concurrency = 4;
   config.consumer.ordering = Ordering::kKey;
   metrics::Registry registry;
@@ -630,7 +630,7 @@ TEST_F(SettlementTest, ARetryingKeyHoldsOnlyItsOwnLaterRecords) {
   Config config = TestConfig(*cluster_, "key-retry");
   config.consumer.concurrency = 2;
   config.consumer.ordering = Ordering::kKey;
-  config.consumer.retry_backoff_ms = 100;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(100);
   auto consumer = Consumer::Create(config);
   ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE((*consumer)
@@ -705,8 +705,8 @@ TEST_F(SettlementTest, StopCommitsTheSettledPrefixOnly) {
   Config config = TestConfig(*cluster_, "stop-prefix");
   config.consumer.concurrency = 2;
   config.consumer.ordering = Ordering::kKey;
-  config.consumer.max_attempts = 1000;
-  config.consumer.retry_backoff_ms = 50;
+  config.consumer.retry.max_attempts = 1000;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(50);
   {
     auto consumer = Consumer::Create(config);
     ASSERT_TRUE(consumer.ok());

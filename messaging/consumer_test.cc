@@ -132,7 +132,7 @@ TEST_F(ConsumerTest, FailedHandlerLeavesOffsetUncommittedUntilRestart) {
   // Without a dead-letter topic a failing record is retried forever.
   Config config = TestConfig(*cluster_, "retry-group");
   config.consumer.dead_letter = false;
-  config.consumer.max_attempts = 2;
+  config.consumer.retry.max_attempts = 2;
   {
     auto consumer = Consumer::Create(config);
     ASSERT_TRUE(consumer.ok());

@@ -44,10 +44,11 @@ using BatchHandler =
     std::function<absl::Status(const std::vector<Received<T>>&)>;
 
 // A batch is handed over when it holds `max_size` records or `max_wait`
-// after its first record arrived, whichever comes first.
+// after its first record arrived, whichever comes first. (Workers set them
+// with consumer.batch_size and consumer.batch_wait_ms.)
 struct BatchOptions {
   int max_size = 100;
-  absl::Duration max_wait = absl::Milliseconds(100);
+  absl::Duration max_wait = absl::Milliseconds(50);
 };
 
 // A record the consumer could not decode; views valid during the callback.

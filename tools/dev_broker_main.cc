@@ -7,7 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "messaging/dev/dev_broker.h"
-#include "messaging/process.h"
+#include "base/process.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 9092, "bootstrap port clients connect to");

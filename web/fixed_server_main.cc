@@ -5,7 +5,7 @@
 #include <glog/logging.h>
 
 #include "absl/flags/flag.h"
-#include "messaging/process.h"
+#include "base/process.h"
 #include "web/server.h"
 
 ABSL_FLAG(int, port, 8081, "port to listen on");

@@ -289,11 +289,22 @@ class EndToEndTest : public ::testing::TestWithParam<Backend> {
   Config WorkerConfig(const WorkerSpec& spec) {
     Config config = TestConfig(*cluster_, spec.group);
     config.service = spec.name;
-    config.db = DbFor(spec.name);
-    config.admin_port = 0;
-    config.maildir = tmp_ + "/maildir";
-    config.consumer.batch_wait_ms = 20;
     return config;
+  }
+
+  WorkerSettings SettingsFor(const WorkerSpec& spec) {
+    WorkerSettings settings;
+    settings.database.url = DbFor(spec.name);
+    settings.admin_port = 0;
+    settings.batch.max_wait = absl::Milliseconds(20);
+    return settings;
+  }
+
+  // The email worker, writing into this test's Maildir.
+  WorkerSpec EmailSpec() {
+    EmailSettings email;
+    email.maildir = tmp_ + "/maildir";
+    return EmailWorkerSpec(email);
   }
 
   static int counter_;
@@ -307,17 +318,18 @@ int EndToEndTest::counter_ = 0;
 TEST_P(EndToEndTest, GatewayToEveryWorker) {
   Config gateway_config = TestConfig(*cluster_);
   gateway_config.service = "gateway";
-  gateway_config.db = DbFor("gateway");
-  gateway_config.http_port = 0;
+  gateway::GatewaySettings gateway_settings;
+  gateway_settings.database.url = DbFor("gateway");
+  gateway_settings.http_port = 0;
   gateway::GatewayOptions options;
   options.http_address = "127.0.0.1";
-  auto gw = gateway::Gateway::Start(gateway_config, options);
+  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings, options);
   ASSERT_TRUE(gw.ok()) << gw.status();
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (const WorkerSpec& spec :
-       {EmailWorkerSpec(), AnalyticsWorkerSpec(), CrmWorkerSpec()}) {
-    auto worker = Worker::Start(WorkerConfig(spec), spec);
+       {EmailSpec(), AnalyticsWorkerSpec(), CrmWorkerSpec()}) {
+    auto worker = Worker::Start(WorkerConfig(spec), SettingsFor(spec), spec);
     ASSERT_TRUE(worker.ok()) << spec.name << ": " << worker.status();
     workers.push_back(*std::move(worker));
   }
@@ -430,11 +442,13 @@ TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
   DeadLetterReader dead(*cluster_, "user.registered",
                         std::make_unique<contracts::v1::UserRegistered>());
   std::vector<std::unique_ptr<Worker>> workers;
-  for (const WorkerSpec& spec : {EmailWorkerSpec(), AnalyticsWorkerSpec()}) {
-    Config config = WorkerConfig(spec);
+  for (const WorkerSpec& spec : {EmailSpec(), AnalyticsWorkerSpec()}) {
+    WorkerSettings settings = SettingsFor(spec);
     // A locked SQLite file is an outage after this long (default 5 s).
-    if (!postgres) absl::StrAppend(&config.db, "?busy_timeout_ms=100");
-    auto worker = Worker::Start(config, spec);
+    if (!postgres) {
+      absl::StrAppend(&settings.database.url, "?busy_timeout_ms=100");
+    }
+    auto worker = Worker::Start(WorkerConfig(spec), settings, spec);
     ASSERT_TRUE(worker.ok()) << spec.name << ": " << worker.status();
     workers.push_back(*std::move(worker));
   }
@@ -618,9 +632,10 @@ TEST_P(EndToEndTest, BatchKeepsEveryGoodPaymentAroundBadAndHeaderless) {
   const std::set<std::string> sentinels =
       SendSentinels(**producer, "payment.created", 3);
 
-  Config config = WorkerConfig(AnalyticsWorkerSpec());
-  config.consumer.batch_size = 100;
-  auto worker = Worker::Start(config, AnalyticsWorkerSpec());
+  WorkerSettings settings = SettingsFor(AnalyticsWorkerSpec());
+  settings.batch.max_size = 100;
+  auto worker = Worker::Start(WorkerConfig(AnalyticsWorkerSpec()), settings,
+                              AnalyticsWorkerSpec());
   ASSERT_TRUE(worker.ok()) << worker.status();
   auto db = db::Database::Open(DbFor("analytics-worker"));
   ASSERT_TRUE(db.ok()) << db.status();
@@ -663,7 +678,7 @@ TEST_P(EndToEndTest, BatchKeepsEveryGoodPaymentAroundBadAndHeaderless) {
     EXPECT_TRUE(postgres) << "a good payment was dead-lettered:"
                           << Describe({d});
     EXPECT_EQ(d.key, "pay_huge") << Describe({d});
-    EXPECT_EQ(d.attempts, "5") << Describe({d});  // consumer.max_attempts
+    EXPECT_EQ(d.attempts, "5") << Describe({d});  // consumer.retry.max_attempts
     EXPECT_THAT(d.error, HasSubstr("out of range")) << Describe({d});
   }
   EXPECT_EQ(failed_payments, postgres ? 1 : 0);
@@ -718,8 +733,8 @@ TEST_P(EndToEndTest, EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
   }
   const std::set<std::string> sentinels =
       SendSentinels(**producer, "user.registered", 3);
-  auto worker =
-      Worker::Start(WorkerConfig(EmailWorkerSpec()), EmailWorkerSpec());
+  auto worker = Worker::Start(WorkerConfig(EmailSpec()),
+                              SettingsFor(EmailSpec()), EmailSpec());
   ASSERT_TRUE(worker.ok()) << worker.status();
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -903,14 +918,15 @@ TEST(WorkerStartTest, StartsBeforeTheBrokerThenCatchesUp) {
   fs::create_directories(tmp);
   Config config;
   config.brokers = absl::StrCat("127.0.0.1:", port);
-  config.db = absl::StrCat("sqlite:", tmp, "/crm.db");
-  config.admin_port = 0;
+  WorkerSettings settings;
+  settings.database.url = absl::StrCat("sqlite:", tmp, "/crm.db");
+  settings.admin_port = 0;
   config.consumer.group_id = "late-crm";
   config.consumer.session_timeout_ms = 6000;
   config.consumer.heartbeat_interval_ms = 1000;
   config.consumer.fetch_wait_max_ms = 10;
   config.kafka_properties["reconnect.backoff.max.ms"] = "500";
-  auto worker = Worker::Start(config, CrmWorkerSpec());
+  auto worker = Worker::Start(config, settings, CrmWorkerSpec());
   ASSERT_TRUE(worker.ok()) << worker.status();
   web::HttpClient admin("127.0.0.1", (*worker)->admin_port());
   absl::SleepFor(absl::Seconds(2));
@@ -927,7 +943,7 @@ TEST(WorkerStartTest, StartsBeforeTheBrokerThenCatchesUp) {
   user.set_user_id("late-user");
   user.set_email("late@example.com");
   ASSERT_TRUE((*producer)->Send(user).get().ok());
-  auto db = db::Database::Open(config.db);
+  auto db = db::Database::Open(settings.database.url);
   ASSERT_TRUE(db.ok());
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -944,14 +960,15 @@ TEST(WorkerMaintenanceTest, ForgetsInboxClaimsPastTheirRetention) {
   fs::create_directories(tmp);
   Config config;
   config.brokers = absl::StrCat("127.0.0.1:", FreePort());  // none needed
-  config.db = absl::StrCat("sqlite:", tmp, "/crm.db");
-  config.admin_port = 0;
+  WorkerSettings settings;
+  settings.database.url = absl::StrCat("sqlite:", tmp, "/crm.db");
+  settings.admin_port = 0;
   config.consumer.group_id = "janitor-crm";
   WorkerSpec spec = CrmWorkerSpec();
   spec.maintenance_every = absl::Milliseconds(100);
-  auto worker = Worker::Start(config, spec);
+  auto worker = Worker::Start(config, settings, spec);
   ASSERT_TRUE(worker.ok()) << worker.status();
-  auto db = db::Database::Open(config.db);
+  auto db = db::Database::Open(settings.database.url);
   ASSERT_TRUE(db.ok());
   const int64_t now = absl::ToUnixMillis(absl::Now());
   ASSERT_TRUE((*db)

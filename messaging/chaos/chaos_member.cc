@@ -13,7 +13,7 @@
 #include "absl/flags/flag.h"
 #include "messaging/chaos/member.h"
 #include "messaging/chaos/plan.h"
-#include "messaging/process.h"
+#include "base/process.h"
 
 ABSL_FLAG(std::string, brokers, "", "bootstrap servers of the mock cluster");
 ABSL_FLAG(std::string, group, "", "consumer group");

@@ -37,7 +37,6 @@ Config MemberConfig(const MemberOptions& options) {
   config.service = absl::StrCat("chaos-", options.name);
   config.client_id = config.service;
   config.brokers = options.brokers;
-  config.db = options.db_url;
   ConsumerConfig& c = config.consumer;
   c.group_id = options.group;
   // The mock cluster waits session.timeout.ms - 1 s for members to rejoin.
@@ -45,14 +44,12 @@ Config MemberConfig(const MemberOptions& options) {
   c.heartbeat_interval_ms = 500;
   c.commit_interval_ms = 100;
   c.fetch_wait_max_ms = 10;
-  c.retry_backoff_ms = 20;
-  c.retry_max_backoff_ms = 200;
-  c.max_attempts = p.max_attempts;
+  c.retry.initial_backoff = absl::Milliseconds(20);
+  c.retry.max_backoff = absl::Milliseconds(200);
+  c.retry.max_attempts = p.max_attempts;
   c.ordering = p.ordering;
   c.concurrency = p.concurrency;
   c.max_in_flight = p.max_in_flight;
-  c.batch_size = p.batch_size;
-  c.batch_wait_ms = p.batch_wait_ms;
   config.producer.linger_ms = 1;
   return config;
 }

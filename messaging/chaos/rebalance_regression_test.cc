@@ -134,8 +134,8 @@ TEST(RebalanceRegression, PartitionPausedForMaxInFlightResumesAfterRebalance) {
   // A partition holding 2 records pauses. Its first record fails and waits
   // a minute for its retry, so the partition stays paused until revoked.
   config.consumer.max_in_flight = 2;
-  config.consumer.retry_backoff_ms = 60000;
-  config.consumer.retry_max_backoff_ms = 60000;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(60000);
+  config.consumer.retry.max_backoff = absl::Milliseconds(60000);
 
   auto producer = Producer::Create(config);
   ASSERT_TRUE(producer.ok());

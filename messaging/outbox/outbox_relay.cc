@@ -412,5 +412,12 @@ void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
 void OutboxRelay::Stop() { impl_->Stop(); }
 RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }
 
+std::vector<settings::Key> OutboxKeys(RelayOptions& options) {
+  return {settings::Hours("outbox.retention_hours", &options.retention, 1,
+                          87600,
+                          "gateway: published outbox rows are deleted once "
+                          "this old (from when they were written)")};
+}
+
 }  // namespace outbox
 }  // namespace herald

@@ -22,9 +22,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/settings.h"
 #include "database/database.h"
 #include "messaging/config.h"
 #include "messaging/outbox/outbox_store.h"
@@ -42,6 +44,9 @@ struct RelayOptions {
   absl::Duration retention = absl::Hours(24);
   absl::Duration prune_every = absl::Minutes(1);
 };
+
+// The settings keys of `options` (outbox.retention_hours; base/settings.h).
+std::vector<settings::Key> OutboxKeys(RelayOptions& options);
 
 struct RelayStats {
   int64_t published = 0;         // rows confirmed since start

@@ -15,8 +15,8 @@ Config TestConfig(const MockCluster& cluster, absl::string_view group) {
   config.consumer.heartbeat_interval_ms = 1000;
   config.consumer.commit_interval_ms = 100;
   config.consumer.fetch_wait_max_ms = 10;
-  config.consumer.retry_backoff_ms = 20;
-  config.consumer.retry_max_backoff_ms = 200;
+  config.consumer.retry.initial_backoff = absl::Milliseconds(20);
+  config.consumer.retry.max_backoff = absl::Milliseconds(200);
   config.producer.linger_ms = 1;
   return config;
 }

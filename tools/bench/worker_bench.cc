@@ -44,26 +44,34 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Config BaseConfig(const std::string& brokers, const std::string& dir) {
+Config BaseConfig(const std::string& brokers) {
   Config config;
   config.brokers = brokers;
-  config.admin_port = 0;
   config.consumer.session_timeout_ms = 6000;
   config.consumer.heartbeat_interval_ms = 1000;
   config.consumer.fetch_wait_max_ms = absl::GetFlag(FLAGS_fetch_wait_ms);
-  config.consumer.batch_wait_ms = 20;
   config.producer.linger_ms = 1;
-  config.maildir = dir + "/maildir";
   return config;
+}
+
+workers::WorkerSettings WorkerSettingsIn(const std::string& dir,
+                                         const std::string& db) {
+  workers::WorkerSettings settings;
+  settings.admin_port = 0;
+  settings.batch.max_wait = absl::Milliseconds(20);
+  settings.database.url = absl::StrCat("sqlite:", dir, "/", db);
+  return settings;
 }
 
 double Throughput(const std::string& brokers, const std::string& dir,
                   int batch_size, int n) {
-  Config config = BaseConfig(brokers, dir);
-  config.db = absl::StrCat("sqlite:", dir, "/analytics_", batch_size, ".db");
+  Config config = BaseConfig(brokers);
   config.consumer.group_id = absl::StrCat("bench-analytics-", batch_size);
-  config.consumer.batch_size = batch_size;
-  auto worker = workers::Worker::Start(config, workers::AnalyticsWorkerSpec());
+  workers::WorkerSettings settings =
+      WorkerSettingsIn(dir, absl::StrCat("analytics_", batch_size, ".db"));
+  settings.batch.max_size = batch_size;
+  auto worker =
+      workers::Worker::Start(config, settings, workers::AnalyticsWorkerSpec());
   CHECK(worker.ok()) << worker.status();
   Consumer& consumer = (*worker)->consumer();
   while (consumer.Stats().handled == 0) absl::SleepFor(absl::Milliseconds(1));
@@ -105,7 +113,7 @@ int main(int argc, char** argv) {
 
   // 1. Throughput: one backlog, read by two groups.
   {
-    auto producer = Producer::Create(BaseConfig(brokers, dir));
+    auto producer = Producer::Create(BaseConfig(brokers));
     CHECK(producer.ok());
     for (int i = 0; i < n; ++i) {
       contracts::v1::PaymentCreated p;
@@ -138,18 +146,22 @@ int main(int argc, char** argv) {
     CHECK((*cluster)->CreateTopic(absl::StrCat(t, ".dlq"), 1).ok());
   }
   const std::string brokers2 = (*cluster)->bootstrap_servers();
-  Config gateway_config = BaseConfig(brokers2, dir);
+  Config gateway_config = BaseConfig(brokers2);
   gateway_config.service = "gateway";
-  gateway_config.db = absl::StrCat("sqlite:", dir, "/gateway.db");
-  gateway_config.http_port = 0;
+  gateway::GatewaySettings gateway_settings;
+  gateway_settings.database.url = absl::StrCat("sqlite:", dir, "/gateway.db");
+  gateway_settings.http_port = 0;
   gateway::GatewayOptions options;
   options.http_address = "127.0.0.1";
-  auto gw = gateway::Gateway::Start(gateway_config, options);
+  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings, options);
   CHECK(gw.ok()) << gw.status();
-  Config email_config = BaseConfig(brokers2, dir);
-  email_config.db = absl::StrCat("sqlite:", dir, "/email.db");
+  Config email_config = BaseConfig(brokers2);
   email_config.consumer.group_id = "bench-email";
-  auto email = workers::Worker::Start(email_config, workers::EmailWorkerSpec());
+  workers::EmailSettings email_settings;
+  email_settings.maildir = dir + "/maildir";
+  auto email =
+      workers::Worker::Start(email_config, WorkerSettingsIn(dir, "email.db"),
+                             workers::EmailWorkerSpec(email_settings));
   CHECK(email.ok()) << email.status();
 
   web::HttpClient client("127.0.0.1", (*gw)->port());

@@ -15,6 +15,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "base/flags.h"
+#include "messaging/config.h"
 #include "messaging/flags.h"
 #include "tools/heraldctl/heraldctl.h"
 
@@ -34,11 +36,17 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  auto config = herald::ConfigFromFlags({{"service", "heraldctl"}});
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
+  herald::Config loaded;
+  absl::Status status = herald::settings::Load(
+      herald::MessagingKeys(loaded),
+      herald::SourcesFromFlags(
+          {{"service", "heraldctl"}, {"client_id", "heraldctl"}},
+          {herald::MessagingFlags()}));
+  if (!status.ok()) {
+    std::cerr << status.message() << "\n";
     return 2;
   }
+  herald::Config* config = &loaded;
   if (config->brokers.empty()) config->brokers = "127.0.0.1:9092";
   std::string command = args[1];
   if (command == "send" && args.size() == 4) {

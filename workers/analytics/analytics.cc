@@ -58,7 +58,7 @@ std::vector<db::Migration> AnalyticsMigrations() {
 absl::Status SetUpAnalytics(WorkerContext& context) {
   absl::Status s = db::Migrate(context.db, "analytics", AnalyticsMigrations());
   if (!s.ok()) return s;
-  BatchOptions batch = WorkerBatchOptions(context.config);
+  const BatchOptions& batch = context.settings.batch;
   db::Database& db = context.db;
 
   s = context.consumer.SubscribeBatch<PaymentCreated>(

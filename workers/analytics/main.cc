@@ -4,9 +4,11 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "base/flags.h"
+#include "base/process.h"
 #include "database/database.h"
-#include "messaging/flags.h"
-#include "messaging/process.h"
+#include "database/flags.h"
+#include "database/settings.h"
 #include "workers/analytics/analytics.h"
 
 ABSL_FLAG(bool, report, false, "print the aggregates and exit");
@@ -15,14 +17,16 @@ namespace {
 
 int Report(int argc, char** argv) {
   herald::InitProcess(argc, argv);
-  auto config = herald::ConfigFromFlags(
-      {{"service", "analytics-worker"}, {"db", "sqlite:analytics-worker.db"}});
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n",
-                 std::string(config.status().message()).c_str());
+  herald::db::DatabaseSettings database;
+  absl::Status loaded = herald::settings::Load(
+      herald::db::DatabaseKeys(database),
+      herald::SourcesFromFlags({{"db", "sqlite:analytics-worker.db"}},
+                               {herald::db::DatabaseFlags()}));
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(loaded.message()).c_str());
     return 2;
   }
-  auto db = herald::db::Database::Open(config->db);
+  auto db = herald::db::Database::Open(database.url);
   if (!db.ok()) {
     std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
     return 1;

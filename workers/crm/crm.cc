@@ -71,7 +71,7 @@ std::vector<db::Migration> CrmMigrations() {
 absl::Status SetUpCrm(WorkerContext& context) {
   absl::Status s = db::Migrate(context.db, "crm", CrmMigrations());
   if (!s.ok()) return s;
-  BatchOptions batch = WorkerBatchOptions(context.config);
+  const BatchOptions& batch = context.settings.batch;
   s = context.consumer.SubscribeBatch<UserRegistered>(
       batch,
       ExactlyOnce<UserRegistered>(context.db, kInboxName, &OnRegistered));

@@ -91,10 +91,10 @@ std::vector<db::Migration> EmailMigrations() {
   return {{1, "contacts, payments, log", sql, sql}};
 }
 
-absl::Status SetUpEmail(WorkerContext& context) {
+absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email) {
   absl::Status s = db::Migrate(context.db, "email", EmailMigrations());
   if (!s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(context.config);
+  absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(email);
   if (!mailer.ok()) return mailer.status();
   auto sender = std::make_shared<Sender>(*std::move(mailer));
   db::Database& db = context.db;
@@ -198,8 +198,16 @@ absl::Status SetUpEmail(WorkerContext& context) {
           }));
 }
 
-WorkerSpec EmailWorkerSpec() {
-  return {"email-worker", "email-worker-group", &SetUpEmail};
+WorkerSpec EmailWorkerSpec(EmailSettings email) {
+  auto settings = std::make_shared<EmailSettings>(std::move(email));
+  WorkerSpec spec;
+  spec.name = "email-worker";
+  spec.group = "email-worker-group";
+  spec.setup = [settings](WorkerContext& context) {
+    return SetUpEmail(context, *settings);
+  };
+  spec.keys = [settings] { return EmailKeys(*settings); };
+  return spec;
 }
 
 }  // namespace workers

@@ -17,14 +17,18 @@
 
 #include "absl/status/status.h"
 #include "database/migrations.h"
+#include "workers/email/email_settings.h"
 #include "workers/runtime/worker.h"
 
 namespace herald {
 namespace workers {
 
 std::vector<db::Migration> EmailMigrations();
-absl::Status SetUpEmail(WorkerContext& context);
-WorkerSpec EmailWorkerSpec();
+absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email);
+
+// The email worker, delivering as `email` says unless its keys (maildir,
+// smtp_url) are loaded over it (WorkerMain does).
+WorkerSpec EmailWorkerSpec(EmailSettings email = {});
 
 }  // namespace workers
 }  // namespace herald

@@ -208,11 +208,12 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
   return std::unique_ptr<Mailer>(new SmtpMailer(url, from, timeout));
 }
 
-absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config) {
-  if (!config.smtp_url.empty()) {
-    return NewSmtpMailer(config.smtp_url, "<no-reply@herald.local>");
+absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(
+    const EmailSettings& settings) {
+  if (!settings.smtp_url.empty()) {
+    return NewSmtpMailer(settings.smtp_url, "<no-reply@herald.local>");
   }
-  return NewMaildirMailer(config.maildir);
+  return NewMaildirMailer(settings.maildir);
 }
 
 }  // namespace workers

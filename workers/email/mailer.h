@@ -6,7 +6,7 @@
 //
 // Example:
 //
-//   absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(config);
+//   absl::StatusOr<std::unique_ptr<Mailer>> mailer = NewMailer(settings);
 //   absl::Status sent = (*mailer)->Deliver(event_id, "ada@example.com", eml);
 #ifndef HERALD_WORKERS_EMAIL_MAILER_H_
 #define HERALD_WORKERS_EMAIL_MAILER_H_
@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "messaging/config.h"
+#include "workers/email/email_settings.h"
 
 namespace herald {
 namespace workers {
@@ -49,8 +49,9 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(
     const std::string& url, const std::string& from,
     absl::Duration timeout = absl::Seconds(30));
 
-// SMTP when config.smtp_url is set, else the Maildir at config.maildir.
-absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(const Config& config);
+// SMTP when settings.smtp_url is set, else the Maildir at settings.maildir.
+absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(
+    const EmailSettings& settings);
 
 }  // namespace workers
 }  // namespace herald

@@ -104,14 +104,6 @@ Handler<T> ExactlyOnceEach(db::Database& db, std::string inbox_name,
   };
 }
 
-// The batch options a worker's configuration asks for.
-inline BatchOptions WorkerBatchOptions(const Config& config) {
-  BatchOptions options;
-  options.max_size = config.consumer.batch_size;
-  options.max_wait = absl::Milliseconds(config.consumer.batch_wait_ms);
-  return options;
-}
-
 }  // namespace workers
 }  // namespace herald
 

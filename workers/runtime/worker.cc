@@ -12,9 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/process.h"
+#include "database/flags.h"
 #include "database/migrations.h"
+#include "messaging/flags.h"
 #include "messaging/inbox/inbox.h"
-#include "messaging/process.h"
 #include "web/server.h"
 
 ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
@@ -25,14 +27,16 @@ namespace workers {
 
 class Worker::Impl {
  public:
-  Impl(Config config, WorkerSpec spec)
-      : config_(std::move(config)), spec_(std::move(spec)) {}
+  Impl(Config config, WorkerSettings settings, WorkerSpec spec)
+      : config_(std::move(config)),
+        settings_(std::move(settings)),
+        spec_(std::move(spec)) {}
 
   ~Impl() { Stop().IgnoreError(); }
 
   absl::Status Start() {
     absl::StatusOr<std::unique_ptr<db::Database>> db =
-        db::Database::Open(config_.db);
+        db::Database::Open(settings_.database.url);
     if (!db.ok()) return db.status();
     db_ = *std::move(db);
     absl::Status s = db::Migrate(*db_, "inbox", inbox::InboxMigrations());
@@ -42,7 +46,7 @@ class Worker::Impl {
     if (!consumer.ok()) return consumer.status();
     consumer_ = *std::move(consumer);
     consumer_->Instrument(&metrics_);
-    WorkerContext context{config_, *db_, *consumer_, metrics_};
+    WorkerContext context{config_, settings_, *db_, *consumer_, metrics_};
     s = spec_.setup(context);
     if (!s.ok()) return s;
 
@@ -70,7 +74,7 @@ class Worker::Impl {
     });
     web::ServerOptions options;
     options.address = "0.0.0.0";
-    options.port = config_.admin_port;
+    options.port = settings_.admin_port;
     options.threads = 1;
     absl::StatusOr<std::unique_ptr<web::HttpServer>> admin =
         web::HttpServer::Start(options, std::move(router));
@@ -80,8 +84,8 @@ class Worker::Impl {
     thread_ = std::thread([this] { result_ = consumer_->Run(); });
     janitor_ = std::thread([this] { Maintain(); });
     LOG(INFO) << spec_.name << " started: group " << config_.consumer.group_id
-              << ", brokers " << config_.brokers << ", database " << config_.db
-              << ", admin on :" << admin_->port();
+              << ", brokers " << config_.brokers << ", database "
+              << settings_.database.url << ", admin on :" << admin_->port();
     return absl::OkStatus();
   }
 
@@ -104,8 +108,7 @@ class Worker::Impl {
  private:
   // Background upkeep until Stop(): forgets old inbox claims.
   void Maintain() {
-    const absl::Duration retention =
-        absl::Hours(config_.consumer.inbox_retention_hours);
+    const absl::Duration retention = settings_.inbox_retention;
     while (!stopping_.WaitForNotificationWithTimeout(spec_.maintenance_every)) {
       absl::StatusOr<int64_t> pruned =
           inbox::Prune(*db_, absl::Now() - retention);
@@ -119,6 +122,7 @@ class Worker::Impl {
   }
 
   Config config_;
+  WorkerSettings settings_;
   WorkerSpec spec_;
   std::unique_ptr<db::Database> db_;
   metrics::Registry metrics_;
@@ -130,9 +134,10 @@ class Worker::Impl {
   absl::Status result_;
 };
 
-absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(const Config& config,
-                                                      const WorkerSpec& spec) {
-  auto impl = std::make_unique<Impl>(config, spec);
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(
+    const Config& config, const WorkerSettings& settings,
+    const WorkerSpec& spec) {
+  auto impl = std::make_unique<Impl>(config, settings, spec);
   absl::Status s = impl->Start();
   if (!s.ok()) return s;
   return std::unique_ptr<Worker>(new Worker(std::move(impl)));
@@ -148,30 +153,38 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
                const std::function<std::vector<FlagOverride>()>& extra) {
   InitProcess(argc, argv);
 
-  std::vector<FlagOverride> overrides;
-  if (extra) overrides = extra();
+  std::vector<FlagOverride> own;
+  if (extra) own = extra();
   if (auto port = absl::GetFlag(FLAGS_admin_port)) {
-    overrides.push_back({"admin_port", absl::StrCat(*port)});
+    own.push_back({"admin_port", absl::StrCat(*port)});
   }
-  absl::StatusOr<Config> config =
-      ConfigFromFlags({{"service", spec.name},
-                       {"client_id", spec.name},
-                       {"consumer.group_id", spec.group},
-                       // Its own file by default: no lock shared with the
-                       // gateway's database.
-                       {"db", absl::StrCat("sqlite:", spec.name, ".db")}},
-                      overrides);
-  if (!config.ok()) {
-    LOG(ERROR) << "bad configuration: " << config.status().message();
+  Config config;
+  WorkerSettings settings;
+  std::vector<settings::Key> keys = MessagingKeys(config);
+  for (auto& key : WorkerKeys(settings)) keys.push_back(key);
+  if (spec.keys) {
+    for (auto& key : spec.keys()) keys.push_back(key);
+  }
+  absl::Status loaded = settings::Load(
+      keys,
+      SourcesFromFlags({{"service", spec.name},
+                        {"client_id", spec.name},
+                        {"consumer.group_id", spec.group},
+                        // Its own file by default: no lock shared with
+                        // the gateway's database.
+                        {"db", absl::StrCat("sqlite:", spec.name, ".db")}},
+                       {MessagingFlags(), db::DatabaseFlags(), own}));
+  if (!loaded.ok()) {
+    LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
-  if (config->brokers.empty()) {
-    config->brokers = "127.0.0.1:9092";
+  if (config.brokers.empty()) {
+    config.brokers = "127.0.0.1:9092";
     LOG(INFO) << "no brokers configured: using the development broker at "
                  "127.0.0.1:9092 (started by `bazel run //gateway` or "
                  "`bazel run //tools:dev_broker`)";
   }
-  auto worker = Worker::Start(*config, spec);
+  auto worker = Worker::Start(config, settings, spec);
   if (!worker.ok()) {
     LOG(ERROR) << spec.name << " cannot start: " << worker.status();
     return 1;
@@ -180,10 +193,10 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
   LOG(INFO) << spec.name << " stopping (signal " << signal
             << "): finishing the running handler and committing";
   // A stop that hangs (e.g. a wedged handler) must not keep the process.
-  std::thread watchdog([timeout = config->consumer.shutdown_timeout_ms] {
-    absl::SleepFor(absl::Milliseconds(timeout));
+  std::thread watchdog([timeout = settings.shutdown_timeout] {
+    absl::SleepFor(timeout);
     LOG(ERROR) << "shutdown did not finish within " << timeout
-               << " ms; exiting (uncommitted records will be redelivered)";
+               << "; exiting (uncommitted records will be redelivered)";
     _exit(1);
   });
   watchdog.detach();

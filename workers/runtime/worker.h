@@ -4,8 +4,9 @@
 // one consumer group, the admin endpoints (/healthz, /metrics on
 // --admin_port), graceful shutdown on SIGINT/SIGTERM within
 // consumer.shutdown_timeout_ms, and the same flags (--brokers, --db,
-// --config, --admin_port). A worker only supplies `setup`: its migrations
-// and its subscriptions.
+// --config, --admin_port) and settings (workers/runtime/worker_settings.h).
+// A worker only supplies `setup`: its migrations and its subscriptions, and
+// the keys of its own settings, if it has any.
 //
 // Example (a worker's main.cc):
 //
@@ -26,11 +27,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/flags.h"
+#include "base/settings.h"
 #include "database/database.h"
 #include "messaging/config.h"
 #include "messaging/consumer.h"
-#include "messaging/flags.h"
 #include "metrics/registry.h"
+#include "workers/runtime/worker_settings.h"
 
 namespace herald {
 namespace workers {
@@ -38,6 +41,7 @@ namespace workers {
 // Handed to a worker's setup.
 struct WorkerContext {
   const Config& config;
+  const WorkerSettings& settings;
   db::Database& db;
   Consumer& consumer;
   metrics::Registry& metrics;
@@ -48,6 +52,9 @@ struct WorkerSpec {
   std::string group;  // default consumer group, e.g. "email-worker-group"
   // Migrates the worker's tables and subscribes its handlers.
   std::function<absl::Status(WorkerContext&)> setup;
+  // The keys of the worker's own settings, bound to the settings `setup`
+  // reads (see workers/email/email_worker.h); none when null.
+  std::function<std::vector<settings::Key>()> keys;
   // How often inbox claims older than consumer.inbox_retention_hours are
   // deleted.
   absl::Duration maintenance_every = absl::Minutes(10);
@@ -57,9 +64,10 @@ struct WorkerSpec {
 class Worker {
  public:
   // Opens the database, migrates, runs `spec.setup`, starts the admin server
-  // (unless config.admin_port < 0... 0 picks a free port) and the consumer.
-  static absl::StatusOr<std::unique_ptr<Worker>> Start(const Config& config,
-                                                       const WorkerSpec& spec);
+  // (on settings.admin_port; 0 picks a free port) and the consumer.
+  static absl::StatusOr<std::unique_ptr<Worker>> Start(
+      const Config& config, const WorkerSettings& settings,
+      const WorkerSpec& spec);
   ~Worker();
 
   // Stops fetching, finishes the running handler, commits, leaves the group.
@@ -74,9 +82,10 @@ class Worker {
   std::unique_ptr<Impl> impl_;
 };
 
-// Loads the configuration from the shared flags (plus the worker's own,
-// read by `extra` after parsing), runs the worker until SIGINT/SIGTERM and
-// returns the process exit code.
+// Loads the settings (messaging, worker and the spec's own keys) from the
+// shared flags (plus the worker's own flags, read by `extra` after
+// parsing), runs the worker until SIGINT/SIGTERM and returns the process
+// exit code.
 int WorkerMain(
     int argc, char** argv, const WorkerSpec& spec,
     const std::function<std::vector<FlagOverride>()>& extra = nullptr);

@@ -1,4 +1,4 @@
-#include "messaging/process.h"
+#include "base/process.h"
 
 #include <glog/logging.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-// File: messaging/process.h
+// File: base/process.h
 //
 // What every Herald binary does first and last: parse the flags, log to
 // stderr with glog, resolve relative paths in the caller's directory under
@@ -13,8 +13,8 @@
 //     int signal = herald::WaitForStopSignal();
 //     ... stop ...
 //   }
-#ifndef HERALD_MESSAGING_PROCESS_H_
-#define HERALD_MESSAGING_PROCESS_H_
+#ifndef HERALD_BASE_PROCESS_H_
+#define HERALD_BASE_PROCESS_H_
 
 namespace herald {
 
@@ -28,4 +28,4 @@ int WaitForStopSignal();
 
 }  // namespace herald
 
-#endif  // HERALD_MESSAGING_PROCESS_H_
+#endif  // HERALD_BASE_PROCESS_H_

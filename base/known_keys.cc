@@ -1,0 +1,57 @@
+// Every key some Herald binary accepts. The keys themselves (defaults,
+// parsing, help) are declared by the components that own them; this list
+// only lets each binary tell another binary's key from a typo.
+// tools/settings_reference_test fails when it and the components disagree.
+#include "base/settings.h"
+
+namespace herald {
+namespace settings {
+
+const std::vector<std::string>& KnownKeys() {
+  static const auto* keys = new std::vector<std::string>{
+      // messaging/config.h
+      "service",
+      "brokers",
+      "client_id",
+      "producer.compression",
+      "producer.linger_ms",
+      "producer.delivery_timeout_ms",
+      "producer.enqueue_timeout_ms",
+      "producer.close_timeout_ms",
+      "consumer.group_id",
+      "consumer.auto_offset_reset",
+      "consumer.session_timeout_ms",
+      "consumer.heartbeat_interval_ms",
+      "consumer.commit_interval_ms",
+      "consumer.fetch_wait_max_ms",
+      "consumer.max_attempts",
+      "consumer.retry_backoff_ms",
+      "consumer.retry_max_backoff_ms",
+      "consumer.dead_letter",
+      "consumer.concurrency",
+      "consumer.ordering",
+      "consumer.max_in_flight",
+      "kafka.properties.",
+      // database/settings.h
+      "db",
+      // messaging/outbox/outbox_settings.h
+      "outbox.retention_hours",
+      // gateway/settings.h
+      "http_port",
+      "http_threads",
+      "idempotency.retention_hours",
+      // workers/runtime/worker_settings.h
+      "admin_port",
+      "consumer.batch_size",
+      "consumer.batch_wait_ms",
+      "consumer.inbox_retention_hours",
+      "consumer.shutdown_timeout_ms",
+      // workers/email/email_settings.h
+      "maildir",
+      "smtp_url",
+  };
+  return *keys;
+}
+
+}  // namespace settings
+}  // namespace herald

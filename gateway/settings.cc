@@ -1,0 +1,25 @@
+#include "gateway/settings.h"
+
+namespace herald {
+namespace gateway {
+
+std::vector<settings::Key> GatewayKeys(GatewaySettings& s) {
+  std::vector<settings::Key> keys = {
+      settings::Int("http_port", &s.http_port, 0, 65535,
+                    "gateway HTTP port (0: any free port)"),
+      settings::Int("http_threads", &s.http_threads, 1, 256,
+                    "gateway threads serving HTTP; a request waiting for its "
+                    "group commit holds no thread, so about one per core is "
+                    "enough"),
+      settings::Hours("idempotency.retention_hours", &s.idempotency_retention,
+                      1, 87600,
+                      "gateway: how long an Idempotency-Key and its answer "
+                      "are remembered"),
+  };
+  for (auto& key : db::DatabaseKeys(s.database)) keys.push_back(key);
+  for (auto& key : outbox::OutboxKeys(s.relay)) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace gateway
+}  // namespace herald

@@ -1,0 +1,49 @@
+#include "tools/settings_reference.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "base/settings.h"
+#include "gateway/settings.h"
+#include "messaging/config.h"
+#include "workers/email/email_settings.h"
+#include "workers/runtime/worker_settings.h"
+
+namespace herald {
+namespace tools {
+
+std::vector<SettingRow> AllSettings() {
+  // Default-constructed: what the keys read are the defaults.
+  Config messaging;
+  gateway::GatewaySettings gateway;
+  workers::WorkerSettings worker;
+  workers::EmailSettings email;
+  std::vector<settings::Key> keys = MessagingKeys(messaging);
+  for (auto& key : gateway::GatewayKeys(gateway)) keys.push_back(key);
+  for (auto& key : workers::WorkerKeys(worker)) keys.push_back(key);
+  for (auto& key : workers::EmailKeys(email)) keys.push_back(key);
+  std::vector<SettingRow> rows;
+  std::set<std::string> seen;  // `db` is both the gateway's and workers'
+  for (const settings::Key& key : keys) {
+    if (!seen.insert(key.name).second) continue;
+    rows.push_back({key.prefix ? absl::StrCat(key.name, "<name>") : key.name,
+                    key.get(), key.help});
+  }
+  return rows;
+}
+
+std::string SettingsTable() {
+  std::string out = "| key | default | meaning |\n|---|---|---|\n";
+  for (const SettingRow& row : AllSettings()) {
+    absl::StrAppend(
+        &out, "| `", row.key, "` | ",
+        row.default_value.empty() ? ""
+                                  : absl::StrCat("`", row.default_value, "`"),
+        " | ", absl::StrReplaceAll(row.help, {{"|", "\\|"}}), " |\n");
+  }
+  return out;
+}
+
+}  // namespace tools
+}  // namespace herald

@@ -1,0 +1,17 @@
+#include "workers/email/email_settings.h"
+
+namespace herald {
+namespace workers {
+
+std::vector<settings::Key> EmailKeys(EmailSettings& s) {
+  return {
+      settings::String("maildir", &s.maildir,
+                       "email worker: Maildir directory (new/*.eml)"),
+      settings::String("smtp_url", &s.smtp_url,
+                       "email worker: deliver over SMTP instead "
+                       "(smtp://host:port)"),
+  };
+}
+
+}  // namespace workers
+}  // namespace herald

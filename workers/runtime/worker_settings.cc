@@ -1,0 +1,28 @@
+#include "workers/runtime/worker_settings.h"
+
+namespace herald {
+namespace workers {
+
+std::vector<settings::Key> WorkerKeys(WorkerSettings& s) {
+  constexpr int kHour = 3600000;
+  std::vector<settings::Key> keys = {
+      settings::Int("admin_port", &s.admin_port, 0, 65535,
+                    "worker /healthz and /metrics port (0: any free port)"),
+      settings::Int("consumer.batch_size", &s.batch.max_size, 1, 100000,
+                    "analytics/CRM batch size"),
+      settings::Milliseconds("consumer.batch_wait_ms", &s.batch.max_wait, 0,
+                             kHour, "how long a batch waits to fill"),
+      settings::Hours("consumer.inbox_retention_hours", &s.inbox_retention, 1,
+                      87600,
+                      "workers: how long a handled event id is remembered "
+                      "(deduplication); keep it above the topics' retention"),
+      settings::Milliseconds("consumer.shutdown_timeout_ms",
+                             &s.shutdown_timeout, 0, kHour,
+                             "SIGTERM: finish, commit and leave within this"),
+  };
+  for (auto& key : db::DatabaseKeys(s.database)) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace workers
+}  // namespace herald
