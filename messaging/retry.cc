@@ -1,12 +1,9 @@
 #include "messaging/retry.h"
 
-#include <algorithm>
-#include <cmath>
-
-#include "absl/random/random.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/backoff.h"
 
 namespace herald {
 namespace {
@@ -15,12 +12,8 @@ constexpr char kFailedAtPayload[] = "herald.dev/failed-at";
 }  // namespace
 
 absl::Duration BackoffFor(const RetryPolicy& policy, int attempt) {
-  double base = absl::ToDoubleSeconds(policy.initial_backoff) *
-                std::pow(2.0, std::max(0, attempt - 1));
-  base = std::min(base, absl::ToDoubleSeconds(policy.max_backoff));
-  thread_local absl::BitGen gen;
-  double factor = 1.0 + absl::Uniform(gen, -policy.jitter, policy.jitter);
-  return absl::Seconds(std::max(0.0, base * factor));
+  return ExponentialBackoff(policy.initial_backoff, policy.max_backoff,
+                            policy.jitter, attempt);
 }
 
 absl::Status Permanent(absl::Status status) {

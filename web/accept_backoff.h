@@ -29,6 +29,9 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/time/time.h"
+#include "base/backoff.h"
+
 namespace herald {
 namespace web {
 
@@ -41,13 +44,14 @@ class AcceptBackoff {
       : timer_(std::move(executor)) {}
 
   // The last accept worked: the next failure waits kFirst again.
-  void Succeeded() { delay_ = std::chrono::milliseconds(0); }
+  void Succeeded() { failures_ = 0; }
 
   // Logs `error` (at most once a second) and runs `retry` on the timer's
   // executor after the current delay, unless Cancel() comes first.
   template <typename Retry>
   void Failed(const boost::system::error_code& error, Retry retry) {
-    delay_ = delay_.count() == 0 ? kFirst : std::min(delay_ * 2, kMax);
+    delay_ = absl::ToChronoMilliseconds(ExponentialBackoff(
+        absl::FromChrono(kFirst), absl::FromChrono(kMax), 0, ++failures_));
     LOG_EVERY_T(WARNING, 1) << "accept failed: " << error.message()
                             << "; trying again in " << delay_.count() << " ms";
     timer_.expires_after(delay_);
@@ -63,6 +67,7 @@ class AcceptBackoff {
 
  private:
   boost::asio::steady_timer timer_;
+  int failures_ = 0;  // in a row
   std::chrono::milliseconds delay_{0};
 };
 
