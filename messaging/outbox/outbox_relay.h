@@ -78,9 +78,8 @@ class OutboxRelay {
   // Makes the current producer fail fatally (tests of the recovery path).
   void InjectFatalErrorForTesting();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit OutboxRelay(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
