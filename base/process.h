@@ -7,8 +7,8 @@
 // Example:
 //
 //   int main(int argc, char** argv) {
-//     herald::InitProcess(argc, argv);   // blocks SIGINT/SIGTERM in all
-//     threads
+//     // Blocks SIGINT and SIGTERM here and in every thread started later.
+//     herald::InitProcess(argc, argv);
 //     ... start threads ...
 //     int signal = herald::WaitForStopSignal();
 //     ... stop ...

@@ -27,8 +27,11 @@ namespace db {
 
 struct SqliteOptions {
   std::string path;
-  // "full" (durable: survives power loss) or "normal" (survives a crash of
-  // the process) — from the URL query `?synchronous=normal`.
+  // From the URL query `?synchronous=full|normal|off`:
+  // "full" (durable: every reported commit survives a power loss);
+  // "normal" (survives a crash of the process; a power loss may lose the
+  // latest commits); "off" (no flushes at all: a power loss or a crash of
+  // the machine may lose commits or corrupt the file; for throwaway data).
   std::string synchronous = "full";
   // How long a statement waits for another process's lock.
   int busy_timeout_ms = 5000;

@@ -11,7 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "database/database.h"
 #include "database/migrations.h"
-#include "gateway/api_error.h"
+#include "gateway/http_answers.h"
 #include "gateway/requests.h"
 #include "gateway/store.h"
 #include "messaging/dev/dev_broker.h"
@@ -23,15 +23,6 @@
 namespace herald {
 namespace gateway {
 namespace {
-
-web::Response ErrorResponse(const absl::Status& status) {
-  ApiError error = ToApiError(status);
-  if (error.http_status >= 500) {
-    LOG(WARNING) << "request failed: " << status;
-  }
-  return web::Response::JsonError(error.http_status, error.code, error.message,
-                                  error.field);
-}
 
 // The request's Idempotency-Key, if it sent one.
 std::optional<IdempotencyKey> KeyOf(const web::Request& request,
@@ -75,12 +66,13 @@ class Gateway::Impl {
     absl::Status s = db::Migrate(*db_, "outbox", outbox::OutboxMigrations());
     if (s.ok()) s = db::Migrate(*db_, "gateway", Store::Migrations());
     if (!s.ok()) return s;
-    store_ = std::make_unique<Store>(*db_, config_.service);
 
     absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
         outbox::OutboxRelay::Start(*db_, config_, settings_.relay);
     if (!relay.ok()) return relay.status();
     relay_ = *std::move(relay);
+    store_ =
+        std::make_unique<Store>(*db_, config_.service, answers_, relay_.get());
     RegisterMetrics();
     janitor_ = std::thread([this] { Maintain(); });
 
@@ -207,72 +199,58 @@ class Gateway::Impl {
     return request_metrics_.try_emplace(key, m).first->second;
   }
 
-  // Answers a write once its transaction is done; wakes the relay after a
-  // commit.
-  web::Response Answer(absl::StatusOr<Outcome>& outcome) {
-    if (!outcome.ok()) return ErrorResponse(outcome.status());
-    if (outcome->event.has_value() && outcome->outbox_id > 0) {
-      // The relay publishes it from memory rather than reading it back.
-      relay_->Handoff(outcome->outbox_id, *std::move(outcome->event));
-    } else {
-      relay_->Notify();
-    }
-    return web::Response::Json(outcome->http_status, std::move(outcome->body));
-  }
-
-  // The callback that turns a write's outcome into the HTTP answer.
-  OutcomeCallback AnswerWith(web::Responder respond) {
-    return [this, respond = std::move(respond)](
-               absl::StatusOr<Outcome> outcome) { respond(Answer(outcome)); };
+  // The callback that answers a write once its transaction is done.
+  template <typename Result>
+  static Done<Result> AnswerWith(web::Responder respond) {
+    return [respond = std::move(respond)](absl::StatusOr<Result> result) {
+      respond(ToResponse(std::move(result)));
+    };
   }
 
   // The write routes are asynchronous: a request waiting for its group
   // commit holds no server thread, so a few threads serve every connection.
   web::Router Routes() {
     web::Router router;
-    router.HandleAsync("POST", "/api/v1/payments",
-                       [this](const web::Request& r, web::Responder respond) {
-                         auto request = ParseCreatePayment(r.body);
-                         if (!request.ok())
-                           return respond(ErrorResponse(request.status()));
-                         store_->CreatePayment(*std::move(request),
-                                               KeyOf(r, "payments"),
-                                               AnswerWith(std::move(respond)));
-                       });
-    router.HandleAsync("POST", "/api/v1/payments/{id}/status",
-                       [this](const web::Request& r, web::Responder respond) {
-                         auto request = ParseUpdatePaymentStatus(r.body);
-                         if (!request.ok())
-                           return respond(ErrorResponse(request.status()));
-                         store_->UpdatePaymentStatus(
-                             r.Param("id"), *std::move(request),
-                             KeyOf(r, "payment_status"),
-                             AnswerWith(std::move(respond)));
-                       });
+    router.HandleAsync(
+        "POST", "/api/v1/payments",
+        [this](const web::Request& r, web::Responder respond) {
+          auto request = ParseCreatePayment(r.body);
+          if (!request.ok()) return respond(ErrorResponse(request.status()));
+          store_->CreatePayment(
+              *std::move(request), KeyOf(r, "payments"),
+              AnswerWith<CreatePaymentResult>(std::move(respond)));
+        });
+    router.HandleAsync(
+        "POST", "/api/v1/payments/{id}/status",
+        [this](const web::Request& r, web::Responder respond) {
+          auto request = ParseUpdatePaymentStatus(r.body);
+          if (!request.ok()) return respond(ErrorResponse(request.status()));
+          store_->UpdatePaymentStatus(
+              r.Param("id"), *std::move(request), KeyOf(r, "payment_status"),
+              AnswerWith<UpdatePaymentStatusResult>(std::move(respond)));
+        });
     router.Handle("GET", "/api/v1/payments/{id}",
                   [this](const web::Request& r) {
-                    auto payment = store_->GetPayment(r.Param("id"));
-                    if (!payment.ok()) return ErrorResponse(payment.status());
-                    return web::Response::Json(200, *payment);
+                    return ToResponse(store_->GetPayment(r.Param("id")));
                   });
-    router.HandleAsync("POST", "/api/v1/users",
-                       [this](const web::Request& r, web::Responder respond) {
-                         auto request = ParseRegisterUser(r.body);
-                         if (!request.ok())
-                           return respond(ErrorResponse(request.status()));
-                         store_->RegisterUser(*std::move(request),
-                                              KeyOf(r, "users"),
-                                              AnswerWith(std::move(respond)));
-                       });
-    router.HandleAsync("POST", "/api/v1/notifications/email",
-                       [this](const web::Request& r, web::Responder respond) {
-                         auto request = ParseSendEmail(r.body);
-                         if (!request.ok())
-                           return respond(ErrorResponse(request.status()));
-                         store_->RequestEmail(*std::move(request),
-                                              KeyOf(r, "email"),
-                                              AnswerWith(std::move(respond)));
-                       });
+    router.HandleAsync(
+        "POST", "/api/v1/users",
+        [this](const web::Request& r, web::Responder respond) {
+          auto request = ParseRegisterUser(r.body);
+          if (!request.ok()) return respond(ErrorResponse(request.status()));
+          store_->RegisterUser(
+              *std::move(request), KeyOf(r, "users"),
+              AnswerWith<RegisterUserResult>(std::move(respond)));
+        });
+    router.HandleAsync(
+        "POST", "/api/v1/notifications/email",
+        [this](const web::Request& r, web::Responder respond) {
+          auto request = ParseSendEmail(r.body);
+          if (!request.ok()) return respond(ErrorResponse(request.status()));
+          store_->RequestEmail(
+              *std::move(request), KeyOf(r, "email"),
+              AnswerWith<RequestEmailResult>(std::move(respond)));
+        });
     router.Handle("GET", "/healthz", [](const web::Request&) {
       return web::Response::Json(200, R"({"status":"ok"})");
     });
@@ -302,8 +280,9 @@ class Gateway::Impl {
   const GatewayOptions options_;
   std::unique_ptr<dev::DevBroker> dev_broker_;
   std::unique_ptr<db::Database> db_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<outbox::OutboxRelay> relay_;
+  HttpAnswers answers_;
+  std::unique_ptr<Store> store_;
   std::thread janitor_;
   absl::Notification stopping_;
   metrics::Registry metrics_;

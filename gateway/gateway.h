@@ -53,9 +53,8 @@ class Gateway {
   // Stops serving, lets requests in progress finish, stops the relay.
   void Stop();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Gateway(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

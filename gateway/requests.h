@@ -1,9 +1,10 @@
 // File: gateway/requests.h
 //
-// The gateway's request bodies, parsed and validated from JSON. Every parser
-// rejects malformed JSON, a body that is not an object, unknown fields,
-// missing required fields and values of the wrong type or range, with a
-// FieldError() naming the field (see gateway/api_error.h).
+// The gateway's request bodies, parsed and validated from JSON into the
+// domain's commands (gateway/domain.h). Every parser rejects malformed
+// JSON, a body that is not an object, unknown fields, missing required
+// fields and values of the wrong type or range, with a FieldError() naming
+// the field (see gateway/api_error.h).
 //
 // Example:
 //
@@ -12,48 +13,24 @@
 #ifndef HERALD_GATEWAY_REQUESTS_H_
 #define HERALD_GATEWAY_REQUESTS_H_
 
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gateway/domain.h"
 
 namespace herald {
 namespace gateway {
 
 // POST /api/v1/payments
-struct CreatePayment {
-  std::string user_id;
-  int64_t amount = 0;    // minor units, > 0
-  std::string currency;  // ISO 4217, upper case
-};
 absl::StatusOr<CreatePayment> ParseCreatePayment(absl::string_view body);
 
 // POST /api/v1/payments/{id}/status
-struct UpdatePaymentStatus {
-  std::string status;  // succeeded | failed | canceled
-  std::string reason;
-};
 absl::StatusOr<UpdatePaymentStatus> ParseUpdatePaymentStatus(
     absl::string_view body);
 
 // POST /api/v1/users
-struct RegisterUser {
-  std::string email;  // lower-cased
-  std::string name;
-};
 absl::StatusOr<RegisterUser> ParseRegisterUser(absl::string_view body);
 
 // POST /api/v1/notifications/email: subject and body, or a template.
-struct SendEmail {
-  std::string to;
-  std::string subject;
-  std::string body;
-  std::optional<std::string> template_name;
-  std::map<std::string, std::string> variables;
-};
 absl::StatusOr<SendEmail> ParseSendEmail(absl::string_view body);
 
 // True for an active ISO 4217 alphabetic code ("EUR", "USD", ...).

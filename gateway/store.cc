@@ -1,16 +1,18 @@
 #include "gateway/store.h"
 
-#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+#include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/delete_in_slices.h"
-#include "gateway/api_error.h"
-#include "messaging/cloudevents.h"
+#include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
 
 namespace herald {
@@ -42,59 +44,148 @@ void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time time) {
   ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
-// A payment as the API shows it.
-struct PaymentView {
-  absl::string_view payment_id, user_id;
-  int64_t amount;
-  absl::string_view currency, status, reason;
-  int64_t created_ms, updated_ms;
-};
-
-std::string Quoted(absl::string_view s) {
-  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
-}
-
-// Written directly, not through a boost::json::object: it is on the hot
-// path of every creation.
-std::string PaymentJson(const PaymentView& p) {
-  return absl::StrCat(
-      R"({"payment_id":)", Quoted(p.payment_id), R"(,"user_id":)",
-      Quoted(p.user_id), R"(,"amount":)", p.amount, R"(,"currency":)",
-      Quoted(p.currency), R"(,"status":)", Quoted(p.status), R"(,"reason":)",
-      Quoted(p.reason), R"(,"created_at":")",
-      FormatEventTime(absl::FromUnixMillis(p.created_ms)),
-      R"(","updated_at":")",
-      FormatEventTime(absl::FromUnixMillis(p.updated_ms)), R"("})");
-}
-
-std::string PaymentJson(const db::Row& row) {
-  const std::string payment_id = row.String(0), user_id = row.String(1),
-                    currency = row.String(3), status = row.String(4),
-                    reason = row.String(5);
-  return PaymentJson({payment_id, user_id, row.Int(2), currency, status, reason,
-                      row.Int(6), row.Int(7)});
-}
-
 constexpr char kSelectPayment[] =
     "SELECT payment_id, user_id, amount, currency, status, reason,"
     " created_at, updated_at FROM payments WHERE payment_id = ?";
 
-absl::StatusOr<db::Row> LoadPayment(db::Transaction& tx,
-                                    const std::string& id) {
+// The payment `id`, or nothing when there is no such payment.
+absl::StatusOr<std::optional<Payment>> LoadPayment(db::Transaction& tx,
+                                                   const std::string& id) {
   absl::StatusOr<std::vector<db::Row>> rows = tx.Query(kSelectPayment, {id});
   if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return WithApiCode(
-        absl::NotFoundError(absl::StrCat("payment '", id, "' does not exist")),
-        "payment_not_found");
+  if (rows->empty()) return std::nullopt;
+  const db::Row& row = (*rows)[0];
+  Payment payment;
+  payment.payment_id = row.String(0);
+  payment.user_id = row.String(1);
+  payment.amount = row.Int(2);
+  payment.currency = row.String(3);
+  payment.status = row.String(4);
+  payment.reason = row.String(5);
+  payment.created_at = absl::FromUnixMillis(row.Int(6));
+  payment.updated_at = absl::FromUnixMillis(row.Int(7));
+  return payment;
+}
+
+// The status a transaction body returns when its write is rejected by the
+// domain (the rejection itself is in the Write): the body's work rolls
+// back. Its code is none that a database retries (Aborted, Unavailable) or
+// that means a concurrent use of the same key (AlreadyExists); its payload
+// tells it from a database failure of the same code.
+constexpr char kRejectedPayload[] = "herald.dev/gateway-rejected";
+
+absl::Status RejectedStatus() {
+  absl::Status status =
+      absl::FailedPreconditionError("write rejected by the domain");
+  status.SetPayload(kRejectedPayload, absl::Cord());
+  return status;
+}
+
+bool IsRejected(const absl::Status& status) {
+  return status.GetPayload(kRejectedPayload).has_value();
+}
+
+// One write in progress, shared by its transaction body and its callback.
+template <typename Result>
+struct Write {
+  std::optional<IdempotencyKey> key;
+  // Writes the domain rows and, unless they were prepared, fills in
+  // `answer` and `event`; or returns Reject(outcome). A body may run more
+  // than once (a batch retried), so it must not consume what it captured.
+  std::function<absl::Status(db::Transaction&, Write&)> work;
+  Done<Result> done;
+  // The answer and the event: prepared before the transaction when they
+  // are known then (creations), otherwise made by `work`. The database's
+  // one writer thread moves them, it does not copy them.
+  RecordedAnswer answer;
+  std::optional<outbox::OutboxRow> event;
+  int64_t outbox_id = 0;  // the event's row, once appended
+  // Set when the write writes nothing: a replay (the transaction commits
+  // nothing) or a rejection (it rolls back). `done` gets it instead of
+  // Committed.
+  std::optional<Result> unwritten;
+
+  template <typename Outcome>
+  absl::Status Reject(Outcome outcome) {
+    unwritten.emplace(std::move(outcome));
+    return RejectedStatus();
   }
-  return (*rows)[0];
+};
+
+// One run of a write's transaction body. A replayed key's stored answer
+// goes to `unwritten`; otherwise `work` runs and the event goes to the
+// outbox and the answer, with the key, to idempotency_keys.
+template <typename Result>
+absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
+  write.unwritten.reset();
+  const std::optional<IdempotencyKey>& key = write.key;
+  if (key.has_value()) {
+    absl::StatusOr<std::vector<db::Row>> rows = tx.Query(
+        "SELECT route, fingerprint, http_status, body"
+        " FROM idempotency_keys WHERE idem_key = ?",
+        {key->key});
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty()) {
+      const db::Row& row = (*rows)[0];
+      if (row.String(0) != key->route || row.String(1) != key->fingerprint) {
+        return write.Reject(KeyReused{});
+      }
+      // No event: the first request emitted it.
+      write.unwritten.emplace(Replayed{
+          RecordedAnswer{static_cast<int>(row.Int(2)), row.String(3)}});
+      return absl::OkStatus();
+    }
+  }
+  absl::Status s = write.work(tx, write);
+  if (!s.ok()) return s;
+  if (write.event.has_value()) {
+    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_id);
+    if (!s.ok()) return s;
+  }
+  if (key.has_value()) {
+    absl::StatusOr<int64_t> r = tx.Execute(
+        "INSERT INTO idempotency_keys(idem_key, route, fingerprint,"
+        " http_status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        {key->key, key->route, key->fingerprint,
+         static_cast<int64_t>(write.answer.status), write.answer.body,
+         absl::ToUnixMillis(absl::Now())});
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
+}
+
+// Runs `write` in one transaction and calls its `done`; hands a committed
+// event to `relay`.
+template <typename Result>
+void Submit(db::Database& db, outbox::OutboxRelay* relay,
+            std::shared_ptr<Write<Result>> write, bool is_retry = false) {
+  db.TransactAsync(
+      [write](db::Transaction& tx) { return WriteOnce(tx, *write); },
+      [&db, relay, write, is_retry](absl::Status status) {
+        if (status.code() == absl::StatusCode::kAlreadyExists &&
+            write->key.has_value() && !is_retry) {
+          // A concurrent request with the same key committed first: answer
+          // with what it stored.
+          return Submit(db, relay, write, /*is_retry=*/true);
+        }
+        if (write->unwritten.has_value() &&
+            (status.ok() || IsRejected(status))) {
+          return write->done(*std::move(write->unwritten));
+        }
+        if (!status.ok()) return write->done(status);
+        if (write->event.has_value() && relay != nullptr) {
+          // The relay publishes it from memory rather than reading it back.
+          relay->Handoff(write->outbox_id, *std::move(write->event));
+        }
+        write->done(Committed{std::move(write->answer)});
+      });
 }
 
 }  // namespace
 
-Store::Store(db::Database& db, std::string service)
-    : db_(db), service_(std::move(service)) {}
+Store::Store(db::Database& db, std::string service,
+             const AnswerRenderer& answers, outbox::OutboxRelay* relay)
+    : db_(db), service_(std::move(service)), answers_(answers), relay_(relay) {}
 
 std::vector<db::Migration> Store::Migrations() {
   const std::string tables =
@@ -131,262 +222,180 @@ std::vector<db::Migration> Store::Migrations() {
           {3, "idempotency keys by age (pruning)", keys_by_age, keys_by_age}};
 }
 
-void Store::Write(std::optional<IdempotencyKey> key, Outcome prepared,
-                  Work work, OutcomeCallback done, bool is_retry) {
-  struct State {
-    std::optional<IdempotencyKey> key;
-    Work work;
-    OutcomeCallback done;
-    Outcome outcome;
-    std::optional<Outcome> replayed;
-  };
-  auto state = std::make_shared<State>(State{std::move(key),
-                                             std::move(work),
-                                             std::move(done),
-                                             std::move(prepared),
-                                             {}});
-  db_.TransactAsync(
-      [this, state](db::Transaction& tx) {
-        return WriteOnce(tx, state->key, state->work, state->outcome,
-                         state->replayed);
-      },
-      [this, state, is_retry](absl::Status status) {
-        if (status.code() == absl::StatusCode::kAlreadyExists &&
-            state->key.has_value() && !is_retry) {
-          // A concurrent request with the same key committed first: answer
-          // with what it stored.
-          return Write(std::move(state->key), std::move(state->outcome),
-                       std::move(state->work), std::move(state->done), true);
-        }
-        if (!status.ok()) return state->done(status);
-        if (state->replayed.has_value()) {
-          return state->done(*std::move(state->replayed));
-        }
-        state->done(std::move(state->outcome));
-      });
-}
-
-absl::Status Store::WriteOnce(db::Transaction& tx,
-                              const std::optional<IdempotencyKey>& key,
-                              const Work& work, Outcome& outcome,
-                              std::optional<Outcome>& replayed) {
-  replayed.reset();
-  if (key.has_value()) {
-    absl::StatusOr<std::vector<db::Row>> rows = tx.Query(
-        "SELECT route, fingerprint, http_status, body"
-        " FROM idempotency_keys WHERE idem_key = ?",
-        {key->key});
-    if (!rows.ok()) return rows.status();
-    if (!rows->empty()) {
-      const db::Row& row = (*rows)[0];
-      if (row.String(0) != key->route || row.String(1) != key->fingerprint) {
-        return WithApiCode(
-            absl::FailedPreconditionError(
-                "this Idempotency-Key was already used for a different "
-                "request"),
-            "idempotency_key_reused");
-      }
-      replayed.emplace();
-      replayed->http_status = static_cast<int>(row.Int(2));
-      replayed->body = row.String(3);
-      return absl::OkStatus();  // no event: the first request emitted it
-    }
-  }
-  absl::Status s = work(tx, outcome);
-  if (!s.ok()) return s;
-  if (outcome.event.has_value()) {
-    s = outbox::AppendToOutbox(tx, *outcome.event, &outcome.outbox_id);
-    if (!s.ok()) return s;
-  }
-  if (key.has_value()) {
-    absl::StatusOr<int64_t> r = tx.Execute(
-        "INSERT INTO idempotency_keys(idem_key, route, fingerprint,"
-        " http_status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        {key->key, key->route, key->fingerprint,
-         static_cast<int64_t>(outcome.http_status), outcome.body,
-         absl::ToUnixMillis(absl::Now())});
-    if (!r.ok()) return r.status();
-  }
-  return absl::OkStatus();
-}
-
-// Creation writes prepare everything they can (id, event, answer) before
-// the transaction: the database thread that runs every group commit then
-// does little more than the INSERTs.
-void Store::CreatePayment(gateway::CreatePayment request,
+// Creations prepare everything they can (id, event, answer) before the
+// transaction: the database thread that runs every group commit then does
+// little more than the INSERTs.
+void Store::CreatePayment(gateway::CreatePayment command,
                           std::optional<IdempotencyKey> key,
-                          OutcomeCallback done) {
-  absl::Time now = absl::Now();
-  int64_t ms = absl::ToUnixMillis(now);
-  std::string id = NewId("pay_");
+                          Done<CreatePaymentResult> done) {
+  const absl::Time now = absl::Now();
+  const int64_t ms = absl::ToUnixMillis(now);
+  Payment payment;
+  payment.payment_id = NewId("pay_");
+  payment.user_id = std::move(command.user_id);
+  payment.amount = command.amount;
+  payment.currency = std::move(command.currency);
+  payment.status = "pending";
+  payment.created_at = payment.updated_at = absl::FromUnixMillis(ms);
   contracts::v1::PaymentCreated event;
-  event.set_payment_id(id);
-  event.set_user_id(request.user_id);
-  event.set_amount(request.amount);
-  event.set_currency(request.currency);
+  event.set_payment_id(payment.payment_id);
+  event.set_user_id(payment.user_id);
+  event.set_amount(payment.amount);
+  event.set_currency(payment.currency);
   SetTimestamp(event.mutable_created_at(), now);
   absl::StatusOr<outbox::OutboxRow> encoded =
       outbox::EncodeOutboxRow(event, service_);
   if (!encoded.ok()) return done(encoded.status());
-  Outcome outcome;
-  outcome.http_status = 201;
-  outcome.body = PaymentJson({id, request.user_id, request.amount,
-                              request.currency, "pending", "", ms, ms});
-  outcome.event = *std::move(encoded);
-  std::vector<db::Value> row = {std::move(id),
-                                std::move(request.user_id),
-                                request.amount,
-                                std::move(request.currency),
+  auto write = std::make_shared<Write<CreatePaymentResult>>();
+  write->key = std::move(key);
+  write->done = std::move(done);
+  write->answer = answers_.PaymentCreated(payment);
+  write->event = *std::move(encoded);
+  std::vector<db::Value> row = {std::move(payment.payment_id),
+                                std::move(payment.user_id),
+                                payment.amount,
+                                std::move(payment.currency),
                                 ms,
                                 ms};
-  Write(
-      std::move(key), std::move(outcome),
-      [row = std::move(row)](db::Transaction& tx, Outcome&) -> absl::Status {
-        return tx
-            .Execute(
-                "INSERT INTO payments(payment_id, user_id, amount, currency,"
-                " status, reason, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 'pending', '', ?, ?)",
-                row)
-            .status();
-      },
-      std::move(done));
+  write->work = [row = std::move(row)](
+                    db::Transaction& tx,
+                    Write<CreatePaymentResult>&) -> absl::Status {
+    return tx
+        .Execute(
+            "INSERT INTO payments(payment_id, user_id, amount, currency,"
+            " status, reason, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'pending', '', ?, ?)",
+            row)
+        .status();
+  };
+  Submit(db_, relay_, std::move(write));
 }
 
 void Store::UpdatePaymentStatus(std::string payment_id,
-                                gateway::UpdatePaymentStatus request,
+                                gateway::UpdatePaymentStatus command,
                                 std::optional<IdempotencyKey> key,
-                                OutcomeCallback done) {
-  Write(
-      std::move(key), Outcome(),
-      [this, payment_id = std::move(payment_id), request = std::move(request)](
-          db::Transaction& tx, Outcome& outcome) -> absl::Status {
-        absl::StatusOr<db::Row> current = LoadPayment(tx, payment_id);
-        if (!current.ok()) return current.status();
-        std::string old_status = current->String(4);
-        if (old_status != "pending" || request.status == "pending") {
-          return WithApiCode(
-              absl::FailedPreconditionError(absl::StrCat(
-                  "payment '", payment_id, "' cannot move from ", old_status,
-                  " to ", request.status,
-                  " (allowed: pending -> succeeded | failed | canceled)")),
-              "invalid_transition");
-        }
-        absl::Time now = absl::Now();
-        // Conditional on the status we read: a concurrent change makes it 0.
-        absl::StatusOr<int64_t> changed = tx.Execute(
-            "UPDATE payments SET status = ?, reason = ?, updated_at = ?"
-            " WHERE payment_id = ? AND status = ?",
-            {request.status, request.reason, absl::ToUnixMillis(now),
-             payment_id, old_status});
-        if (!changed.ok()) return changed.status();
-        if (*changed != 1) {
-          return WithApiCode(absl::FailedPreconditionError(
-                                 "payment changed concurrently; try again"),
-                             "conflict");
-        }
-        contracts::v1::PaymentUpdated event;
-        event.set_payment_id(payment_id);
-        event.set_old_status(old_status);
-        event.set_new_status(request.status);
-        event.set_reason(request.reason);
-        SetTimestamp(event.mutable_updated_at(), now);
-        absl::StatusOr<outbox::OutboxRow> encoded =
-            outbox::EncodeOutboxRow(event, service_);
-        if (!encoded.ok()) return encoded.status();
-        outcome.http_status = 200;
-        const std::string user_id = current->String(1),
-                          currency = current->String(3);
-        outcome.body = PaymentJson({payment_id, user_id, current->Int(2),
-                                    currency, request.status, request.reason,
-                                    current->Int(6), absl::ToUnixMillis(now)});
-        outcome.event = *std::move(encoded);
-        return absl::OkStatus();
-      },
-      std::move(done));
+                                Done<UpdatePaymentStatusResult> done) {
+  auto write = std::make_shared<Write<UpdatePaymentStatusResult>>();
+  write->key = std::move(key);
+  write->done = std::move(done);
+  write->work = [this, payment_id = std::move(payment_id),
+                 command = std::move(command)](
+                    db::Transaction& tx,
+                    Write<UpdatePaymentStatusResult>& write) -> absl::Status {
+    absl::StatusOr<std::optional<Payment>> current =
+        LoadPayment(tx, payment_id);
+    if (!current.ok()) return current.status();
+    if (!current->has_value()) return write.Reject(PaymentNotFound{payment_id});
+    Payment& payment = **current;
+    if (payment.status != "pending" || command.status == "pending") {
+      return write.Reject(
+          TransitionNotAllowed{payment_id, payment.status, command.status});
+    }
+    const absl::Time now = absl::Now();
+    const int64_t ms = absl::ToUnixMillis(now);
+    // Conditional on the status we read: a concurrent change makes it 0.
+    absl::StatusOr<int64_t> changed = tx.Execute(
+        "UPDATE payments SET status = ?, reason = ?, updated_at = ?"
+        " WHERE payment_id = ? AND status = ?",
+        {command.status, command.reason, ms, payment_id, payment.status});
+    if (!changed.ok()) return changed.status();
+    if (*changed != 1) {
+      return write.Reject(PaymentChangedConcurrently{payment_id});
+    }
+    contracts::v1::PaymentUpdated event;
+    event.set_payment_id(payment_id);
+    event.set_old_status(payment.status);
+    event.set_new_status(command.status);
+    event.set_reason(command.reason);
+    SetTimestamp(event.mutable_updated_at(), now);
+    absl::StatusOr<outbox::OutboxRow> encoded =
+        outbox::EncodeOutboxRow(event, service_);
+    if (!encoded.ok()) return encoded.status();
+    payment.status = command.status;
+    payment.reason = command.reason;
+    payment.updated_at = absl::FromUnixMillis(ms);
+    write.answer = answers_.PaymentStatusChanged(payment);
+    write.event = *std::move(encoded);
+    return absl::OkStatus();
+  };
+  Submit(db_, relay_, std::move(write));
 }
 
-void Store::RegisterUser(gateway::RegisterUser request,
+void Store::RegisterUser(gateway::RegisterUser command,
                          std::optional<IdempotencyKey> key,
-                         OutcomeCallback done) {
-  absl::Time now = absl::Now();
-  std::string id = NewId("user_");
+                         Done<RegisterUserResult> done) {
+  User user;
+  user.user_id = NewId("user_");
+  user.email = std::move(command.email);
+  user.name = std::move(command.name);
+  user.registered_at = absl::Now();
   contracts::v1::UserRegistered event;
-  event.set_user_id(id);
-  event.set_email(request.email);
-  event.set_name(request.name);
-  SetTimestamp(event.mutable_registered_at(), now);
+  event.set_user_id(user.user_id);
+  event.set_email(user.email);
+  event.set_name(user.name);
+  SetTimestamp(event.mutable_registered_at(), user.registered_at);
   absl::StatusOr<outbox::OutboxRow> encoded =
       outbox::EncodeOutboxRow(event, service_);
   if (!encoded.ok()) return done(encoded.status());
-  boost::json::object o;
-  o["user_id"] = id;
-  o["email"] = request.email;
-  o["name"] = request.name;
-  o["registered_at"] = FormatEventTime(now);
-  Outcome outcome;
-  outcome.http_status = 201;
-  outcome.body = boost::json::serialize(o);
-  outcome.event = *std::move(encoded);
-  Write(
-      std::move(key), std::move(outcome),
-      [request = std::move(request), id = std::move(id),
-       ms = absl::ToUnixMillis(now)](db::Transaction& tx,
-                                     Outcome&) -> absl::Status {
-        absl::StatusOr<int64_t> r = tx.Execute(
-            "INSERT INTO users(user_id, email, name, registered_at)"
-            " VALUES (?, ?, ?, ?)",
-            {id, request.email, request.name, ms});
-        if (!r.ok()) {
-          if (r.status().code() == absl::StatusCode::kAlreadyExists) {
-            // Not AlreadyExists: that code means "same idempotency key".
-            return WithApiCode(
-                absl::FailedPreconditionError(absl::StrCat(
-                    "email '", request.email, "' is already registered")),
-                "email_taken");
-          }
-          return r.status();
-        }
-        return absl::OkStatus();
-      },
-      std::move(done));
+  auto write = std::make_shared<Write<RegisterUserResult>>();
+  write->key = std::move(key);
+  write->done = std::move(done);
+  write->answer = answers_.UserRegistered(user);
+  write->event = *std::move(encoded);
+  write->work = [user = std::move(user)](
+                    db::Transaction& tx,
+                    Write<RegisterUserResult>& write) -> absl::Status {
+    absl::StatusOr<int64_t> r = tx.Execute(
+        "INSERT INTO users(user_id, email, name, registered_at)"
+        " VALUES (?, ?, ?, ?)",
+        {user.user_id, user.email, user.name,
+         absl::ToUnixMillis(user.registered_at)});
+    if (r.status().code() == absl::StatusCode::kAlreadyExists) {
+      // Not passed on as AlreadyExists: that code means "same idempotency
+      // key".
+      return write.Reject(EmailTaken{user.email});
+    }
+    return r.status();
+  };
+  Submit(db_, relay_, std::move(write));
 }
 
-void Store::RequestEmail(SendEmail request, std::optional<IdempotencyKey> key,
-                         OutcomeCallback done) {
+void Store::RequestEmail(SendEmail command, std::optional<IdempotencyKey> key,
+                         Done<RequestEmailResult> done) {
   contracts::v1::EmailNotification event;
-  event.set_to(request.to);
-  event.set_subject(request.subject);
-  event.set_body(request.body);
-  if (request.template_name.has_value()) {
-    event.set_template_name(*request.template_name);
-    for (const auto& [name, value] : request.variables) {
+  event.set_to(command.to);
+  event.set_subject(command.subject);
+  event.set_body(command.body);
+  if (command.template_name.has_value()) {
+    event.set_template_name(*command.template_name);
+    for (const auto& [name, value] : command.variables) {
       (*event.mutable_template_variables())[name] = value;
     }
   }
   absl::StatusOr<outbox::OutboxRow> encoded =
       outbox::EncodeOutboxRow(event, service_);
   if (!encoded.ok()) return done(encoded.status());
-  boost::json::object o;
-  o["status"] = "accepted";
-  o["event_id"] = std::string(encoded->event_id());
-  Outcome outcome;
-  outcome.http_status = 202;
-  outcome.body = boost::json::serialize(o);
-  outcome.event = *std::move(encoded);
-  Write(
-      std::move(key), std::move(outcome),
-      [](db::Transaction&, Outcome&) { return absl::OkStatus(); },
-      std::move(done));
+  auto write = std::make_shared<Write<RequestEmailResult>>();
+  write->key = std::move(key);
+  write->done = std::move(done);
+  write->answer = answers_.EmailRequested(encoded->event_id());
+  write->event = *std::move(encoded);
+  write->work = [](db::Transaction&, Write<RequestEmailResult>&) {
+    return absl::OkStatus();  // the event is all there is to write
+  };
+  Submit(db_, relay_, std::move(write));
 }
 
-absl::StatusOr<std::string> Store::GetPayment(const std::string& payment_id) {
+absl::StatusOr<GetPaymentResult> Store::GetPayment(
+    const std::string& payment_id) {
   // A read: on the reader connection, not queued behind a group commit.
-  return db_.ReadValue<std::string>(
-      [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
-        absl::StatusOr<db::Row> row = LoadPayment(tx, payment_id);
-        if (!row.ok()) return row.status();
-        return PaymentJson(*row);
+  return db_.ReadValue<GetPaymentResult>(
+      [&](db::Transaction& tx) -> absl::StatusOr<GetPaymentResult> {
+        absl::StatusOr<std::optional<Payment>> payment =
+            LoadPayment(tx, payment_id);
+        if (!payment.ok()) return payment.status();
+        if (!payment->has_value()) return PaymentNotFound{payment_id};
+        return **std::move(payment);
       });
 }
 

@@ -3,12 +3,15 @@
 // The CloudEvents Kafka protocol binding (binary mode) as Herald writes it:
 // every record carries these headers and its value is the Protobuf encoding.
 //
+// clang-format off
 //   ce_specversion  1.0
 //   ce_id           a random UUID (version 4), unique per event
-//   ce_type         full Protobuf message name, e.g.
-//   herald.contracts.v1.PaymentCreated ce_source       the sending service
-//   (Config::service) ce_time         RFC 3339 UTC time with milliseconds
+//   ce_type         the full Protobuf message name,
+//                   e.g. herald.contracts.v1.PaymentCreated
+//   ce_source       the sending service (Config::service)
+//   ce_time         RFC 3339 UTC time with milliseconds
 //   content-type    application/protobuf
+// clang-format on
 #ifndef HERALD_MESSAGING_CLOUDEVENTS_H_
 #define HERALD_MESSAGING_CLOUDEVENTS_H_
 

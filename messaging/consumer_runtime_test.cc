@@ -81,7 +81,7 @@ class RuntimeTest : public ::testing::Test {
 TEST_F(RuntimeTest, BatchesAreReleasedBySize) {
   for (int i = 1; i <= 10; ++i) Send(i);
   absl::Mutex mu;
-  std::vector<size_t> sizes;
+  std::vector<std::vector<int64_t>> batches;
   auto consumer = Consumer::Create(TestConfig(*cluster_, "batch-size"));
   ASSERT_TRUE(consumer.ok());
   BatchOptions options;
@@ -91,19 +91,31 @@ TEST_F(RuntimeTest, BatchesAreReleasedBySize) {
                   ->SubscribeBatch<PaymentCreated>(
                       options,
                       [&](const std::vector<Received<PaymentCreated>>& batch) {
+                        std::vector<int64_t> amounts;
+                        for (const auto& r : batch) {
+                          amounts.push_back(r.event->amount());
+                        }
                         absl::MutexLock lock(&mu);
-                        sizes.push_back(batch.size());
+                        batches.push_back(amounts);
                         return absl::OkStatus();
                       })
                   .ok());
   RunningConsumer running(*std::move(consumer));
-  ASSERT_TRUE(WaitFor([&] {
-    absl::MutexLock lock(&mu);
-    return sizes.size() >= 2;
-  }));
-  absl::SleepFor(absl::Milliseconds(300));
+  auto released = [&](size_t count) {
+    return WaitFor([&] {
+      absl::MutexLock lock(&mu);
+      return batches.size() >= count;
+    });
+  };
+  ASSERT_TRUE(released(2));
+  // The last 2 wait for more: 2 more records (the sentinels) complete their
+  // batch. Had they gone out on their own, a batch of 2 would come first.
+  Send(11);
+  Send(12);
+  ASSERT_TRUE(released(3));
   absl::MutexLock lock(&mu);
-  EXPECT_EQ(sizes, (std::vector<size_t>{4, 4}));  // the last 2 wait for more
+  EXPECT_EQ(batches, (std::vector<std::vector<int64_t>>{
+                         {1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}}));
 }
 
 TEST_F(RuntimeTest, BatchesAreReleasedByInterval) {

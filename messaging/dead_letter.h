@@ -5,15 +5,17 @@
 // headers, plus the provenance headers Spring Kafka's
 // DeadLetterPublishingRecoverer writes, so existing tooling reads them:
 //
+// clang-format off
 //   kafka_dlt-original-topic            text
 //   kafka_dlt-original-partition        4-byte big-endian int
 //   kafka_dlt-original-offset           8-byte big-endian long
 //   kafka_dlt-original-timestamp        8-byte big-endian long (ms)
 //   kafka_dlt-original-timestamp-type   "CreateTime" / "LogAppendTime"
 //   kafka_dlt-original-consumer-group   text
-//   kafka_dlt-exception-fqcn            the absl status code, e.g.
-//   "UNAVAILABLE" kafka_dlt-exception-message         the error text
+//   kafka_dlt-exception-fqcn            the absl status code ("UNAVAILABLE")
+//   kafka_dlt-exception-message         the error text
 //   herald_dlt-attempts                 attempts made, decimal text
+// clang-format on
 #ifndef HERALD_MESSAGING_DEAD_LETTER_H_
 #define HERALD_MESSAGING_DEAD_LETTER_H_
 

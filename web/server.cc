@@ -25,11 +25,14 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-// Each server thread runs its own io_context, and a connection stays on the
-// thread that accepted it: no strands, and no hand-over of ready events
-// between threads (with one shared io_context, idle threads are woken to
-// share every batch of events, a futex round trip each time).
-struct HttpServer::Worker {
+namespace web_internal {
+
+// One server thread and its event loop. Each server thread runs its own
+// io_context, and a connection stays on the thread that accepted it: no
+// strands, and no hand-over of ready events between threads (with one
+// shared io_context, idle threads are woken to share every batch of
+// events, a futex round trip each time).
+struct Worker {
   asio::io_context ioc{1};  // concurrency hint: run by one thread
   std::thread thread;
   absl::Mutex completions_mu;
@@ -37,9 +40,12 @@ struct HttpServer::Worker {
       ABSL_GUARDED_BY(completions_mu);
 };
 
-class HttpServer::Impl {
+// The server: its threads, the acceptor, and how a request is served.
+// (HttpServer::Impl, below, is this class; connections hold it by this
+// name.)
+class ServerCore {
  public:
-  Impl(ServerOptions options, Router router)
+  ServerCore(ServerOptions options, Router router)
       : options_(std::move(options)), router_(std::move(router)) {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       workers_.push_back(std::make_unique<Worker>());
@@ -52,7 +58,7 @@ class HttpServer::Impl {
     accept_backoff_.emplace(workers_[0]->ioc.get_executor());
   }
 
-  ~Impl() { Stop(); }
+  ~ServerCore() { Stop(); }
 
   absl::Status Listen() {
     boost::system::error_code ec;
@@ -195,13 +201,22 @@ class HttpServer::Impl {
   int port_ = 0;
 };
 
+}  // namespace web_internal
+
+class HttpServer::Impl : public web_internal::ServerCore {
+ public:
+  using ServerCore::ServerCore;
+};
+
 namespace {
+
+using web_internal::ServerCore;
+using web_internal::Worker;
 
 // One connection: read a request, answer it, repeat while kept alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server,
-          HttpServer::Worker* worker)
+  Session(tcp::socket socket, ServerCore* server, Worker* worker)
       : stream_(std::move(socket)), server_(server), worker_(worker) {}
 
   void Start() { Read(); }
@@ -328,13 +343,15 @@ class Session : public std::enable_shared_from_this<Session> {
   Request request_;  // the one being answered
   bool keep_alive_ = false;
   unsigned version_ = 11;
-  HttpServer::Impl* server_;
-  HttpServer::Worker* worker_;  // the thread this connection runs on
+  ServerCore* server_;
+  Worker* worker_;  // the thread this connection runs on
 };
 
 }  // namespace
 
-void HttpServer::Impl::Accept() {
+namespace web_internal {
+
+void ServerCore::Accept() {
   Worker* worker = workers_[next_worker_++ % workers_.size()].get();
   acceptor_->async_accept(
       worker->ioc, [this, worker](beast::error_code ec, tcp::socket socket) {
@@ -352,6 +369,8 @@ void HttpServer::Impl::Accept() {
         Accept();
       });
 }
+
+}  // namespace web_internal
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     ServerOptions options, Router router) {

@@ -57,10 +57,8 @@ class HttpServer {
   // then closes every connection. Idempotent.
   void Stop();
 
-  class Impl;
-  struct Worker;  // one thread and its event loop
-
  private:
+  class Impl;
   explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -77,6 +78,17 @@ int ConnectTo(int port) {
   return fd;
 }
 
+// Polls `condition` every 10 ms until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition,
+               absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -94,6 +106,8 @@ TEST_F(ServerTest, OutOfFileDescriptorsBacksOffThenServes) {
   tight.rlim_cur = OpenFds() + 1;  // room for the client's socket only
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
   const int fd = ConnectTo(server_->port());
+  // A window in which a spinning accept loop would burn a core: a
+  // measurement over time, not a wait for something not to happen.
   const double cpu_before = CpuSeconds();
   absl::SleepFor(absl::Milliseconds(500));
   const double cpu_spent = CpuSeconds() - cpu_before;
@@ -125,9 +139,23 @@ TEST_F(ServerTest, StopLetsAnAnswerBeingWrittenFinish) {
   const std::string request = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(write(fd, request.data(), request.size()),
             static_cast<ssize_t>(request.size()));
-  absl::SleepFor(absl::Milliseconds(200));  // the socket buffers are full
-  std::thread stopper([&] { server_->Stop(); });
+  // Unread, the answer fills the socket buffers and the rest waits in the
+  // server: it is still being written when Stop() begins.
   absl::SleepFor(absl::Milliseconds(200));
+  std::thread stopper([&] { server_->Stop(); });
+  // Stop() has begun once the listener is closed: only then is reading
+  // the answer a test of whether Stop() lets it finish.
+  const bool stopping = WaitUntil([&] {
+    const int probe = ConnectTo(server_->port());
+    if (probe < 0) return true;
+    close(probe);
+    return false;
+  });
+  if (!stopping) {
+    stopper.join();
+    close(fd);
+    FAIL() << "Stop() did not close the listener";
+  }
   std::string response;
   char buffer[64 * 1024];
   size_t body_start = std::string::npos;
@@ -295,14 +323,15 @@ TEST(AsyncServerTest, AnswersFromAnotherThreadWithoutHoldingServerThreads) {
       slow[i] = client.Send("POST", "/slow", absl::StrCat(R"({"n":)", i, "}"));
     });
   }
-  auto waiting = [&] {
+  {
     absl::MutexLock lock(&mu);
-    return answerers.size() == 3;
-  };
-  for (int i = 0; i < 500 && !waiting(); ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](std::vector<std::thread>* parked) {
+                                          return parked->size() == 3;
+                                        },
+                                        &answerers),
+                                    absl::Seconds(5)));
   }
-  ASSERT_TRUE(waiting());
   // Three requests parked, one server thread: it still answers this one.
   HttpClient client("127.0.0.1", (*server)->port());
   auto fast = client.Send("GET", "/fast");

@@ -47,9 +47,8 @@ class DevBroker {
   // "host:port", the fixed bootstrap address.
   std::string address() const;
 
-  class Impl;
-
  private:
+  class Impl;
   explicit DevBroker(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

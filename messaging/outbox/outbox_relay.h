@@ -1,9 +1,18 @@
 // File: messaging/outbox/outbox_relay.h
 //
-// Publishes pending outbox rows to Kafka, oldest first, and records each
-// row's delivery report in the table (a position, or a mark per row: see
-// outbox_store.h). Records of one key keep their
-// order: rows go out in id order through one idempotent producer.
+// Publishes pending outbox rows to Kafka and records each row's delivery
+// report in the table (a position, or a mark per row: see outbox_store.h).
+// Rows go out through one idempotent producer, in the order the relay finds
+// them committed:
+//
+// - SQLite: ids become visible in commit order, so rows go out in id order.
+// - PostgreSQL: a lower id can commit after a higher one; the relay then
+//   finds it on its next scan from the start (within about a second) and
+//   publishes it after the higher ids it has already sent.
+//
+// Either way, rows of one key written one after the other (the second
+// after the first committed, as when a client waits for its answer) go out
+// in that order; rows written concurrently go out in either order.
 //
 // - Kafka unreachable: rows wait in librdkafka (the relay's producer never
 //   times a message out) and in the table; the relay stops fetching at
@@ -83,9 +92,8 @@ class OutboxRelay {
   // Makes the current producer fail fatally (tests of the recovery path).
   void InjectFatalErrorForTesting();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit OutboxRelay(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -2,7 +2,29 @@
 //
 // An in-process Kafka cluster for tests and development: librdkafka's mock
 // cluster, reachable over loopback TCP. This is the only file that touches
-// the (unstable) mock API; see shared/notes/kafka-mock.md for its limits.
+// the mock API, which has no stability guarantee.
+//
+// Limits of the mock in librdkafka 2.0.2, to design tests around:
+// - Group joins: the first takes about 3 s; any later join or leave takes
+//   session.timeout.ms - 1 s, so tests use a short session timeout
+//   (testing::TestConfig: 6 s, heartbeats every second).
+// - Offset commits are refused while a group rebalances, so a commit in a
+//   revoke callback fails: expect redelivery around rebalances.
+// - Every member of a group must use the same partition.assignment.strategy,
+//   or the mock aborts the process.
+// - A fetch long-poll is not answered early: delivery takes about
+//   fetch.wait.max.ms (tests use 10 ms).
+// - A partition keeps at most 5 MiB or 100,000 batches; older records
+//   silently disappear. Everything lives in memory.
+// - A broker taken down (SetBrokerDown) and back up is reached again after
+//   the client's reconnect backoff (about 10 s at librdkafka's defaults).
+// - Not trustworthy for exactly-once under mixed faults (the mock skips
+//   the idempotent producer's sequence checks), read_committed isolation,
+//   transactional offset commits, producer fencing.
+// - Admin requests (CreateTopics, DescribeConfigs, group listing) time out
+//   or hang: create topics with CreateTopic(), in the owning process.
+// - Listeners bind 127.0.0.1 on ports the mock picks (no fixed port): the
+//   development broker puts a forwarder on its fixed port.
 //
 // Example:
 //

@@ -6,10 +6,19 @@
 //   payment.created     -> "payment_confirmation" to the payer
 //   payment.updated     -> "payment_status" to the payer
 //   notification.email  -> the given subject/body, or the named template
-// Exactly one email per event: the inbox claim, the worker's tables and the
-// delivery happen in one transaction, and a Maildir delivery is idempotent
-// by event id. A payment whose user is not known yet is retried (the
-// registration may still be on its way), then dead-lettered.
+// Each event's effects on the worker's tables happen once: the inbox claim
+// and those tables are written in one transaction. The email itself is
+// sent inside that transaction, before its commit, so an event that is
+// handled again (its commit failed, the worker died before it, or the
+// delivery reported an error after all) sends its email again:
+// - Maildir: still one email per event, since a delivery is idempotent by
+//   event id (the file <event id>.eml is written once).
+// - SMTP: at least one. A server that accepted the message but whose
+//   answer was lost (a timeout, a dropped connection) gets it again, with
+//   the same Message-ID (<event id>@herald.local), by which mail systems
+//   and clients can recognise the copy.
+// A payment whose user is not known yet is retried (the registration may
+// still be on its way), then dead-lettered.
 #ifndef HERALD_WORKERS_EMAIL_EMAIL_WORKER_H_
 #define HERALD_WORKERS_EMAIL_EMAIL_WORKER_H_
 

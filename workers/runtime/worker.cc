@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/process.h"
@@ -35,6 +38,12 @@ class Worker::Impl {
   ~Impl() { Stop().IgnoreError(); }
 
   absl::Status Start() {
+    {
+      // Out of its group until the consumer joins: a worker that never
+      // reaches its brokers turns unhealthy once the limit has passed.
+      absl::MutexLock lock(&membership_mu_);
+      out_of_group_since_ = absl::Now();
+    }
     absl::StatusOr<std::unique_ptr<db::Database>> db =
         db::Database::Open(settings_.database.url);
     if (!db.ok()) return db.status();
@@ -51,22 +60,8 @@ class Worker::Impl {
     if (!s.ok()) return s;
 
     web::Router router;
-    router.Handle("GET", "/healthz", [this](const web::Request&) {
-      // Waiting for a dependency is not a reason to restart the worker:
-      // still 200, with what it waits for.
-      ConsumerHealth health = consumer_->Health();
-      boost::json::object body;
-      body["status"] = health.waiting_on_dependency ? "waiting" : "ok";
-      body["worker"] = spec_.name;
-      body["handled"] = consumer_->Stats().handled;
-      body["in_flight"] = health.in_flight;
-      if (health.waiting_on_dependency) {
-        body["waiting_on"] = health.dependency_error;
-        body["waiting_seconds"] =
-            absl::ToInt64Seconds(absl::Now() - health.waiting_since);
-      }
-      return web::Response::Json(200, boost::json::serialize(body));
-    });
+    router.Handle("GET", "/healthz",
+                  [this](const web::Request&) { return HealthAnswer(); });
     router.Handle("GET", "/metrics", [this](const web::Request&) {
       consumer_->UpdateLagMetrics();
       return web::Response::Text(200, metrics_.Render(),
@@ -83,6 +78,7 @@ class Worker::Impl {
 
     thread_ = std::thread([this] { result_ = consumer_->Run(); });
     janitor_ = std::thread([this] { Maintain(); });
+    membership_watch_ = std::thread([this] { WatchMembership(); });
     LOG(INFO) << spec_.name << " started: group " << config_.consumer.group_id
               << ", brokers " << config_.brokers << ", database "
               << settings_.database.url << ", admin on :" << admin_->port();
@@ -90,10 +86,9 @@ class Worker::Impl {
   }
 
   absl::Status Stop() {
-    if (janitor_.joinable()) {
-      stopping_.Notify();
-      janitor_.join();
-    }
+    if (!stopping_.HasBeenNotified()) stopping_.Notify();
+    if (janitor_.joinable()) janitor_.join();
+    if (membership_watch_.joinable()) membership_watch_.join();
     if (thread_.joinable()) {
       consumer_->Stop();
       thread_.join();
@@ -106,6 +101,70 @@ class Worker::Impl {
   Consumer& consumer() { return *consumer_; }
 
  private:
+  // GET /healthz (see worker.h): 503 once the consumer has been out of its
+  // group for longer than spec_.out_of_group_limit; otherwise 200, "ok" or,
+  // while a dependency is away, "waiting".
+  web::Response HealthAnswer() {
+    const ConsumerHealth health = consumer_->Health();
+    const absl::Duration out_of_group = OutOfGroupFor(health.in_group);
+    boost::json::object body;
+    if (out_of_group > spec_.out_of_group_limit) {
+      body["status"] = "unhealthy";
+      body["worker"] = spec_.name;
+      body["reason"] = absl::StrCat(
+          "not a member of consumer group '", config_.consumer.group_id,
+          "' for ", Rounded(out_of_group), " (limit ",
+          Rounded(spec_.out_of_group_limit), "): its brokers (",
+          config_.brokers,
+          ") cannot be reached, or the group cannot be joined");
+      body["out_of_group_seconds"] = absl::ToInt64Seconds(out_of_group);
+      body["handled"] = consumer_->Stats().handled;
+      body["in_flight"] = health.in_flight;
+      return web::Response::Json(503, boost::json::serialize(body));
+    }
+    // Waiting for a dependency is not a reason to restart the worker:
+    // still 200, with what it waits for.
+    body["status"] = health.waiting_on_dependency ? "waiting" : "ok";
+    body["worker"] = spec_.name;
+    body["handled"] = consumer_->Stats().handled;
+    body["in_flight"] = health.in_flight;
+    if (health.waiting_on_dependency) {
+      body["waiting_on"] = health.dependency_error;
+      body["waiting_seconds"] =
+          absl::ToInt64Seconds(absl::Now() - health.waiting_since);
+    }
+    return web::Response::Json(200, boost::json::serialize(body));
+  }
+
+  // "31.2s", "500ms": a duration to a tenth of a second, for people.
+  static std::string Rounded(absl::Duration d) {
+    return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(100)));
+  }
+
+  // Notes whether the consumer is in its group now; returns for how long it
+  // has been out of it (zero while it is in).
+  absl::Duration OutOfGroupFor(bool in_group) {
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&membership_mu_);
+    if (in_group) {
+      out_of_group_since_.reset();
+      return absl::ZeroDuration();
+    }
+    if (!out_of_group_since_.has_value()) out_of_group_since_ = now;
+    return now - *out_of_group_since_;
+  }
+
+  // Samples the group membership until Stop(), so that /healthz knows how
+  // long the consumer has been out of its group however rarely it is asked.
+  void WatchMembership() {
+    const absl::Duration every =
+        std::clamp(spec_.out_of_group_limit / 10, absl::Milliseconds(10),
+                   absl::Seconds(1));
+    do {
+      OutOfGroupFor(consumer_->Health().in_group);
+    } while (!stopping_.WaitForNotificationWithTimeout(every));
+  }
+
   // Background upkeep until Stop(): forgets old inbox claims.
   void Maintain() {
     const absl::Duration retention = settings_.inbox_retention;
@@ -130,7 +189,11 @@ class Worker::Impl {
   std::unique_ptr<web::HttpServer> admin_;
   std::thread thread_;
   std::thread janitor_;
+  std::thread membership_watch_;
   absl::Notification stopping_;
+  absl::Mutex membership_mu_;
+  // Since when the consumer has been out of its group; empty while it is in.
+  std::optional<absl::Time> out_of_group_since_ ABSL_GUARDED_BY(membership_mu_);
   absl::Status result_;
 };
 

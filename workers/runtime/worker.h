@@ -8,6 +8,28 @@
 // A worker only supplies `setup`: its migrations and its subscriptions, and
 // the keys of its own settings, if it has any.
 //
+// GET /healthz says whether restarting the worker could help:
+//
+// clang-format off
+//   200 {"status":"ok", ...}       working; also while it joins its group,
+//                                  rebalances or briefly loses its brokers
+//   200 {"status":"waiting",       a handler's dependency (its database, an
+//        "waiting_on", ...}        SMTP server) is away: the consumer waits
+//                                  for it, and a restart would not help
+//   503 {"status":"unhealthy",     the consumer has not been a member of its
+//        "reason", ...}            group for longer than
+//                                  WorkerSpec::out_of_group_limit (30 s)
+// clang-format on
+//
+// Out of its group means: not joined yet since the worker started (brokers
+// unreachable, or the group cannot be joined), or its membership lost (the
+// group coordinator did not answer for consumer.session_timeout_ms, after
+// which the consumer gives up its member id and joins again). A member with
+// no partitions is healthy: a group may have more members than partitions.
+// There is no /readyz: a worker takes no requests that readiness could
+// route away, and its group shares the partitions among the members by
+// itself.
+//
 // Example (a worker's main.cc):
 //
 //   int main(int argc, char** argv) {
@@ -58,13 +80,17 @@ struct WorkerSpec {
   // How often inbox claims older than consumer.inbox_retention_hours are
   // deleted.
   absl::Duration maintenance_every = absl::Minutes(10);
+  // How long the consumer may stay out of its group (since the worker
+  // started, or since it lost its membership) before /healthz answers 503.
+  absl::Duration out_of_group_limit = absl::Seconds(30);
 };
 
 // A running worker: consumer thread plus admin server.
 class Worker {
  public:
   // Opens the database, migrates, runs `spec.setup`, starts the admin server
-  // (on settings.admin_port; 0 picks a free port) and the consumer.
+  // (on settings.admin_port; 0 picks a free port: see admin_port()) and
+  // the consumer.
   static absl::StatusOr<std::unique_ptr<Worker>> Start(
       const Config& config, const WorkerSettings& settings,
       const WorkerSpec& spec);
@@ -75,9 +101,8 @@ class Worker {
   int admin_port() const;
   Consumer& consumer();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Worker(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,110 @@
+#include "gateway/http_answers.h"
+
+#include <glog/logging.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/api_error.h"
+#include "messaging/cloudevents.h"
+
+namespace herald {
+namespace gateway {
+namespace {
+
+std::string Quoted(absl::string_view s) {
+  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+}
+
+std::string PaymentJson(const Payment& p) {
+  return absl::StrCat(
+      R"({"payment_id":)", Quoted(p.payment_id), R"(,"user_id":)",
+      Quoted(p.user_id), R"(,"amount":)", p.amount, R"(,"currency":)",
+      Quoted(p.currency), R"(,"status":)", Quoted(p.status), R"(,"reason":)",
+      Quoted(p.reason), R"(,"created_at":")", FormatEventTime(p.created_at),
+      R"(","updated_at":")", FormatEventTime(p.updated_at), R"("})");
+}
+
+}  // namespace
+
+RecordedAnswer HttpAnswers::PaymentCreated(const Payment& payment) const {
+  return {201, PaymentJson(payment)};
+}
+
+RecordedAnswer HttpAnswers::PaymentStatusChanged(const Payment& payment) const {
+  return {200, PaymentJson(payment)};
+}
+
+RecordedAnswer HttpAnswers::UserRegistered(const User& user) const {
+  boost::json::object o;
+  o["user_id"] = user.user_id;
+  o["email"] = user.email;
+  o["name"] = user.name;
+  o["registered_at"] = FormatEventTime(user.registered_at);
+  return {201, boost::json::serialize(o)};
+}
+
+RecordedAnswer HttpAnswers::EmailRequested(absl::string_view event_id) const {
+  boost::json::object o;
+  o["status"] = "accepted";
+  o["event_id"] = std::string(event_id);
+  return {202, boost::json::serialize(o)};
+}
+
+web::Response ToResponse(Committed committed) {
+  return web::Response::Json(committed.answer.status,
+                             std::move(committed.answer.body));
+}
+
+web::Response ToResponse(Replayed replayed) {
+  return web::Response::Json(replayed.answer.status,
+                             std::move(replayed.answer.body));
+}
+
+web::Response ToResponse(const KeyReused&) {
+  return web::Response::JsonError(
+      409, "idempotency_key_reused",
+      "this Idempotency-Key was already used for a different request");
+}
+
+web::Response ToResponse(const Payment& payment) {
+  return web::Response::Json(200, PaymentJson(payment));
+}
+
+web::Response ToResponse(const PaymentNotFound& not_found) {
+  return web::Response::JsonError(
+      404, "payment_not_found",
+      absl::StrCat("payment '", not_found.payment_id, "' does not exist"));
+}
+
+web::Response ToResponse(const TransitionNotAllowed& refused) {
+  return web::Response::JsonError(
+      409, "invalid_transition",
+      absl::StrCat("payment '", refused.payment_id, "' cannot move from ",
+                   refused.from, " to ", refused.to,
+                   " (allowed: pending -> succeeded | failed | canceled)"));
+}
+
+web::Response ToResponse(const PaymentChangedConcurrently&) {
+  return web::Response::JsonError(409, "conflict",
+                                  "payment changed concurrently; try again");
+}
+
+web::Response ToResponse(const EmailTaken& taken) {
+  return web::Response::JsonError(
+      409, "email_taken",
+      absl::StrCat("email '", taken.email, "' is already registered"));
+}
+
+web::Response ErrorResponse(const absl::Status& status) {
+  ApiError error = ToApiError(status);
+  if (error.http_status >= 500) {
+    LOG(WARNING) << "request failed: " << status;
+  }
+  return web::Response::JsonError(error.http_status, error.code, error.message,
+                                  error.field);
+}
+
+}  // namespace gateway
+}  // namespace herald
