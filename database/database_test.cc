@@ -115,7 +115,7 @@ class PostgresOutageTest : public testing::ForEachBackend {
   void SetUp() override {
     ForEachBackend::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    server_ = postgres();
+    server_ = postgres_server();
     auto db = Database::Open(DatabaseUrl());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);

@@ -123,7 +123,7 @@ void ForEachBackend::SetUp() {
   FAIL() << "the shared PostgreSQL server did not start: " << server.status();
 }
 
-PostgresServer* ForEachBackend::postgres() {
+PostgresServer* ForEachBackend::postgres_server() {
   if (backend() != Backend::kPostgres) return nullptr;
   absl::StatusOr<PostgresServer*> server = SharedServer();
   return server.ok() ? *server : nullptr;
@@ -143,7 +143,7 @@ std::string ForEachBackend::DatabaseUrl(absl::string_view name) {
     }
     url = absl::StrCat("sqlite:", path);
   } else {
-    PostgresServer* server = postgres();
+    PostgresServer* server = postgres_server();
     if (server == nullptr) {
       ADD_FAILURE() << "DatabaseUrl(\"" << name
                     << "\") without a PostgreSQL server (did SetUp() skip?)";
@@ -164,7 +164,7 @@ std::string ForEachBackend::DatabaseUrl(absl::string_view name) {
 }
 
 ForEachBackend::~ForEachBackend() {
-  PostgresServer* server = postgres();
+  PostgresServer* server = postgres_server();
   if (server == nullptr) return;
   absl::Status started = server->StartAgain();
   EXPECT_TRUE(started.ok()) << "the shared PostgreSQL server, stopped by the "

@@ -42,6 +42,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <ostream>
 #include <string>
@@ -99,10 +100,10 @@ class ForEachBackend : public ::testing::TestWithParam<Backend> {
 
   // SetUp()
   //
-  // For PostgreSQL, makes sure the shared server runs (starting it on first
-  // use). Skips the test when PostgreSQL is not installed, or fails it under
-  // CI=true; fails it when the server does not start. A derived SetUp()
-  // calls this first and returns when IsSkipped() || HasFatalFailure().
+  // For PostgreSQL, starts the shared server on first use. Skips the test when
+  // PostgreSQL is not installed, or fails it under CI=true; fails it when the
+  // server does not start. A derived SetUp() calls this first and returns when
+  // IsSkipped() || HasFatalFailure().
   void SetUp() override;
 
   // The backend this test runs against.
@@ -110,9 +111,10 @@ class ForEachBackend : public ::testing::TestWithParam<Backend> {
 
   // DatabaseUrl()
   //
-  // The URL of this test's database `name` (letters, digits, '_', '-'),
-  // created empty on first use; later calls with the same name return the
-  // same URL, other names give other databases (e.g. one per service):
+  // The URL of this test's database `name` (letters, digits, '_', '-'; in
+  // lower case and with '_' for '-' on PostgreSQL), created empty on first
+  // use; later calls with the same name return the same URL, other names
+  // give other databases (e.g. one per service):
   //
   //   sqlite:<TEST_TMPDIR>/<n>_<name>.db
   //   postgresql://postgres@127.0.0.1:<port>/t<n>_<name>
@@ -120,12 +122,12 @@ class ForEachBackend : public ::testing::TestWithParam<Backend> {
   // Records a failure and returns "" when the database cannot be made.
   std::string DatabaseUrl(absl::string_view name = "test");
 
-  // postgres()
+  // postgres_server()
   //
   // The shared PostgreSQL server (nullptr for SQLite), e.g. to Stop() it
   // and StartAgain() for an outage. A server left stopped is started again
   // after the test.
-  PostgresServer* postgres();
+  PostgresServer* postgres_server();
 
  private:
   std::map<std::string, std::string, std::less<>> urls_;  // by name
