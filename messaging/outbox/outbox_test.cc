@@ -336,6 +336,9 @@ TEST_P(OutboxTest, BrokerDownRowsWaitThenAllArrive) {
   ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
   Append(50, 5);
   (*relay)->Notify();
+  // The relay has handed every row to the producer; the outage lasts 1 s.
+  ASSERT_TRUE(WaitFor([&] { return (*relay)->Stats().in_flight == 50; }))
+      << (*relay)->Stats().in_flight;
   absl::SleepFor(absl::Seconds(1));
   auto backlog = ReadBacklog(*db_);
   ASSERT_TRUE(backlog.ok());
