@@ -10,14 +10,16 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/migrations.h"
-#include "database/testing/postgres_server.h"
+#include "database/testing/backends.h"
 #include "gateway/store.h"
 #include "messaging/consumer.h"
 #include "messaging/testing/mock_cluster.h"
@@ -39,7 +41,8 @@ using herald::testing::TestConfig;
 using herald::testing::WaitFor;
 using ::testing::HasSubstr;
 
-// Every event seen on the cluster, by topic, as (key, decoded text).
+// Every event seen on the cluster, by topic, as (key, decoded text). Events
+// that mention "sentinel" are kept apart (GatewayTest::SendSentinels).
 class EventLog {
  public:
   std::unique_ptr<RunningConsumer> Attach(const Config& config) {
@@ -56,11 +59,18 @@ class EventLog {
     std::string key;
     std::string text;  // DebugString of the decoded event
     std::string id;
+    int32_t partition = -1;
   };
 
+  // The events seen on `topic`, sentinels apart.
   std::vector<Event> On(const std::string& topic) {
     absl::MutexLock lock(&mu_);
     return events_[topic];
+  }
+  // The sentinels seen on `topic`.
+  std::vector<Event> Sentinels(const std::string& topic) {
+    absl::MutexLock lock(&mu_);
+    return sentinels_[topic];
   }
   // Distinct event ids seen on `topic`.
   size_t Distinct(const std::string& topic) {
@@ -74,10 +84,13 @@ class EventLog {
   void Add(Consumer& consumer) {
     ASSERT_TRUE(consumer
                     .Subscribe<T>([this](const T& event, const Metadata& meta) {
+                      Event seen{std::string(meta.key), event.DebugString(),
+                                 std::string(meta.event_id), meta.partition};
+                      const bool sentinel =
+                          absl::StrContains(seen.text, "sentinel");
                       absl::MutexLock lock(&mu_);
-                      events_[std::string(meta.topic)].push_back(
-                          {std::string(meta.key), event.DebugString(),
-                           std::string(meta.event_id)});
+                      (sentinel ? sentinels_ : events_)[std::string(meta.topic)]
+                          .push_back(std::move(seen));
                       return absl::OkStatus();
                     })
                     .ok());
@@ -85,6 +98,7 @@ class EventLog {
 
   absl::Mutex mu_;
   std::map<std::string, std::vector<Event>> events_;
+  std::map<std::string, std::vector<Event>> sentinels_;
 };
 
 boost::json::object Json(const std::string& body) {
@@ -102,33 +116,24 @@ std::string Str(const boost::json::object& o, const char* key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
-enum class Backend { kSqlite, kPostgres };
-
-class GatewayTest : public ::testing::TestWithParam<Backend> {
+class GatewayTest : public db::testing::ForEachBackend {
  protected:
+  static constexpr int kPartitions = 3;  // of each topic
+
   void SetUp() override {
+    ForEachBackend::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
     for (const char* t : {"payment.created", "payment.updated",
                           "user.registered", "notification.email"}) {
-      ASSERT_TRUE(cluster_->CreateTopic(t, 3).ok());
+      ASSERT_TRUE(cluster_->CreateTopic(t, kPartitions).ok());
     }
     config_ = TestConfig(*cluster_, "gateway-test-reader");
     config_.service = "gateway";
     settings_.http_port = 0;
-    if (GetParam() == Backend::kPostgres) {
-      if (!db::testing::PostgresAvailable()) {
-        GTEST_SKIP() << "PostgreSQL is not installed (tools/setup.sh)";
-      }
-      auto server = db::testing::PostgresServer::Start();
-      ASSERT_TRUE(server.ok()) << server.status();
-      pg_ = *std::move(server);
-      settings_.database.url = pg_->url();
-    } else {
-      settings_.database.url = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"),
-                                            "/gw_", counter_++, ".db");
-    }
+    settings_.database.url = DatabaseUrl();
     StartGateway();
     reader_ = events_.Attach(config_);
   }
@@ -156,8 +161,50 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
     return r.ok() ? *r : web::ClientResponse{};
   }
 
-  static int counter_;
-  std::unique_ptr<db::testing::PostgresServer> pg_;
+  // SendSentinels()
+  //
+  // Makes the gateway publish sentinel events on `topic` (payment.created,
+  // payment.updated or user.registered) behind everything it accepted so
+  // far, one at a time, until one has arrived on each of the topic's
+  // partitions. Its outbox relay publishes in commit order and a partition
+  // is read in order, so by then events_ holds every event the gateway
+  // published before them: "no other event arrived" needs no sleep.
+  void SendSentinels(const std::string& topic) {
+    const size_t before = events_.Sentinels(topic).size();
+    for (int i = 0; i < 64; ++i) {
+      const std::vector<EventLog::Event> sentinels = events_.Sentinels(topic);
+      std::set<int32_t> partitions;
+      for (size_t j = before; j < sentinels.size(); ++j) {
+        partitions.insert(sentinels[j].partition);
+      }
+      if (static_cast<int>(partitions.size()) == kPartitions) return;
+      if (topic == "user.registered") {
+        ASSERT_EQ(Post("/api/v1/users",
+                       absl::StrCat(R"({"email":"sentinel-)", sentinels_sent_++,
+                                    R"(@example.com","name":"S"})"))
+                      .status,
+                  201);
+      } else {
+        auto payment =
+            Post("/api/v1/payments", R"({"user_id":"sentinel","amount":1,)"
+                                     R"("currency":"EUR"})");
+        ASSERT_EQ(payment.status, 201) << payment.body;
+        if (topic == "payment.updated") {
+          ASSERT_EQ(Post("/api/v1/payments/" +
+                             Str(Json(payment.body), "payment_id") + "/status",
+                         R"({"status":"failed","reason":"sentinel"})")
+                        .status,
+                    200);
+        }
+      }
+      ASSERT_TRUE(WaitFor([&] {
+        return events_.Sentinels(topic).size() > before + i;
+      })) << "sentinel "
+          << i << " never arrived on " << topic;
+    }
+    FAIL() << "64 sentinels did not cover the partitions of " << topic;
+  }
+
   std::unique_ptr<MockCluster> cluster_;
   Config config_;
   GatewaySettings settings_;
@@ -165,9 +212,8 @@ class GatewayTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<web::HttpClient> client_;
   EventLog events_;
   std::unique_ptr<RunningConsumer> reader_;
+  int sentinels_sent_ = 0;
 };
-
-int GatewayTest::counter_ = 0;
 
 TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
   auto user =
@@ -280,7 +326,8 @@ TEST_P(GatewayTest, TransitionsConflictsAndMissingPayments) {
     return events_.On("payment.updated").size() == 1 &&
            events_.On("user.registered").size() == 1;
   }));
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("payment.updated"));
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("user.registered"));
   EXPECT_EQ(events_.On("payment.updated").size(), 1u);
   EXPECT_EQ(events_.On("user.registered").size(), 1u);
 }
@@ -329,7 +376,8 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
     EXPECT_EQ(Str(error, "field"), c.field);
     EXPECT_FALSE(Str(error, "message").empty());
   }
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("payment.created"));
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("user.registered"));
   EXPECT_TRUE(events_.On("payment.created").empty());
   EXPECT_TRUE(events_.On("user.registered").empty());
   // Metrics label requests by route pattern, also a method the route does
@@ -395,7 +443,7 @@ TEST_P(GatewayTest, IdempotencyKeyReplaysTheFirstAnswerWithoutASecondEvent) {
             Str(Json(first.body), "payment_id"));
   ASSERT_TRUE(
       WaitFor([&] { return events_.On("payment.created").size() >= 2; }));
-  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("payment.created"));
   EXPECT_EQ(events_.Distinct("payment.created"), 2u);
 }
 
@@ -419,12 +467,8 @@ TEST_P(GatewayTest, BrokerDownRequestsAcceptedAndDeliveredLater) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
-                         ::testing::Values(Backend::kSqlite,
-                                           Backend::kPostgres),
-                         [](const auto& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite"
-                                                                 : "Postgres";
-                         });
+                         ::testing::ValuesIn(db::testing::AllBackends()),
+                         db::testing::BackendParamName);
 
 // A SQLite database made by the first schema: its payments survive the
 // upgrade (the table is rebuilt) and can still be read and updated.

@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -27,7 +28,7 @@
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/database.h"
-#include "database/testing/postgres_server.h"
+#include "database/testing/backends.h"
 #include "gateway/gateway.h"
 #include "messaging/cloudevents.h"
 #include "messaging/consumer.h"
@@ -48,6 +49,7 @@ namespace workers {
 namespace {
 
 namespace fs = std::filesystem;
+using db::testing::Backend;
 using herald::testing::MockCluster;
 using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
@@ -218,6 +220,23 @@ std::set<std::string> SendSentinels(Producer& producer,
   return keys;
 }
 
+// Sends `make(0)`, `make(1)`, ... (events of one contract) behind everything
+// sent before, until each of their topic's `partitions` has one; returns how
+// many were sent.
+template <typename MakeEvent>
+int SendToEachPartition(Producer& producer, int partitions, MakeEvent make) {
+  std::set<int32_t> covered;
+  int sent = 0;
+  while (static_cast<int>(covered.size()) < partitions && sent < 200) {
+    DeliveryResult result = producer.Send(make(sent++)).get();
+    EXPECT_TRUE(result.ok()) << result.status();
+    if (!result.ok()) break;
+    covered.insert(result->partition);
+  }
+  EXPECT_EQ(static_cast<int>(covered.size()), partitions);
+  return sent;
+}
+
 // True once none of `workers` holds a record it read and has not settled
 // (handled, or its dead-letter copy acknowledged).
 bool Settled(const std::vector<Worker*>& workers) {
@@ -259,32 +278,21 @@ size_t CountKeys(const std::vector<DeadLetter>& records,
   return n;
 }
 
-enum class Backend { kSqlite, kPostgres };
-
-class EndToEndTest : public ::testing::TestWithParam<Backend> {
+class EndToEndTest : public db::testing::ForEachBackend {
  protected:
   void SetUp() override {
+    ForEachBackend::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
     CreateTopics(*cluster_);
     tmp_ = absl::StrCat(getenv("TEST_TMPDIR"), "/e2e_", counter_++);
     fs::create_directories(tmp_);
-    if (GetParam() == Backend::kPostgres) {
-      if (!db::testing::PostgresAvailable()) {
-        GTEST_SKIP() << "PostgreSQL is not installed (tools/setup.sh)";
-      }
-      auto server = db::testing::PostgresServer::Start();
-      ASSERT_TRUE(server.ok()) << server.status();
-      pg_ = *std::move(server);
-    }
   }
 
-  // Each service its own database (schema per component would also do).
-  std::string DbFor(const std::string& name) {
-    if (pg_ != nullptr) return pg_->url();  // one database, distinct tables
-    return absl::StrCat("sqlite:", tmp_, "/", name, ".db");
-  }
+  // Each service its own database.
+  std::string DbFor(const std::string& name) { return DatabaseUrl(name); }
 
   Config WorkerConfig(const WorkerSpec& spec) {
     Config config = TestConfig(*cluster_, spec.group);
@@ -308,7 +316,6 @@ class EndToEndTest : public ::testing::TestWithParam<Backend> {
   }
 
   static int counter_;
-  std::unique_ptr<db::testing::PostgresServer> pg_;
   std::unique_ptr<MockCluster> cluster_;
   std::string tmp_;
 };
@@ -488,11 +495,11 @@ TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
   const absl::Time outage_start = absl::Now();
   std::vector<std::unique_ptr<SqliteLock>> locks;
   if (postgres) {
-    ASSERT_TRUE(pg_->Stop().ok());
+    ASSERT_TRUE(postgres_server()->Stop().ok());
   } else {
     for (const char* name : {"email-worker", "analytics-worker"}) {
-      locks.push_back(
-          std::make_unique<SqliteLock>(absl::StrCat(tmp_, "/", name, ".db")));
+      const std::string path = DbFor(name).substr(std::strlen("sqlite:"));
+      locks.push_back(std::make_unique<SqliteLock>(path));
       ASSERT_TRUE(locks.back()->locked());
     }
   }
@@ -512,7 +519,7 @@ TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
   }
   absl::SleepFor(outage_start + kOutage - absl::Now());  // the outage lasts
   if (postgres) {
-    ASSERT_TRUE(pg_->StartAgain().ok());
+    ASSERT_TRUE(postgres_server()->StartAgain().ok());
   } else {
     locks.clear();
   }
@@ -768,12 +775,8 @@ TEST_P(EndToEndTest, EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EndToEndTest,
-                         ::testing::Values(Backend::kSqlite,
-                                           Backend::kPostgres),
-                         [](const auto& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite"
-                                                                 : "Postgres";
-                         });
+                         ::testing::ValuesIn(db::testing::AllBackends()),
+                         db::testing::BackendParamName);
 
 // A worker binary killed with SIGKILL while it works through a backlog, then
 // restarted: every event has exactly one effect.
@@ -852,7 +855,8 @@ TEST_F(KillTest, AnalyticsAndEmailCountEveryEventOnceAcrossSigkill) {
     auto db = db::Database::Open(analytics_db);
     return db.ok() ? QueryInt(**db,
                               "SELECT COALESCE(SUM(payments), 0) FROM"
-                              " analytics_payments_daily")
+                              " analytics_payments_daily"
+                              " WHERE currency = 'EUR'")
                    : -1;
   };
   auto mailed = [&] { return static_cast<int>(Emails(maildir).size()); };
@@ -882,14 +886,55 @@ TEST_F(KillTest, AnalyticsAndEmailCountEveryEventOnceAcrossSigkill) {
   ASSERT_TRUE(
       WaitFor([&] { return mailed() >= kPayments + 1; }, absl::Seconds(90)))
       << mailed() << " (at kill: " << mailed_at_kill << ")";
-  absl::SleepFor(absl::Seconds(1));
+  // Then, behind everything, sentinels on every partition: payments in GBP
+  // (each of its own day and amount) and registrations. Once both workers
+  // have handled all of them, they have read every record before them,
+  // redeliveries included, so the counts below are final without sleeping.
+  const int sentinel_payments = SendToEachPartition(**producer, 3, [](int i) {
+    contracts::v1::PaymentCreated p;
+    p.set_payment_id(absl::StrCat("sentinel_", i));
+    p.set_user_id("u1");
+    p.set_amount(101 + i);
+    p.set_currency("GBP");
+    p.mutable_created_at()->set_seconds(1764000000 + 86400 * (i + 1));
+    return p;
+  });
+  const int sentinel_users = SendToEachPartition(**producer, 3, [](int i) {
+    contracts::v1::UserRegistered u;
+    u.set_user_id(absl::StrCat("sentinel_", i));
+    u.set_email(absl::StrCat("sentinel", i, "@example.com"));
+    u.set_name("Sentinel");
+    return u;
+  });
+  auto email_log = db::Database::Open(email_db);
+  ASSERT_TRUE(email_log.ok()) << email_log.status();
+  auto db = db::Database::Open(analytics_db);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return QueryInt(**db,
+                        "SELECT COUNT(*) FROM analytics_payments_daily"
+                        " WHERE currency = 'GBP'") == sentinel_payments &&
+               QueryInt(**email_log,
+                        "SELECT COUNT(DISTINCT subject) FROM email_log"
+                        " WHERE subject LIKE '% GBP'") == sentinel_payments &&
+               QueryInt(**email_log,
+                        "SELECT COUNT(DISTINCT recipient) FROM email_log"
+                        " WHERE recipient LIKE 'sentinel%'") == sentinel_users;
+      },
+      absl::Seconds(60)))
+      << "the sentinels were not all handled";
   // Exactly once: no payment counted twice, one email per event.
   EXPECT_EQ(counted(), kPayments);
-  EXPECT_EQ(mailed(), kPayments + 1);
-  auto db = db::Database::Open(analytics_db);
-  ASSERT_TRUE(db.ok());
-  EXPECT_EQ(QueryInt(**db, "SELECT SUM(amount) FROM analytics_payments_daily"),
+  EXPECT_EQ(mailed(), kPayments + 1 + sentinel_payments + sentinel_users);
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT SUM(amount) FROM analytics_payments_daily"
+                     " WHERE currency = 'EUR'"),
             kPayments * 100);
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT SUM(payments) FROM analytics_payments_daily"
+                     " WHERE currency = 'GBP'"),
+            sentinel_payments);
   // A clean stop still works after all that.
   kill(analytics, SIGTERM);
   int status = 0;

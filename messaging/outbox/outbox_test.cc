@@ -4,13 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "contracts/v1/payments.pb.h"
 #include "database/database.h"
 #include "database/migrations.h"
-#include "database/testing/postgres_server.h"
+#include "database/testing/backends.h"
 #include "messaging/consumer.h"
 #include "messaging/envelope.h"
 #include "messaging/outbox/outbox_relay.h"
@@ -23,29 +25,18 @@ namespace outbox {
 namespace {
 
 using contracts::v1::PaymentCreated;
+using db::testing::Backend;
 using herald::testing::MockCluster;
 using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;
 
-enum class Backend { kSqlite, kPostgres };
-
-class OutboxTest : public ::testing::TestWithParam<Backend> {
+class OutboxTest : public db::testing::ForEachBackend {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      if (!db::testing::PostgresAvailable()) {
-        GTEST_SKIP() << "PostgreSQL is not installed (tools/setup.sh)";
-      }
-      auto server = db::testing::PostgresServer::Start();
-      ASSERT_TRUE(server.ok()) << server.status();
-      pg_ = *std::move(server);
-      url_ = pg_->url();
-    } else {
-      url_ = absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/outbox.db");
-      std::remove(url_.substr(7).c_str());
-    }
-    auto database = db::Database::Open(url_);
+    ForEachBackend::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto database = db::Database::Open(DatabaseUrl());
     ASSERT_TRUE(database.ok()) << database.status();
     db_ = *std::move(database);
     ASSERT_TRUE(db::Migrate(*db_, "outbox", OutboxMigrations()).ok());
@@ -71,20 +62,58 @@ class OutboxTest : public ::testing::TestWithParam<Backend> {
     }
   }
 
-  // Consumes and records amounts per key, in arrival order.
+  // Consumes and records amounts per key, in arrival order (sentinels
+  // apart, by partition).
   std::unique_ptr<RunningConsumer> Consume() {
     auto consumer = Consumer::Create(config_);
     EXPECT_TRUE(consumer.ok());
     EXPECT_TRUE((*consumer)
                     ->Subscribe<PaymentCreated>(
-                        [this](const PaymentCreated& p, const Metadata&) {
+                        [this](const PaymentCreated& p, const Metadata& meta) {
                           absl::MutexLock lock(&mu_);
+                          if (absl::StartsWith(p.payment_id(), kSentinel)) {
+                            sentinel_partitions_.insert(meta.partition);
+                            sentinels_++;
+                            return absl::OkStatus();
+                          }
                           seen_[p.payment_id()].push_back(p.amount());
                           total_++;
                           return absl::OkStatus();
                         })
                     .ok());
     return std::make_unique<RunningConsumer>(*std::move(consumer));
+  }
+
+  // Commits sentinel events behind everything committed so far, one at a
+  // time, until one has arrived on each partition of payment.created. The
+  // relay publishes rows in id order and a partition is read in order, so
+  // by then the consumer (Consume()) has received every record the relay
+  // published before them: "nothing more arrived" needs no sleep.
+  void SendSentinelsThrough(OutboxRelay& relay) {
+    constexpr int kPartitions = 3;  // SetUp()
+    for (int i = 0; i < 64; ++i) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (static_cast<int>(sentinel_partitions_.size()) == kPartitions) {
+          return;
+        }
+      }
+      PaymentCreated p;
+      p.set_payment_id(absl::StrCat(kSentinel, i));
+      auto message = EncodeEvent(p, "test");
+      ASSERT_TRUE(message.ok());
+      ASSERT_TRUE(db_->Transact([&](db::Transaction& tx) {
+                       return AppendToOutbox(tx, *message);
+                     })
+                      .ok());
+      relay.Notify();
+      ASSERT_TRUE(WaitFor([&] {
+        absl::MutexLock lock(&mu_);
+        return sentinels_ > i;
+      })) << "sentinel "
+          << i << " never arrived";
+    }
+    FAIL() << "64 sentinels did not cover " << kPartitions << " partitions";
   }
 
   int total() {
@@ -102,14 +131,15 @@ class OutboxTest : public ::testing::TestWithParam<Backend> {
     return rows.ok() ? (*rows)[0].Int(0) : -1;
   }
 
-  std::unique_ptr<db::testing::PostgresServer> pg_;
-  std::string url_;
+  static constexpr char kSentinel[] = "sentinel-";
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<MockCluster> cluster_;
   Config config_;
   absl::Mutex mu_;
   std::map<std::string, std::vector<int64_t>> seen_;
   int total_ = 0;
+  std::set<int32_t> sentinel_partitions_;
+  int sentinels_ = 0;
 };
 
 // Rows handed to the relay by their writer, rows only announced, and rows
@@ -161,7 +191,8 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
   }));
   EXPECT_GT((*relay)->Stats().handed_off - handed_before, 50);
   EXPECT_EQ((*relay)->Stats().published, 500);
-  absl::SleepFor(absl::Milliseconds(500));  // would a duplicate arrive?
+  // Would a duplicate arrive before the sentinels?
+  ASSERT_NO_FATAL_FAILURE(SendSentinelsThrough(**relay));
   consumer->Stop().IgnoreError();
   absl::MutexLock lock(&mu_);
   EXPECT_EQ(total_, 500);
@@ -305,6 +336,9 @@ TEST_P(OutboxTest, BrokerDownRowsWaitThenAllArrive) {
   ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
   Append(50, 5);
   (*relay)->Notify();
+  // The relay has handed every row to the producer; the outage lasts 1 s.
+  ASSERT_TRUE(WaitFor([&] { return (*relay)->Stats().in_flight == 50; }))
+      << (*relay)->Stats().in_flight;
   absl::SleepFor(absl::Seconds(1));
   auto backlog = ReadBacklog(*db_);
   ASSERT_TRUE(backlog.ok());
@@ -495,12 +529,8 @@ TEST(OutboxStoreTest, HeadersOfEarlierVersionsStillDecode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,
-                         ::testing::Values(Backend::kSqlite,
-                                           Backend::kPostgres),
-                         [](const auto& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite"
-                                                                 : "Postgres";
-                         });
+                         ::testing::ValuesIn(db::testing::AllBackends()),
+                         db::testing::BackendParamName);
 
 }  // namespace
 }  // namespace outbox
