@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <boost/json.hpp>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,14 +10,16 @@
 #include "absl/synchronization/notification.h"
 #include "database/database.h"
 #include "database/migrations.h"
+#include "devbroker/dev_broker.h"
 #include "gateway/http_answers.h"
 #include "gateway/requests.h"
 #include "gateway/store.h"
-#include "messaging/dev/dev_broker.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
 #include "metrics/registry.h"
+#include "web/json.h"
 #include "web/server.h"
+#include "web/tcp_forwarder.h"
 
 namespace herald {
 namespace gateway {
@@ -127,15 +128,15 @@ class Gateway::Impl {
 
   absl::Status StartDevBroker() {
     const int port = options_.dev_broker_port;
-    if (dev::IsListening("127.0.0.1", port)) {
+    if (web::IsListening("127.0.0.1", port)) {
       LOG(INFO) << "no brokers configured; using the development broker "
                    "already listening on 127.0.0.1:"
                 << port;
     } else {
-      dev::DevBrokerOptions options;
+      devbroker::DevBrokerOptions options;
       options.port = port;
-      absl::StatusOr<std::unique_ptr<dev::DevBroker>> broker =
-          dev::DevBroker::Start(options);
+      absl::StatusOr<std::unique_ptr<devbroker::DevBroker>> broker =
+          devbroker::DevBroker::Start(options);
       if (!broker.ok()) return broker.status();
       dev_broker_ = *std::move(broker);
       LOG(INFO) << "no brokers configured; started the in-memory development "
@@ -258,7 +259,7 @@ class Gateway::Impl {
       bool db_ok = db_->Ping();
       outbox::RelayStats stats = relay_->Stats();
       auto backlog = outbox::ReadBacklog(*db_);
-      boost::json::object o;
+      json::object o;
       o["database"] = db_ok ? "ok" : "unreachable";
       o["kafka"] = stats.kafka_reachable ? "reachable" : "unreachable";
       o["outbox_pending"] = backlog.ok() ? backlog->pending : -1;
@@ -266,7 +267,7 @@ class Gateway::Impl {
           backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age) : -1.0;
       // Ready means: requests can be accepted durably. Kafka being away only
       // grows the backlog.
-      return web::Response::Json(db_ok ? 200 : 503, boost::json::serialize(o));
+      return web::Response::Json(db_ok ? 200 : 503, json::serialize(o));
     });
     router.Handle("GET", "/metrics", [this](const web::Request&) {
       return web::Response::Text(200, metrics_.Render(),
@@ -278,7 +279,7 @@ class Gateway::Impl {
   Config config_;
   const GatewaySettings settings_;
   const GatewayOptions options_;
-  std::unique_ptr<dev::DevBroker> dev_broker_;
+  std::unique_ptr<devbroker::DevBroker> dev_broker_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<outbox::OutboxRelay> relay_;
   HttpAnswers answers_;

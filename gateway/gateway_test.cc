@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <map>
 #include <set>
 
@@ -22,9 +21,10 @@
 #include "database/testing/backends.h"
 #include "gateway/store.h"
 #include "messaging/consumer.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
+#include "web/json.h"
 #include "web/server.h"
 
 namespace herald {
@@ -35,7 +35,7 @@ using contracts::v1::EmailNotification;
 using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
 using contracts::v1::UserRegistered;
-using herald::testing::MockCluster;
+using herald::MockCluster;
 using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;
@@ -101,9 +101,9 @@ class EventLog {
   std::map<std::string, std::vector<Event>> sentinels_;
 };
 
-boost::json::object Json(const std::string& body) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+json::object Json(const std::string& body) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) {
     ADD_FAILURE() << "not a JSON object: " << body;
     return {};
@@ -111,8 +111,8 @@ boost::json::object Json(const std::string& body) {
   return v.as_object();
 }
 
-std::string Str(const boost::json::object& o, const char* key) {
-  const boost::json::value* v = o.if_contains(key);
+std::string Str(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
@@ -280,16 +280,16 @@ TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
 // that needs escaping must still come back exactly as it was sent.
 TEST_P(GatewayTest, AnswersCarryAnyTextExactly) {
   const std::string user = "u\"1\\ \x01 \xc3\xbc \xf0\x9f\x92\xb3";
-  boost::json::object request = {
+  json::object request = {
       {"user_id", user}, {"amount", 5}, {"currency", "EUR"}};
-  auto created = Post("/api/v1/payments", boost::json::serialize(request));
+  auto created = Post("/api/v1/payments", json::serialize(request));
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(Str(Json(created.body), "user_id"), user);
   const std::string id = Str(Json(created.body), "payment_id");
   const std::string reason = "line one\nline \"two\"\t\x7f";
-  auto updated = Post("/api/v1/payments/" + id + "/status",
-                      boost::json::serialize(boost::json::object{
-                          {"status", "failed"}, {"reason", reason}}));
+  auto updated = Post(
+      "/api/v1/payments/" + id + "/status",
+      json::serialize(json::object{{"status", "failed"}, {"reason", reason}}));
   ASSERT_EQ(updated.status, 200) << updated.body;
   EXPECT_EQ(Str(Json(updated.body), "reason"), reason);
   auto read = Get("/api/v1/payments/" + id);
@@ -371,7 +371,7 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
     auto r = client_->Send(c.method, c.path, c.body);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->status, c.status) << r->body;
-    boost::json::object error = Json(r->body).at("error").as_object();
+    json::object error = Json(r->body).at("error").as_object();
     EXPECT_EQ(Str(error, "code"), c.code);
     EXPECT_EQ(Str(error, "field"), c.field);
     EXPECT_FALSE(Str(error, "message").empty());

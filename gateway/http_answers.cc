@@ -2,19 +2,19 @@
 
 #include <glog/logging.h>
 
-#include <boost/json.hpp>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/api_error.h"
 #include "messaging/cloudevents.h"
+#include "web/json.h"
 
 namespace herald {
 namespace gateway {
 namespace {
 
 std::string Quoted(absl::string_view s) {
-  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+  return json::serialize(json::string_view(s.data(), s.size()));
 }
 
 std::string PaymentJson(const Payment& p) {
@@ -37,19 +37,19 @@ RecordedAnswer HttpAnswers::PaymentStatusChanged(const Payment& payment) const {
 }
 
 RecordedAnswer HttpAnswers::UserRegistered(const User& user) const {
-  boost::json::object o;
+  json::object o;
   o["user_id"] = user.user_id;
   o["email"] = user.email;
   o["name"] = user.name;
   o["registered_at"] = FormatEventTime(user.registered_at);
-  return {201, boost::json::serialize(o)};
+  return {201, json::serialize(o)};
 }
 
 RecordedAnswer HttpAnswers::EmailRequested(absl::string_view event_id) const {
-  boost::json::object o;
+  json::object o;
   o["status"] = "accepted";
   o["event_id"] = std::string(event_id);
-  return {202, boost::json::serialize(o)};
+  return {202, json::serialize(o)};
 }
 
 web::Response ToResponse(Committed committed) {

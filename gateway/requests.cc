@@ -1,6 +1,5 @@
 #include "gateway/requests.h"
 
-#include <boost/json.hpp>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -10,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gateway/api_error.h"
+#include "web/json.h"
 
 namespace herald {
 namespace gateway {
@@ -28,9 +28,9 @@ class Fields {
   static absl::StatusOr<Fields> Parse(
       absl::string_view body,
       std::initializer_list<absl::string_view> allowed) {
-    boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(
-        boost::json::string_view(body.data(), body.size()), ec);
+    json::error_code ec;
+    json::value value =
+        json::parse(json::string_view(body.data(), body.size()), ec);
     if (ec) {
       return WithApiCode(absl::InvalidArgumentError(absl::StrCat(
                              "request body is not valid JSON: ", ec.message())),
@@ -55,13 +55,13 @@ class Fields {
   }
 
   bool Has(const char* name) const {
-    const boost::json::value* v = object_.if_contains(name);
+    const json::value* v = object_.if_contains(name);
     return v != nullptr && !v->is_null();
   }
 
   absl::StatusOr<std::string> String(const char* name, bool required,
                                      size_t max_length) const {
-    const boost::json::value* v = object_.if_contains(name);
+    const json::value* v = object_.if_contains(name);
     if (v == nullptr || v->is_null()) {
       if (required) return Missing(name);
       return std::string();
@@ -79,7 +79,7 @@ class Fields {
   }
 
   absl::StatusOr<int64_t> Integer(const char* name) const {
-    const boost::json::value* v = object_.if_contains(name);
+    const json::value* v = object_.if_contains(name);
     if (v == nullptr || v->is_null()) return Missing(name);
     if (v->is_int64()) return v->as_int64();
     if (v->is_uint64()) {
@@ -99,7 +99,7 @@ class Fields {
   absl::StatusOr<std::map<std::string, std::string>> StringMap(
       const char* name) const {
     std::map<std::string, std::string> out;
-    const boost::json::value* v = object_.if_contains(name);
+    const json::value* v = object_.if_contains(name);
     if (v == nullptr || v->is_null()) return out;
     if (!v->is_object()) {
       return FieldError(name, "must be an object of string values");
@@ -116,14 +116,14 @@ class Fields {
   }
 
  private:
-  explicit Fields(boost::json::object object) : object_(std::move(object)) {}
+  explicit Fields(json::object object) : object_(std::move(object)) {}
 
   static absl::Status Missing(const char* name) {
     return FieldError(name, absl::StrCat("'", name, "' is required"),
                       "missing_field");
   }
 
-  boost::json::object object_;
+  json::object object_;
 };
 
 // Unwraps a StatusOr into `out`, or returns its error from the caller.

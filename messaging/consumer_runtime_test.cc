@@ -7,9 +7,10 @@
 #include "contracts/v1/payments.pb.h"
 #include "messaging/consumer.h"
 #include "messaging/dead_letter.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
 #include "messaging/retry.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/testing/cluster_test.h"
 #include "messaging/testing/test_support.h"
 #include "metrics/registry.h"
 
@@ -18,23 +19,13 @@ namespace {
 
 using contracts::v1::PaymentCreated;
 using ::testing::HasSubstr;
-using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;
 
-class RuntimeTest : public ::testing::Test {
+class RuntimeTest : public testing::ClusterTest {
  protected:
-  void SetUp() override {
-    auto cluster = MockCluster::Start(1);
-    ASSERT_TRUE(cluster.ok());
-    cluster_ = *std::move(cluster);
-    ASSERT_TRUE(cluster_->CreateTopic("payment.created", 1).ok());
-    ASSERT_TRUE(cluster_->CreateTopic("payment.created.dlq", 1).ok());
-    auto producer = Producer::Create(TestConfig(*cluster_));
-    ASSERT_TRUE(producer.ok());
-    producer_ = *std::move(producer);
-  }
+  RuntimeTest() : ClusterTest({"payment.created", "payment.created.dlq"}) {}
 
   DeliveryReport Send(int64_t amount) {
     PaymentCreated p;
@@ -73,9 +64,6 @@ class RuntimeTest : public ::testing::Test {
                     .ok());
     return std::make_unique<RunningConsumer>(*std::move(consumer));
   }
-
-  std::unique_ptr<MockCluster> cluster_;
-  std::unique_ptr<Producer> producer_;
 };
 
 TEST_F(RuntimeTest, BatchesAreReleasedBySize) {

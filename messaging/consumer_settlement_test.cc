@@ -16,9 +16,10 @@
 #include "contracts/v1/payments.pb.h"
 #include "messaging/consumer.h"
 #include "messaging/dead_letter.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
 #include "messaging/retry.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/testing/cluster_test.h"
 #include "messaging/testing/test_support.h"
 #include "metrics/registry.h"
 
@@ -29,25 +30,15 @@ using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;
 
-class SettlementTest : public ::testing::Test {
+class SettlementTest : public testing::ClusterTest {
  protected:
-  void SetUp() override {
-    auto cluster = MockCluster::Start(1);
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    cluster_ = *std::move(cluster);
-    for (const char* topic : {"payment.created", "payment.created.dlq",
-                              "payment.updated", "payment.updated.dlq"}) {
-      ASSERT_TRUE(cluster_->CreateTopic(topic, 1).ok());
-    }
-    auto producer = Producer::Create(TestConfig(*cluster_));
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    producer_ = *std::move(producer);
-  }
+  SettlementTest()
+      : ClusterTest({"payment.created", "payment.created.dlq",
+                     "payment.updated", "payment.updated.dlq"}) {}
 
   // Sends payment `key` with sequence number `seq`; returns its offset.
   int64_t Send(const std::string& key, int64_t seq) {
@@ -130,9 +121,6 @@ class SettlementTest : public ::testing::Test {
     absl::MutexLock lock(&mu);
     return keys;
   }
-
-  std::unique_ptr<MockCluster> cluster_;
-  std::unique_ptr<Producer> producer_;
 };
 
 // Issue: in a batch, an undecodable record's offset was stored before the

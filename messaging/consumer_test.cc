@@ -11,8 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "contracts/v1/payments.pb.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/testing/cluster_test.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -20,22 +21,12 @@ namespace {
 
 using contracts::v1::PaymentCreated;
 using ::testing::HasSubstr;
-using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;
 
-class ConsumerTest : public ::testing::Test {
+class ConsumerTest : public testing::ClusterTest {
  protected:
-  void SetUp() override {
-    auto cluster = MockCluster::Start(1);
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    cluster_ = *std::move(cluster);
-    auto producer = Producer::Create(TestConfig(*cluster_));
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    producer_ = *std::move(producer);
-  }
-
   PaymentCreated Payment(const std::string& id, int64_t sequence) {
     PaymentCreated p;
     p.set_payment_id(id);
@@ -49,9 +40,6 @@ class ConsumerTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->event_id : "";
   }
-
-  std::unique_ptr<MockCluster> cluster_;
-  std::unique_ptr<Producer> producer_;
 };
 
 TEST_F(ConsumerTest, GroupMembersSplitPartitionsAndKeepPerKeyOrder) {

@@ -16,8 +16,8 @@
 #include "contracts/v1/users.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "messaging/consumer.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -29,7 +29,6 @@ using contracts::v1::PaymentUpdated;
 using contracts::v1::UserRegistered;
 using google::protobuf::util::MessageDifferencer;
 using ::testing::MatchesRegex;
-using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;

@@ -6,8 +6,8 @@
 #include <glog/logging.h>
 
 #include "absl/flags/flag.h"
-#include "messaging/dev/dev_broker.h"
 #include "base/process.h"
+#include "devbroker/dev_broker.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 9092, "bootstrap port clients connect to");
@@ -17,12 +17,12 @@ ABSL_FLAG(int, partitions, 6, "partitions of each contract topic");
 int main(int argc, char** argv) {
   herald::InitProcess(argc, argv);
 
-  herald::dev::DevBrokerOptions options;
+  herald::devbroker::DevBrokerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = absl::GetFlag(FLAGS_port);
   options.num_brokers = absl::GetFlag(FLAGS_brokers_count);
   options.partitions = absl::GetFlag(FLAGS_partitions);
-  auto broker = herald::dev::DevBroker::Start(options);
+  auto broker = herald::devbroker::DevBroker::Start(options);
   if (!broker.ok()) {
     LOG(ERROR) << "cannot start the development broker: " << broker.status();
     return 1;

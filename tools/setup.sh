@@ -7,6 +7,7 @@ PACKAGES=(
   bazel-bootstrap              # Bazel 4.2.3 (WORKSPACE mode, offline)
   bazel-rules-proto bazel-rules-java bazel-skylib bazel-platforms
   g++ clang-format pkg-config
+  python3                      # tools/layering/check_layers.py (CI)
   librdkafka-dev               # Kafka client + mock cluster (rdkafka_mock.h)
   libprotobuf-dev protobuf-compiler
   libabsl-dev libgoogle-glog-dev libgflags-dev

@@ -71,7 +71,6 @@
 // session.timeout.ms is 3 s); the three default seeds run as three shards.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,14 +99,15 @@
 #include "absl/time/time.h"
 #include "contracts/v1/payments.pb.h"
 #include "database/database.h"
+#include "database/testing/sqlite_lock.h"
 #include "messaging/chaos/member.h"
 #include "messaging/chaos/plan.h"
 #include "messaging/chaos/probe.h"
 #include "messaging/cloudevents.h"
 #include "messaging/dead_letter.h"
 #include "messaging/envelope.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 
 namespace herald {
 namespace chaos {
@@ -116,7 +116,6 @@ namespace {
 namespace fs = std::filesystem;
 using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
-using testing::MockCluster;
 
 constexpr uint64_t kDefaultSeeds[] = {101, 202, 303};
 constexpr int32_t kTopicBroker = 1;
@@ -423,23 +422,11 @@ class ChaosTest : public ::testing::TestWithParam<uint64_t> {
 
   // Holds the database's write lock for `length` (members get "locked").
   void LockDatabase(absl::Duration length) {
-    sqlite3* conn = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &conn), SQLITE_OK);
-    sqlite3_busy_timeout(conn, 10000);
-    char* error = nullptr;
-    int rc = sqlite3_exec(conn, "BEGIN EXCLUSIVE", nullptr, nullptr, &error);
-    if (rc != SQLITE_OK) {
-      ADD_FAILURE() << "cannot lock the database: " << error;
-      sqlite3_free(error);
-      sqlite3_close(conn);
-      return;
-    }
+    auto lock = db::testing::SqliteWriteLock::Take(db_path_);
+    ASSERT_TRUE(lock.ok()) << "cannot lock the database: " << lock.status();
     const absl::Time locked = absl::Now();
     absl::SleepFor(length);
-    rc = sqlite3_exec(conn, "COMMIT", nullptr, nullptr, &error);
-    EXPECT_EQ(rc, SQLITE_OK) << error;
-    sqlite3_free(error);
-    sqlite3_close(conn);
+    lock->reset();
     std::cout << "[chaos] database was locked for " << absl::Now() - locked
               << std::endl;
   }

@@ -10,9 +10,9 @@
 #include "base/dependency_outage.h"
 #include "contracts/v1/payments.pb.h"
 #include "database/migrations.h"
+#include "messaging/inbox/exactly_once.h"
 #include "messaging/inbox/inbox.h"
 #include "messaging/retry.h"
-#include "workers/runtime/exactly_once.h"
 
 namespace herald {
 namespace chaos {
@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<ChaosMember>> ChaosMember::Create(
 }
 
 absl::Status ChaosMember::Subscribe() {
-  workers::Effect<PaymentCreated> effect =
+  inbox::Effect<PaymentCreated> effect =
       [this](db::Transaction& tx, const PaymentCreated& event,
              const Metadata& metadata) -> absl::Status {
     std::optional<RecordId> id =
@@ -91,7 +91,7 @@ absl::Status ChaosMember::Subscribe() {
   };
   if (!options_.params.batch) {
     Handler<PaymentCreated> inner =
-        workers::ExactlyOnceEach<PaymentCreated>(*db_, kInboxName, effect);
+        inbox::ExactlyOnceEach<PaymentCreated>(*db_, kInboxName, effect);
     return consumer_->Subscribe<PaymentCreated>(
         kTopic, [this, inner = std::move(inner)](const PaymentCreated& event,
                                                  const Metadata& metadata) {
@@ -104,7 +104,7 @@ absl::Status ChaosMember::Subscribe() {
         });
   }
   BatchHandler<PaymentCreated> inner =
-      workers::ExactlyOnce<PaymentCreated>(*db_, kInboxName, effect);
+      inbox::ExactlyOnce<PaymentCreated>(*db_, kInboxName, effect);
   BatchOptions batch;
   batch.max_size = options_.params.batch_size;
   batch.max_wait = absl::Milliseconds(options_.params.batch_wait_ms);

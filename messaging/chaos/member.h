@@ -5,7 +5,7 @@
 // with SIGKILL (messaging/chaos/chaos_member.cc). A member is a Consumer of
 // `payment.created` whose handler, through the inbox, inserts one row into
 // `chaos_effects` per record, in the same transaction as the claim
-// (workers/runtime/exactly_once.h: ExactlyOnceEach, or ExactlyOnce for batch
+// (messaging/inbox/exactly_once.h: ExactlyOnceEach, or ExactlyOnce for batch
 // runs), and fails as the fault plan says (messaging/chaos/plan.h). A
 // failing attempt inserts its row too and returns its error from inside the
 // transaction, so that the rollback of claim and effect is part of the test.

@@ -32,15 +32,14 @@
 #include "base/dependency_outage.h"
 #include "contracts/v1/payments.pb.h"
 #include "messaging/consumer.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
 namespace {
 
 using contracts::v1::PaymentCreated;
-using testing::MockCluster;
 using testing::RunningConsumer;
 using testing::TestConfig;
 using testing::WaitFor;

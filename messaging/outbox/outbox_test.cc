@@ -15,9 +15,9 @@
 #include "database/testing/backends.h"
 #include "messaging/consumer.h"
 #include "messaging/envelope.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
-#include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -26,7 +26,7 @@ namespace {
 
 using contracts::v1::PaymentCreated;
 using db::testing::Backend;
-using herald::testing::MockCluster;
+using herald::MockCluster;
 using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -14,7 +14,7 @@ const absl::Time kT0 = absl::FromUnixSeconds(1000);
 class AssignmentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = testing::MockCluster::Start(1);
+    auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
     auto reader = Reader::Create(testing::TestConfig(*cluster_, "assign"));
@@ -25,7 +25,7 @@ class AssignmentTest : public ::testing::Test {
     assignment_ = std::make_unique<Assignment>(*reader_, *dispatcher_, 10);
   }
 
-  std::unique_ptr<testing::MockCluster> cluster_;
+  std::unique_ptr<MockCluster> cluster_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Assignment> assignment_;

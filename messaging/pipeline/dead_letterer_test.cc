@@ -5,14 +5,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "messaging/consumer.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
 namespace pipeline {
 namespace {
 
-using testing::MockCluster;
 using testing::TestConfig;
 using testing::WaitFor;
 

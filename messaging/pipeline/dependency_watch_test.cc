@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -17,7 +17,7 @@ const absl::Time kT0 = absl::FromUnixSeconds(1000);
 class DependencyWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = testing::MockCluster::Start(1);
+    auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
     auto reader = Reader::Create(testing::TestConfig(*cluster_, "watch"));
@@ -35,7 +35,7 @@ class DependencyWatchTest : public ::testing::Test {
     watch_->AddRoute(0, "payment.created", &gauge_);
   }
 
-  std::unique_ptr<testing::MockCluster> cluster_;
+  std::unique_ptr<MockCluster> cluster_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Assignment> assignment_;

@@ -6,15 +6,14 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
 namespace pipeline {
 namespace {
 
-using testing::MockCluster;
 using testing::TestConfig;
 
 class RecordingListener : public RebalanceListener {

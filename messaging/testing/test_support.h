@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "messaging/config.h"
 #include "messaging/consumer.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 
 namespace herald {
 namespace testing {

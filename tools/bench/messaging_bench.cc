@@ -43,8 +43,8 @@
 #include "messaging/cloudevents.h"
 #include "messaging/consumer.h"
 #include "messaging/envelope.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 
 ABSL_FLAG(int, messages, 200000, "messages per side per round");
 ABSL_FLAG(int, rounds, 5, "rounds (the median is reported)");
@@ -400,7 +400,7 @@ class BrokerProcess {
 
 // The child's side: serve until killed.
 int ServeBroker() {
-  auto cluster = testing::MockCluster::Start(1);
+  auto cluster = MockCluster::Start(1);
   CHECK(cluster.ok()) << cluster.status();
   for (absl::string_view topic :
        absl::StrSplit(absl::GetFlag(FLAGS_broker_topics), ',')) {

@@ -48,8 +48,8 @@
 #include "contracts/v1/payments.pb.h"
 #include "messaging/consumer.h"
 #include "messaging/envelope.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 
 ABSL_FLAG(int, records, 20000, "records per round (both groups read them)");
 ABSL_FLAG(int, keys, 1000, "distinct keys (payment ids)");
@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
   int64_t violations = 0;
   for (int r = 0; r < rounds; ++r) {
     // A fresh broker per round: the same records for both groups.
-    auto cluster = testing::MockCluster::Start(1);
+    auto cluster = MockCluster::Start(1);
     CHECK(cluster.ok()) << cluster.status();
     CHECK((*cluster)->CreateTopic(topic, partitions).ok());
     CHECK((*cluster)->CreateTopic(topic + ".dlq", 1).ok());

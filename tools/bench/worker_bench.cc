@@ -27,8 +27,8 @@
 #include "absl/time/clock.h"
 #include "contracts/v1/payments.pb.h"
 #include "gateway/gateway.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 #include "web/client.h"
 #include "workers/analytics/analytics.h"
 #include "workers/email/email_worker.h"
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   char pattern[] = "/tmp/herald-worker-bench-XXXXXX";
   const std::string dir = mkdtemp(pattern);
 
-  auto cluster = testing::MockCluster::Start(1);
+  auto cluster = MockCluster::Start(1);
   CHECK(cluster.ok());
   for (const char* t : {"payment.created", "payment.updated", "user.registered",
                         "notification.email"}) {
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   // 2. End-to-end latency: gateway 201 -> .eml file, on a fresh cluster
   // (the email worker must not first wade through part 1's backlog).
   cluster->reset();
-  cluster = testing::MockCluster::Start(1);
+  cluster = MockCluster::Start(1);
   CHECK(cluster.ok());
   for (const char* t : {"payment.created", "payment.updated", "user.registered",
                         "notification.email"}) {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "messaging/dead_letter.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 
 namespace herald {
@@ -16,7 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(HeraldctlTest, SendsFromJsonAndTailsAsJson) {
-  auto cluster = testing::MockCluster::Start(1);
+  auto cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok());
   ASSERT_TRUE((*cluster)->CreateTopic("payment.created", 1).ok());
   Config config = testing::TestConfig(**cluster);
@@ -45,7 +45,7 @@ TEST(HeraldctlTest, SendsFromJsonAndTailsAsJson) {
 }
 
 TEST(HeraldctlTest, TailsDeadLettersWithProvenance) {
-  auto cluster = testing::MockCluster::Start(1);
+  auto cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok());
   ASSERT_TRUE((*cluster)->CreateTopic("user.registered.dlq", 1).ok());
   Config config = testing::TestConfig(**cluster);

@@ -4,7 +4,7 @@
 #include "absl/time/time.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
-#include "workers/runtime/exactly_once.h"
+#include "messaging/inbox/exactly_once.h"
 
 namespace herald {
 namespace workers {
@@ -63,7 +63,7 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
 
   s = context.consumer.SubscribeBatch<PaymentCreated>(
       batch,
-      ExactlyOnce<PaymentCreated>(
+      inbox::ExactlyOnce<PaymentCreated>(
           db, kInboxName,
           [](db::Transaction& tx, const PaymentCreated& p,
              const Metadata& meta) -> absl::Status {
@@ -82,7 +82,7 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
           }));
   if (!s.ok()) return s;
   s = context.consumer.SubscribeBatch<PaymentUpdated>(
-      batch, ExactlyOnce<PaymentUpdated>(
+      batch, inbox::ExactlyOnce<PaymentUpdated>(
                  db, kInboxName,
                  [](db::Transaction& tx, const PaymentUpdated& p,
                     const Metadata&) -> absl::Status {
@@ -92,7 +92,7 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
                  }));
   if (!s.ok()) return s;
   return context.consumer.SubscribeBatch<UserRegistered>(
-      batch, ExactlyOnce<UserRegistered>(
+      batch, inbox::ExactlyOnce<UserRegistered>(
                  db, kInboxName,
                  [](db::Transaction& tx, const UserRegistered& u,
                     const Metadata& meta) -> absl::Status {

@@ -3,7 +3,7 @@
 #include "absl/time/time.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
-#include "workers/runtime/exactly_once.h"
+#include "messaging/inbox/exactly_once.h"
 
 namespace herald {
 namespace workers {
@@ -73,11 +73,12 @@ absl::Status SetUpCrm(WorkerContext& context) {
   if (!s.ok()) return s;
   const BatchOptions& batch = context.settings.batch;
   s = context.consumer.SubscribeBatch<UserRegistered>(
-      batch,
-      ExactlyOnce<UserRegistered>(context.db, kInboxName, &OnRegistered));
+      batch, inbox::ExactlyOnce<UserRegistered>(context.db, kInboxName,
+                                                &OnRegistered));
   if (!s.ok()) return s;
   return context.consumer.SubscribeBatch<PaymentCreated>(
-      batch, ExactlyOnce<PaymentCreated>(context.db, kInboxName, &OnPayment));
+      batch,
+      inbox::ExactlyOnce<PaymentCreated>(context.db, kInboxName, &OnPayment));
 }
 
 WorkerSpec CrmWorkerSpec() {

@@ -7,11 +7,11 @@
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
+#include "messaging/inbox/exactly_once.h"
 #include "messaging/retry.h"
 #include "workers/email/email_message.h"
 #include "workers/email/mailer.h"
 #include "workers/email/templates.h"
-#include "workers/runtime/exactly_once.h"
 
 namespace herald {
 namespace workers {
@@ -100,7 +100,7 @@ absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email) {
   db::Database& db = context.db;
 
   s = context.consumer.Subscribe<UserRegistered>(
-      ExactlyOnceEach<UserRegistered>(
+      inbox::ExactlyOnceEach<UserRegistered>(
           db, kInboxName,
           [sender](db::Transaction& tx, const UserRegistered& u,
                    const Metadata& meta) -> absl::Status {
@@ -120,7 +120,7 @@ absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email) {
   if (!s.ok()) return s;
 
   s = context.consumer.Subscribe<PaymentCreated>(
-      ExactlyOnceEach<PaymentCreated>(
+      inbox::ExactlyOnceEach<PaymentCreated>(
           db, kInboxName,
           [sender](db::Transaction& tx, const PaymentCreated& p,
                    const Metadata& meta) -> absl::Status {
@@ -145,7 +145,7 @@ absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email) {
   if (!s.ok()) return s;
 
   s = context.consumer.Subscribe<PaymentUpdated>(
-      ExactlyOnceEach<PaymentUpdated>(
+      inbox::ExactlyOnceEach<PaymentUpdated>(
           db, kInboxName,
           [sender](db::Transaction& tx, const PaymentUpdated& p,
                    const Metadata& meta) -> absl::Status {
@@ -174,7 +174,7 @@ absl::Status SetUpEmail(WorkerContext& context, const EmailSettings& email) {
   if (!s.ok()) return s;
 
   return context.consumer.Subscribe<EmailNotification>(
-      ExactlyOnceEach<EmailNotification>(
+      inbox::ExactlyOnceEach<EmailNotification>(
           db, kInboxName,
           [sender](db::Transaction& tx, const EmailNotification& n,
                    const Metadata& meta) -> absl::Status {

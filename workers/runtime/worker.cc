@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -20,6 +19,7 @@
 #include "database/migrations.h"
 #include "messaging/flags.h"
 #include "messaging/inbox/inbox.h"
+#include "web/json.h"
 #include "web/server.h"
 
 ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
@@ -107,7 +107,7 @@ class Worker::Impl {
   web::Response HealthAnswer() {
     const ConsumerHealth health = consumer_->Health();
     const absl::Duration out_of_group = OutOfGroupFor(health.in_group);
-    boost::json::object body;
+    json::object body;
     if (out_of_group > spec_.out_of_group_limit) {
       body["status"] = "unhealthy";
       body["worker"] = spec_.name;
@@ -120,7 +120,7 @@ class Worker::Impl {
       body["out_of_group_seconds"] = absl::ToInt64Seconds(out_of_group);
       body["handled"] = consumer_->Stats().handled;
       body["in_flight"] = health.in_flight;
-      return web::Response::Json(503, boost::json::serialize(body));
+      return web::Response::Json(503, json::serialize(body));
     }
     // Waiting for a dependency is not a reason to restart the worker:
     // still 200, with what it waits for.
@@ -133,7 +133,7 @@ class Worker::Impl {
       body["waiting_seconds"] =
           absl::ToInt64Seconds(absl::Now() - health.waiting_since);
     }
-    return web::Response::Json(200, boost::json::serialize(body));
+    return web::Response::Json(200, json::serialize(body));
   }
 
   // "31.2s", "500ms": a duration to a tenth of a second, for people.

@@ -10,22 +10,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "contracts/v1/payments.pb.h"
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
+#include "web/json.h"
 
 namespace herald {
 namespace workers {
 namespace {
 
 using contracts::v1::PaymentCreated;
-using herald::testing::MockCluster;
+using herald::MockCluster;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;
 using ::testing::HasSubstr;
@@ -58,10 +58,10 @@ class RefusingPort {
 };
 
 std::string JsonString(const std::string& body, const char* key) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return "";
-  const boost::json::value* field = v.as_object().if_contains(key);
+  const json::value* field = v.as_object().if_contains(key);
   if (field == nullptr || !field->is_string()) return "";
   return std::string(field->as_string());
 }

@@ -1,4 +1,4 @@
-// File: messaging/testing/mock_cluster.h
+// File: messaging/mock_cluster.h
 //
 // An in-process Kafka cluster for tests and development: librdkafka's mock
 // cluster, reachable over loopback TCP. This is the only file that touches
@@ -28,16 +28,16 @@
 //
 // Example:
 //
-//   absl::StatusOr<std::unique_ptr<herald::testing::MockCluster>> cluster =
-//       herald::testing::MockCluster::Start(/*num_brokers=*/1);
+//   absl::StatusOr<std::unique_ptr<herald::MockCluster>> cluster =
+//       herald::MockCluster::Start(/*num_brokers=*/1);
 //   ASSERT_TRUE(cluster.ok());
 //   ASSERT_TRUE((*cluster)->CreateTopic("payment.created", 4).ok());
 //   config.brokers = (*cluster)->bootstrap_servers();
 //
 //   // Fault injection: broker 2 refuses the next 5 produce requests.
 //   (*cluster)->FailProduces(2, 5, MockCluster::KafkaError::kPolicyViolation);
-#ifndef HERALD_MESSAGING_TESTING_MOCK_CLUSTER_H_
-#define HERALD_MESSAGING_TESTING_MOCK_CLUSTER_H_
+#ifndef HERALD_MESSAGING_MOCK_CLUSTER_H_
+#define HERALD_MESSAGING_MOCK_CLUSTER_H_
 
 #include <cstdint>
 #include <memory>
@@ -48,7 +48,6 @@
 #include "absl/strings/string_view.h"
 
 namespace herald {
-namespace testing {
 
 class MockCluster {
  public:
@@ -116,7 +115,6 @@ class MockCluster {
   std::string bootstrap_;
 };
 
-}  // namespace testing
 }  // namespace herald
 
-#endif  // HERALD_MESSAGING_TESTING_MOCK_CLUSTER_H_
+#endif  // HERALD_MESSAGING_MOCK_CLUSTER_H_

@@ -1,9 +1,8 @@
 // The development broker at a fixed address, used by real clients.
-#include "messaging/dev/dev_broker.h"
+#include "devbroker/dev_broker.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 
 #include <map>
 #include <set>
@@ -14,9 +13,11 @@
 #include "messaging/consumer.h"
 #include "messaging/producer.h"
 #include "messaging/testing/test_support.h"
+#include "messaging/topics.h"
+#include "web/tcp_forwarder.h"
 
 namespace herald {
-namespace dev {
+namespace devbroker {
 namespace {
 
 using contracts::v1::UserRegistered;
@@ -72,7 +73,7 @@ TEST(DevBrokerTest, PortInUseIsAnErrorNotAnAbort) {
   std::string address = (*first)->address();
   DevBrokerOptions options;
   options.port = std::stoi(address.substr(address.rfind(':') + 1));
-  EXPECT_TRUE(IsListening("127.0.0.1", options.port));
+  EXPECT_TRUE(web::IsListening("127.0.0.1", options.port));
   auto second = DevBroker::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("in use"));
@@ -80,22 +81,14 @@ TEST(DevBrokerTest, PortInUseIsAnErrorNotAnAbort) {
 
 // Topic -> partition count, as a client bootstrapping at `address` sees it.
 std::map<std::string, int> TopicPartitions(const std::string& address) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", address.c_str(), error,
-                    sizeof(error));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  Config config;
+  config.service = "test";
+  config.brokers = address;
   std::map<std::string, int> topics;
-  if (rk == nullptr) return topics;
-  const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &metadata, 10000) ==
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < metadata->topic_cnt; ++i) {
-      topics[metadata->topics[i].topic] = metadata->topics[i].partition_cnt;
-    }
-    rd_kafka_metadata_destroy(metadata);
-  }
-  rd_kafka_destroy(rk);
+  absl::StatusOr<std::vector<TopicInfo>> listed = ListTopics(config);
+  EXPECT_TRUE(listed.ok()) << listed.status();
+  if (!listed.ok()) return topics;
+  for (const TopicInfo& topic : *listed) topics[topic.name] = topic.partitions;
   return topics;
 }
 
@@ -171,9 +164,9 @@ TEST(DevBrokerTest, StopsListeningWhenDestroyed) {
   auto broker = DevBroker::Start(options);
   ASSERT_TRUE(broker.ok()) << broker.status();
   int port = PortOf((*broker)->address());
-  EXPECT_TRUE(IsListening("127.0.0.1", port));
+  EXPECT_TRUE(web::IsListening("127.0.0.1", port));
   broker->reset();
-  EXPECT_FALSE(IsListening("127.0.0.1", port));
+  EXPECT_FALSE(web::IsListening("127.0.0.1", port));
   // The port is free again: a new broker can take it.
   options.port = port;
   auto again = DevBroker::Start(options);
@@ -181,5 +174,5 @@ TEST(DevBrokerTest, StopsListeningWhenDestroyed) {
 }
 
 }  // namespace
-}  // namespace dev
+}  // namespace devbroker
 }  // namespace herald

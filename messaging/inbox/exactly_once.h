@@ -1,4 +1,4 @@
-// File: workers/runtime/exactly_once.h
+// File: messaging/inbox/exactly_once.h
 //
 // Handlers whose effects happen once per event: each event is first claimed
 // in the inbox (messaging/inbox/inbox.h: its `ce_id`, or where it was written
@@ -21,8 +21,8 @@
 //
 //   consumer.SubscribeBatch<UserRegistered>(options,
 //       ExactlyOnce<UserRegistered>(db, "crm", &OnRegistered));
-#ifndef HERALD_WORKERS_RUNTIME_EXACTLY_ONCE_H_
-#define HERALD_WORKERS_RUNTIME_EXACTLY_ONCE_H_
+#ifndef HERALD_MESSAGING_INBOX_EXACTLY_ONCE_H_
+#define HERALD_MESSAGING_INBOX_EXACTLY_ONCE_H_
 
 #include <functional>
 #include <string>
@@ -35,7 +35,7 @@
 #include "messaging/retry.h"
 
 namespace herald {
-namespace workers {
+namespace inbox {
 
 template <typename T>
 using Effect =
@@ -104,7 +104,7 @@ Handler<T> ExactlyOnceEach(db::Database& db, std::string inbox_name,
   };
 }
 
-}  // namespace workers
+}  // namespace inbox
 }  // namespace herald
 
-#endif  // HERALD_WORKERS_RUNTIME_EXACTLY_ONCE_H_
+#endif  // HERALD_MESSAGING_INBOX_EXACTLY_ONCE_H_

@@ -1,4 +1,4 @@
-#include "messaging/testing/mock_cluster.h"
+#include "messaging/mock_cluster.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace herald {
-namespace testing {
 
 struct MockCluster::Handles {
   rd_kafka_t* rk = nullptr;  // owns the mock cluster's threads
@@ -134,5 +133,4 @@ void MockCluster::FailNextProduces(int count, KafkaError error) {
                                           errors.size(), errors.data());
 }
 
-}  // namespace testing
 }  // namespace herald

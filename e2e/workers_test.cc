@@ -7,12 +7,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -29,16 +27,18 @@
 #include "contracts/v1/users.pb.h"
 #include "database/database.h"
 #include "database/testing/backends.h"
+#include "database/testing/sqlite_lock.h"
+#include "devbroker/dev_broker.h"
 #include "gateway/gateway.h"
 #include "messaging/cloudevents.h"
 #include "messaging/consumer.h"
 #include "messaging/dead_letter.h"
-#include "messaging/dev/dev_broker.h"
 #include "messaging/envelope.h"
+#include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
-#include "messaging/testing/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
+#include "web/json.h"
 #include "workers/analytics/analytics.h"
 #include "workers/crm/crm.h"
 #include "workers/email/email_worker.h"
@@ -50,7 +50,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using db::testing::Backend;
-using herald::testing::MockCluster;
+using herald::MockCluster;
 using herald::testing::RunningConsumer;
 using herald::testing::TestConfig;
 using herald::testing::WaitFor;
@@ -69,8 +69,8 @@ std::vector<std::string> Emails(const std::string& maildir) {
 }
 
 std::string JsonString(const std::string& body, const char* key) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
   if (ec || !v.is_object() || !v.as_object().contains(key)) return "";
   return std::string(v.as_object().at(key).as_string());
 }
@@ -245,30 +245,6 @@ bool Settled(const std::vector<Worker*>& workers) {
   }
   return true;
 }
-
-// Holds the write lock of a SQLite file from a connection of its own, as
-// another process would, until destroyed.
-class SqliteLock {
- public:
-  explicit SqliteLock(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK) << path;
-    sqlite3_busy_timeout(db_, 10000);  // behind a worker's transaction
-    locked_ = sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) ==
-              SQLITE_OK;
-    EXPECT_TRUE(locked_) << path << ": " << sqlite3_errmsg(db_);
-  }
-  ~SqliteLock() {
-    if (locked_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(db_);
-  }
-  SqliteLock(const SqliteLock&) = delete;
-  SqliteLock& operator=(const SqliteLock&) = delete;
-  bool locked() const { return locked_; }
-
- private:
-  sqlite3* db_ = nullptr;
-  bool locked_ = false;
-};
 
 // Dead letters whose key is one of `keys`.
 size_t CountKeys(const std::vector<DeadLetter>& records,
@@ -493,14 +469,15 @@ TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
   ASSERT_TRUE(WaitFor([&] { return logged() > 0 && registered() > 0; }))
       << logged() << " emails logged, " << registered() << " registrations";
   const absl::Time outage_start = absl::Now();
-  std::vector<std::unique_ptr<SqliteLock>> locks;
+  std::vector<std::unique_ptr<db::testing::SqliteWriteLock>> locks;
   if (postgres) {
     ASSERT_TRUE(postgres_server()->Stop().ok());
   } else {
     for (const char* name : {"email-worker", "analytics-worker"}) {
       const std::string path = DbFor(name).substr(std::strlen("sqlite:"));
-      locks.push_back(std::make_unique<SqliteLock>(path));
-      ASSERT_TRUE(locks.back()->locked());
+      auto lock = db::testing::SqliteWriteLock::Take(path);
+      ASSERT_TRUE(lock.ok()) << lock.status();
+      locks.push_back(*std::move(lock));
     }
   }
   // The rest arrives during the outage, then the sentinels the workers
@@ -977,9 +954,9 @@ TEST(WorkerStartTest, StartsBeforeTheBrokerThenCatchesUp) {
   absl::SleepFor(absl::Seconds(2));
   EXPECT_EQ(admin.Send("GET", "/healthz")->status, 200);  // alive, waiting
 
-  dev::DevBrokerOptions options;
+  devbroker::DevBrokerOptions options;
   options.port = port;
-  auto broker = dev::DevBroker::Start(options);
+  auto broker = devbroker::DevBroker::Start(options);
   ASSERT_TRUE(broker.ok()) << broker.status();
   Config producer_config = config;
   auto producer = Producer::Create(producer_config);

@@ -1,31 +1,30 @@
-// File: messaging/dev/dev_broker.h
+// File: devbroker/dev_broker.h
 //
 // The in-memory development broker: librdkafka's mock cluster, reachable at
 // a fixed loopback address (default 127.0.0.1:9092) with the contract topics
 // and their dead-letter topics created. The mock brokers listen on ephemeral
 // ports (librdkafka 2.0.2 cannot choose them), so a small TCP forwarder owns
 // the fixed port; clients bootstrap through it and then follow the cluster
-// metadata to the brokers themselves. For development only: data lives in
-// memory and is lost on exit.
+// metadata to the brokers themselves (web/tcp_forwarder.h). For development
+// only: data lives in memory and is lost on exit.
 //
 // Example:
 //
-//   herald::dev::DevBrokerOptions options;   // 127.0.0.1:9092
-//   auto broker = herald::dev::DevBroker::Start(options);
+//   herald::devbroker::DevBrokerOptions options;   // 127.0.0.1:9092
+//   auto broker = herald::devbroker::DevBroker::Start(options);
 //   if (!broker.ok()) return broker.status();  // e.g. port in use
 //   config.brokers = (*broker)->address();
-#ifndef HERALD_MESSAGING_DEV_DEV_BROKER_H_
-#define HERALD_MESSAGING_DEV_DEV_BROKER_H_
+#ifndef HERALD_DEVBROKER_DEV_BROKER_H_
+#define HERALD_DEVBROKER_DEV_BROKER_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 
 namespace herald {
-namespace dev {
+namespace devbroker {
 
 struct DevBrokerOptions {
   std::string host = "127.0.0.1";
@@ -53,13 +52,10 @@ class DevBroker {
   std::unique_ptr<Impl> impl_;
 };
 
-// True when something accepts TCP connections at host:port.
-bool IsListening(absl::string_view host, int port);
-
 // The topics a development broker creates by default.
 std::vector<std::string> DefaultTopics();
 
-}  // namespace dev
+}  // namespace devbroker
 }  // namespace herald
 
-#endif  // HERALD_MESSAGING_DEV_DEV_BROKER_H_
+#endif  // HERALD_DEVBROKER_DEV_BROKER_H_
