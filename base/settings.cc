@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "base/redact.h"
 
 extern char** environ;
 
@@ -78,8 +79,13 @@ class Applier {
               ? key.set(absl::StrCat(name.substr(key.name.size()), "=", value))
               : key.set(value);
       if (!s.ok()) {
-        return Invalid(absl::StrCat("configuration key '", name, "' = '", value,
-                                    "' in ", source, ": ", s.message()));
+        // A secret's value is never echoed, nor a password in a URL.
+        const std::vector<std::string> secrets =
+            IsSecretName(name) ? std::vector<std::string>{std::string(value)}
+                               : SecretsIn(value);
+        return Invalid(absl::StrCat("configuration key '", name, "' = '",
+                                    RedactValue(name, value), "' in ", source,
+                                    ": ", RedactText(s.message(), secrets)));
       }
       return absl::OkStatus();
     }

@@ -8,11 +8,14 @@
 #include <fstream>
 #include <map>
 
+#include "absl/strings/str_cat.h"
+
 namespace herald {
 namespace settings {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 enum class Mode { kFast, kSafe };
 
@@ -151,6 +154,33 @@ TEST_F(SettingsTest, BadValuesAreNamed) {
     EXPECT_THAT(s.message(), HasSubstr("'" + c.key + "' = '" + c.value + "'"));
     EXPECT_THAT(s.message(), HasSubstr("flag --" + c.key));
     EXPECT_THAT(s.message(), HasSubstr(c.expected));
+  }
+}
+
+TEST_F(SettingsTest, BadValuesNeverEchoSecrets) {
+  // A check that echoes the value it refuses, as some do.
+  auto echo = [](absl::string_view v) {
+    return absl::InvalidArgumentError(absl::StrCat("'", v, "' is refused"));
+  };
+  std::string url, token;
+  std::vector<Key> keys = {String("db", &url, "database", echo),
+                           String("smtp.password", &token, "password", echo)};
+  struct Case {
+    std::string key, value, shown;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"db", "postgresql://u:s3cret@db/herald", "postgresql://u:***@db"},
+           {"db", "postgresql://db/herald?password=s3cret", "password=***"},
+           {"smtp.password", "s3cret", "'smtp.password' = '***'"},
+       }) {
+    Sources sources = FakeEnvironment();
+    sources.overrides = {{c.key, c.value}};
+    absl::Status s = Load(keys, sources);
+    ASSERT_FALSE(s.ok()) << c.key;
+    EXPECT_THAT(s.message(), Not(HasSubstr("s3cret")));
+    EXPECT_THAT(s.message(), HasSubstr(c.shown));
+    EXPECT_THAT(s.message(), HasSubstr("flag --" + c.key));
+    EXPECT_THAT(s.message(), HasSubstr("is refused"));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/redact.h"
 #include "database/postgres_database.h"
 #include "database/sqlite_database.h"
 
@@ -39,8 +40,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
       absl::StartsWith(url, "postgres://")) {
     return OpenPostgres(url);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "database URL '", url, "' is neither sqlite:PATH nor postgresql://..."));
+  return absl::InvalidArgumentError(
+      absl::StrCat("database URL '", RedactUrl(url),
+                   "' is neither sqlite:PATH nor postgresql://..."));
 }
 
 }  // namespace db

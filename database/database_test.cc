@@ -34,6 +34,7 @@ namespace {
 using testing::Backend;
 using testing::CountRows;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::TransactAsyncAndWait;
 
 TEST(SqliteDurabilityTest, TransactFromACallbackFailsInsteadOfHanging) {
@@ -474,6 +475,26 @@ TEST(UrlTest, UnknownSchemeAndOptions) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RewritePlaceholders("SELECT ?, '?', \"?\", ?"),
             "SELECT $1, '?', \"?\", $2");
+}
+
+// libpq's errors may quote the URL they were given; the password never
+// reaches the Status (and so no log line or answer built from it).
+TEST(UrlTest, OpenErrorsNeverHoldThePassword) {
+  for (const std::string url :
+       {"postgresql://herald:Pw0-s3cret@127.0.0.1:1/herald",
+        "postgresql://herald:Pw0-s3cret@[::1/herald",
+        "postgresql://herald:Pw0%2Ds3cret@127.0.0.1:1/herald?connect_timeout=x",
+        "postgresql://127.0.0.1:1/herald?password=Pw0-s3cret",
+        "postgresql://herald@127.0.0.1:1/herald?password=Pw0-s3cret&bogus=1",
+        "mysql://herald:Pw0-s3cret@db/herald",
+        "sqlite:/tmp/x.db?password=Pw0-s3cret"}) {
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url);
+    ASSERT_FALSE(db.ok()) << url;
+    EXPECT_THAT(std::string(db.status().message()), Not(HasSubstr("s3cret")))
+        << url;
+    EXPECT_THAT(std::string(db.status().message()), Not(HasSubstr("Pw0")))
+        << url;
+  }
 }
 
 }  // namespace

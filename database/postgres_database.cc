@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "base/redact.h"
 #include "database/internal/ignored_failure.h"
 
 namespace herald {
@@ -248,7 +249,9 @@ class PostgresTransaction : public Transaction {
 class PostgresDatabase : public Database {
  public:
   PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool)
-      : conninfo_(std::move(conninfo)), idle_(std::move(pool)) {
+      : conninfo_(std::move(conninfo)),
+        secrets_(SecretsIn(conninfo_)),
+        idle_(std::move(pool)) {
     size_ = idle_.size();
   }
 
@@ -278,7 +281,8 @@ class PostgresDatabase : public Database {
         PQreset(conn);
         if (PQstatus(conn) != CONNECTION_OK) {
           status = DependencyOutage(absl::UnavailableError(
-              absl::StrCat("PostgreSQL unreachable: ", PQerrorMessage(conn))));
+              absl::StrCat("PostgreSQL unreachable: ",
+                           RedactText(PQerrorMessage(conn), secrets_))));
           break;
         }
       }
@@ -371,6 +375,8 @@ class PostgresDatabase : public Database {
   }
 
   const std::string conninfo_;
+  // Its password, to take out of libpq's error texts.
+  const std::vector<std::string> secrets_;
   absl::Mutex tasks_mu_;
   std::deque<Task> tasks_ ABSL_GUARDED_BY(tasks_mu_);
   bool stopping_ ABSL_GUARDED_BY(tasks_mu_) = false;
@@ -428,8 +434,10 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
   for (int i = 0; i < pool_size; ++i) {
     PGconn* conn = PQconnectdb(conninfo.c_str());
     if (PQstatus(conn) != CONNECTION_OK) {
-      absl::Status s = DependencyOutage(absl::UnavailableError(absl::StrCat(
-          "cannot connect to PostgreSQL: ", PQerrorMessage(conn))));
+      // libpq's errors may echo the conninfo (a malformed URL, say).
+      absl::Status s = DependencyOutage(absl::UnavailableError(
+          absl::StrCat("cannot connect to PostgreSQL: ",
+                       RedactText(PQerrorMessage(conn), SecretsIn(url)))));
       PQfinish(conn);
       for (PGconn* c : pool) PQfinish(c);
       return s;

@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "base/redact.h"
 #include "database/internal/ignored_failure.h"
 
 namespace herald {
@@ -729,7 +730,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "sqlite:")) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", url, "' is not a sqlite: URL"));
+        absl::StrCat("'", RedactUrl(url), "' is not a sqlite: URL"));
   }
   SqliteOptions options;
   std::pair<absl::string_view, absl::string_view> path_query =
@@ -749,7 +750,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(absl::string_view url) {
                absl::SimpleAtoi(p.second, &options.busy_timeout_ms)) {
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown or invalid sqlite URL option '", kv,
+          "unknown or invalid sqlite URL option '", RedactUrl(kv),
           "' (known: synchronous=full|normal|off, busy_timeout_ms=N)"));
     }
   }

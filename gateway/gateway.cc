@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "base/redact.h"
 #include "database/database.h"
 #include "database/migrations.h"
 #include "devbroker/dev_broker.h"
@@ -93,8 +94,9 @@ class Gateway::Impl {
     if (!server.ok()) return server.status();
     server_ = *std::move(server);
     LOG(INFO) << "gateway listening on " << options_.http_address << ":"
-              << server_->port() << " (database " << settings_.database.url
-              << ", brokers " << config_.brokers << ")";
+              << server_->port() << " (database "
+              << RedactUrl(settings_.database.url) << ", brokers "
+              << RedactUrl(config_.brokers) << ")";
     return absl::OkStatus();
   }
 

@@ -129,7 +129,8 @@ class Producer::Impl {
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof(error));
     if (rk_ == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("cannot create Kafka producer: ", error));
+          absl::StrCat("cannot create Kafka producer: ",
+                       kafka_internal::RedactKafkaText(error)));
     }
     conf->release();  // owned by rk_ now
     poller_ = std::thread([this] {
@@ -330,10 +331,11 @@ class Producer::Impl {
       char fatal[512];
       rd_kafka_resp_err_t cause =
           rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-      LOG(ERROR) << "Kafka producer fatal error: " << fatal;
+      const std::string shown = kafka_internal::RedactKafkaText(fatal);
+      LOG(ERROR) << "Kafka producer fatal error: " << shown;
       absl::MutexLock lock(&self->mu_);
       self->fatal_ = absl::InternalError(absl::StrCat(
-          "fatal producer error (", rd_kafka_err2name(cause), "): ", fatal));
+          "fatal producer error (", rd_kafka_err2name(cause), "): ", shown));
       self->has_fatal_error_ = true;
       return;
     }
@@ -342,7 +344,7 @@ class Producer::Impl {
     }
     LOG(WARNING) << "Kafka producer: "
                  << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
-                 << ": " << reason;
+                 << ": " << kafka_internal::RedactKafkaText(reason);
   }
 
   const Config config_;

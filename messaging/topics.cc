@@ -19,7 +19,8 @@ absl::StatusOr<std::vector<TopicInfo>> ListTopics(const Config& config,
       rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof(error));
   if (rk == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot create Kafka client: ", error));
+        absl::StrCat("cannot create Kafka client: ",
+                     kafka_internal::RedactKafkaText(error)));
   }
   conf->release();  // owned by rk now
   const rd_kafka_metadata_t* metadata = nullptr;

@@ -2,7 +2,13 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/redact.h"
 
 namespace herald {
 namespace kafka_internal {
@@ -24,10 +30,41 @@ const char* CompressionName(Compression c) {
   return "none";
 }
 
-// Routes librdkafka's own log lines into glog.
+// Every secret handed to librdkafka in this process, for RedactKafkaText():
+// its log and error texts reach us without saying whose client they are.
+class Secrets {
+ public:
+  void Add(std::vector<std::string> secrets) {
+    absl::MutexLock lock(&mu_);
+    for (std::string& secret : secrets) {
+      if (secret.empty()) continue;
+      if (std::find(secrets_.begin(), secrets_.end(), secret) ==
+          secrets_.end()) {
+        secrets_.push_back(std::move(secret));
+      }
+    }
+  }
+
+  std::string Redact(absl::string_view text) {
+    absl::MutexLock lock(&mu_);
+    return RedactText(text, secrets_);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> secrets_ ABSL_GUARDED_BY(mu_);
+};
+
+Secrets& ProcessSecrets() {
+  static auto* secrets = new Secrets;
+  return *secrets;
+}
+
+// Routes librdkafka's own log lines into glog, without secrets.
 void LogToGlog(const rd_kafka_t* rk, int level, const char* facility,
-               const char* message) {
+               const char* raw_message) {
   const char* name = rk != nullptr ? rd_kafka_name(rk) : "rdkafka";
+  const std::string message = RedactKafkaText(raw_message);
   if (level <= 3) {
     LOG(ERROR) << name << " " << facility << ": " << message;
   } else if (level == 4) {
@@ -47,10 +84,17 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, absl::string_view name,
   std::string n(name), v(value);
   if (rd_kafka_conf_set(conf, n.c_str(), v.c_str(), error, sizeof(error)) !=
       RD_KAFKA_CONF_OK) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kafka property '", name, "' = '", value, "': ", error));
+    const std::vector<std::string> secrets =
+        IsSecretName(name) ? std::vector<std::string>{v} : SecretsIn(v);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kafka property '", name, "' = '", RedactValue(name, value),
+        "': ", RedactText(error, secrets)));
   }
   return absl::OkStatus();
+}
+
+std::string RedactKafkaText(absl::string_view text) {
+  return ProcessSecrets().Redact(text);
 }
 
 absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind) {
@@ -59,6 +103,11 @@ absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind) {
         "no Kafka brokers configured: set --brokers, HERALD_BROKERS or "
         "'brokers:' in the config file");
   }
+  std::vector<std::string> secrets = SecretsIn(config.brokers);
+  for (const auto& [name, value] : config.kafka_properties) {
+    if (IsSecretName(name)) secrets.push_back(value);
+  }
+  ProcessSecrets().Add(std::move(secrets));
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), LogToGlog);
   std::vector<std::pair<std::string, std::string>> props = {

@@ -31,9 +31,17 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 // the property when librdkafka rejects one, and when no brokers are set.
 absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind);
 
-// Sets one property, with an error that names it.
+// Sets one property, with an error that names it. The value of a
+// secret-named property (base/redact.h IsSecretName: sasl.password,
+// ssl.key.pem, ...) is never echoed, not even inside librdkafka's own text.
 absl::Status SetProperty(rd_kafka_conf_t* conf, absl::string_view name,
                          absl::string_view value);
+
+// `text` from librdkafka (an rd_kafka_new() error, an error callback's
+// reason) without the secrets this process gave librdkafka: the values of
+// secret-named properties and passwords in broker URLs passed to NewConf().
+// librdkafka's log lines (routed into glog by NewConf) get the same.
+std::string RedactKafkaText(absl::string_view text);
 
 // Maps a librdkafka error to the closest absl code, keeping its text.
 absl::Status ToStatus(rd_kafka_resp_err_t err, absl::string_view context);

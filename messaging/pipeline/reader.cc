@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Create(const Config& config) {
       rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof(error));
   if (reader->rk_ == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot create Kafka consumer: ", error));
+        absl::StrCat("cannot create Kafka consumer: ",
+                     kafka_internal::RedactKafkaText(error)));
   }
   conf.value().release();  // rd_kafka_new took it
   rd_kafka_poll_set_consumer(reader->rk_);

@@ -9,7 +9,8 @@ std::vector<settings::Key> EmailKeys(EmailSettings& s) {
                        "email worker: Maildir directory (new/*.eml)"),
       settings::String("smtp_url", &s.smtp_url,
                        "email worker: deliver over SMTP instead "
-                       "(smtp://host:port)"),
+                       "(smtp://[user:password@]host:port; the password "
+                       "is never logged)"),
   };
 }
 

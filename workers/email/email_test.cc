@@ -13,11 +13,18 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
 #include "database/testing/tmpfs.h"
+#include "messaging/retry.h"
 #include "workers/email/email_message.h"
 #include "workers/email/mailer.h"
 #include "workers/email/templates.h"
@@ -28,6 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // How an SmtpSink behaves, for the failures a real server shows.
 struct SinkBehavior {
@@ -157,7 +165,7 @@ TEST(TemplatesTest, RendersVariablesAndEscapesHtml) {
 TEST(EmailMessageTest, IsRfc5322MultipartWithCrlf) {
   Email email{"ada@x.io", "Grüße", "line one\nline two", "<p>hi</p>"};
   std::string eml =
-      RenderRfc5322(email, "evt-1", absl::FromUnixSeconds(1764000000));
+      RenderRfc5322(email, "evt-1", absl::FromUnixSeconds(1764000000)).value();
   EXPECT_THAT(eml, HasSubstr("To: ada@x.io\r\n"));
   EXPECT_THAT(eml, HasSubstr("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n"));
   EXPECT_THAT(eml, HasSubstr("Date: Mon, 24 Nov 2025 16:00:00 +0000\r\n"));
@@ -166,6 +174,144 @@ TEST(EmailMessageTest, IsRfc5322MultipartWithCrlf) {
   EXPECT_THAT(eml, HasSubstr("line one\r\nline two\r\n"));
   EXPECT_THAT(eml, HasSubstr("Content-Type: text/html; charset=utf-8"));
   EXPECT_EQ(eml.find("\n\n"), std::string::npos) << "bare LF";
+}
+
+// The header section of `eml`, its lines without their CRLF.
+std::vector<std::string> HeaderLines(const std::string& eml) {
+  return absl::StrSplit(eml.substr(0, eml.find("\r\n\r\n")), "\r\n");
+}
+
+TEST(EmailMessageTest, RecipientsThatAreNotOnePlainAddressAreRefused) {
+  for (const std::string& to : std::vector<std::string>{
+           "ada@x.io\r\nBcc: eve@evil.io", "ada@x.io\nBcc: eve@evil.io",
+           "ada@x.io, eve@evil.io", "ada@x.io;eve@evil.io", "Ada <ada@x.io>",
+           "ada", "@x.io", "ada@", "ada@x@y", "", "a da@x.io",
+           std::string("ada@x.io\0eve", 12), "ad\xc3\xa4@x.io",
+           std::string(250, 'a') + "@x.io"}) {
+    Email email{to, "Hello", "text", "<p>html</p>"};
+    absl::StatusOr<std::string> eml =
+        RenderRfc5322(email, "evt-1", absl::Now());
+    ASSERT_FALSE(eml.ok()) << absl::CEscape(to);
+    EXPECT_EQ(eml.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(eml.status().message()),
+                HasSubstr("not one plain address"));
+    // The reason may be logged: no raw line break in it.
+    EXPECT_EQ(eml.status().message().find_first_of("\r\n"),
+              absl::string_view::npos);
+  }
+  EXPECT_TRUE(ValidateAddress("ada.lovelace+herald@mail.example.com").ok());
+}
+
+TEST(EmailMessageTest, SubjectCannotAddHeaders) {
+  Email email{"ada@x.io", "Hi\r\nBcc: eve@evil.io\nX-Evil: 1\x7f", "t", "h"};
+  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
+  for (const std::string& line : HeaderLines(eml)) {
+    EXPECT_FALSE(absl::StartsWith(line, "Bcc")) << line;
+    EXPECT_FALSE(absl::StartsWith(line, "X-Evil")) << line;
+  }
+  EXPECT_THAT(eml, HasSubstr("Subject: Hi  Bcc: eve@evil.io X-Evil: 1 \r\n"));
+}
+
+// Decodes the encoded words of a Subject header written by RenderRfc5322.
+std::string DecodeSubject(const std::string& eml) {
+  std::string decoded;
+  bool in_subject = false;
+  for (const std::string& header : HeaderLines(eml)) {
+    absl::string_view line = header;
+    if (absl::ConsumePrefix(&line, "Subject: ")) {
+      in_subject = true;
+    } else if (!in_subject || !absl::ConsumePrefix(&line, " ")) {
+      in_subject = false;
+      continue;
+    }
+    absl::string_view word = line;
+    EXPECT_TRUE(absl::ConsumePrefix(&word, "=?UTF-8?B?")) << line;
+    EXPECT_TRUE(absl::ConsumeSuffix(&word, "?=")) << line;
+    std::string bytes;
+    EXPECT_TRUE(absl::Base64Unescape(word, &bytes)) << line;
+    decoded += bytes;
+  }
+  return decoded;
+}
+
+TEST(EmailMessageTest, LongAndNonAsciiSubjectsAreEncodedAndFolded) {
+  std::string subject;
+  for (int i = 0; i < 300; ++i) subject += "Grüße ";  // 2400 bytes
+  Email email{"ada@x.io", subject, "t", "h"};
+  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
+  for (absl::string_view line : absl::StrSplit(eml, "\r\n")) {
+    EXPECT_LE(line.size(), 76u) << line;
+  }
+  EXPECT_EQ(DecodeSubject(eml), subject);  // no character split
+  EXPECT_EQ(eml.find("ü"), std::string::npos) << "raw 8-bit in a header";
+}
+
+// Decodes a quoted-printable body.
+std::string DecodeQuotedPrintable(absl::string_view qp) {
+  std::string out;
+  for (size_t i = 0; i < qp.size(); ++i) {
+    if (qp[i] != '=') {
+      out.push_back(qp[i]);
+    } else if (qp.substr(i + 1, 2) == "\r\n") {
+      i += 2;  // soft line break
+    } else {
+      int byte = 0;
+      EXPECT_TRUE(absl::SimpleHexAtoi(qp.substr(i + 1, 2), &byte));
+      out.push_back(static_cast<char>(byte));
+      i += 2;
+    }
+  }
+  return out;
+}
+
+TEST(EmailMessageTest, BodiesAreQuotedPrintableWithShortLines) {
+  const std::string text =
+      absl::StrCat(std::string(5000, 'x'), " end= \n", "Grüße\r\nlast line\t");
+  Email email{"ada@x.io", "Hello", text, "<p>html</p>"};
+  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
+  for (absl::string_view line : absl::StrSplit(eml, "\r\n")) {
+    EXPECT_LE(line.size(), 76u) << line;
+  }
+  const std::string start =
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+  size_t body = eml.find(start) + start.size();
+  size_t end = eml.find("\r\n--=_herald_evt-1", body);
+  const std::string crlf = absl::StrReplaceAll(
+      absl::StrReplaceAll(text, {{"\r\n", "\n"}}), {{"\n", "\r\n"}});
+  EXPECT_TRUE(DecodeQuotedPrintable(eml.substr(body, end - body)) == crlf)
+      << eml.substr(body, 400);
+}
+
+TEST(EmailMessageTest, EventIdsBecomeSafeTokens) {
+  EXPECT_EQ(MessageToken("0b8e1c52-6c3e-4a7c-9f57-2f1d8e3b5a10"),
+            "0b8e1c52-6c3e-4a7c-9f57-2f1d8e3b5a10");
+  EXPECT_EQ(MessageToken("kafka-payment.created-0-42"),
+            "kafka-payment.created-0-42");
+  EXPECT_EQ(MessageToken("a\r\nBcc: x>"), "a=0D=0ABcc=3A=20x=3E");
+  EXPECT_EQ(MessageToken(".a..b."), "=2Ea=2E=2Eb=2E");
+  EXPECT_EQ(MessageToken("../../etc/passwd"), "=2E=2E=2F=2E=2E=2Fetc=2Fpasswd");
+  const std::string long_id(5000, 'x');
+  EXPECT_EQ(MessageToken(long_id).size(), 60u);
+  EXPECT_NE(MessageToken(long_id), MessageToken(long_id + "y"));
+  for (const std::string& id :
+       {std::string("a\r\nb"), long_id, std::string(".."), std::string(""),
+        std::string("ü"), std::string("x\0y", 3)}) {
+    EXPECT_TRUE(IsMessageToken(MessageToken(id))) << absl::CEscape(id);
+  }
+  // The renderer takes no raw id.
+  Email email{"ada@x.io", "Hello", "t", "h"};
+  for (const char* id : {"a\r\nBcc: x", "a b", "a>b", ""}) {
+    EXPECT_FALSE(RenderRfc5322(email, id, absl::Now()).ok()) << id;
+  }
+  std::string eml =
+      RenderRfc5322(email, MessageToken("a\r\nb"), absl::Now()).value();
+  EXPECT_THAT(eml, HasSubstr("Message-ID: <a=0D=0Ab@herald.local>\r\n"));
+  EXPECT_THAT(eml, HasSubstr(" boundary=\"=_herald_a=0D=0Ab\"\r\n"));
+}
+
+TEST(EmailMessageTest, HtmlEscapesEverythingThatOpensMarkup) {
+  EXPECT_EQ(HtmlEscape("<a href='x' title=\"y\">&</a>"),
+            "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;&lt;/a&gt;");
 }
 
 TEST(MaildirTest, SameIdDeliveredTwiceLeavesOneFile) {
@@ -195,7 +341,7 @@ TEST(SmtpTest, DeliversToAnSmtpServer) {
                               "<no-reply@herald.local>");
   ASSERT_TRUE(mailer.ok());
   Email email{"ada@x.io", "Hello", "body text", "<p>body</p>"};
-  std::string eml = RenderRfc5322(email, "evt-9", absl::Now());
+  std::string eml = RenderRfc5322(email, "evt-9", absl::Now()).value();
   absl::Status sent = (*mailer)->Deliver("evt-9", "ada@x.io", eml);
   ASSERT_TRUE(sent.ok()) << sent;
   ASSERT_EQ(sink.messages().size(), 1u);
@@ -228,7 +374,7 @@ absl::Status DeliverTo(const SinkBehavior& behavior,
   if (!mailer.ok()) return mailer.status();
   Email email{"ada@x.io", "Hello", "body text", "<p>body</p>"};
   return (*mailer)->Deliver("evt-1", "ada@x.io",
-                            RenderRfc5322(email, "evt-1", absl::Now()));
+                            RenderRfc5322(email, "evt-1", absl::Now()).value());
 }
 
 TEST(SmtpTest, ServerGoingAwayIsAnOutage) {
@@ -271,12 +417,55 @@ TEST(SmtpTest, RefusalsOfThisEmailAreNotOutages) {
   absl::Status busy = DeliverTo(mailbox_busy);
   EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
   EXPECT_FALSE(IsDependencyOutage(busy)) << busy;
-  // 550: never.
+  EXPECT_FALSE(IsPermanent(busy)) << busy;
+  // 550: never. Permanent: dead-lettered at once, no retries.
   SinkBehavior no_such_user;
   no_such_user.rcpt_reply = "550 no such user";
   absl::Status refused = DeliverTo(no_such_user);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_FALSE(IsDependencyOutage(refused)) << refused;
+  EXPECT_TRUE(IsPermanent(refused)) << refused;
+  SinkBehavior bad_greeting;
+  bad_greeting.greeting = "554 no service for you";
+  absl::Status greeting = DeliverTo(bad_greeting);
+  EXPECT_TRUE(IsPermanent(greeting)) << greeting;
+}
+
+TEST(SmtpTest, ErrorsNeverHoldTheUrlsPassword) {
+  // Refusals (the sink offers no AUTH: curl goes on without logging in),
+  // and a server that is gone.
+  SinkBehavior no_such_user;
+  no_such_user.rcpt_reply = "550 no such user";
+  SinkBehavior busy;
+  busy.rcpt_reply = "450 mailbox busy";
+  std::vector<absl::Status> failures;
+  for (const SinkBehavior& behavior : {no_such_user, busy}) {
+    SmtpSink sink(behavior);
+    auto mailer = NewSmtpMailer(
+        absl::StrCat("smtp://mailer:Hunter2-s3cret@127.0.0.1:", sink.port()),
+        "<no-reply@herald.local>");
+    ASSERT_TRUE(mailer.ok());
+    failures.push_back((*mailer)->Deliver("evt-1", "ada@x.io", "x"));
+  }
+  int port;
+  {
+    SmtpSink gone;
+    port = gone.port();
+  }
+  auto mailer = NewSmtpMailer(
+      absl::StrCat("smtp://mailer:Hunter2-s3cret@127.0.0.1:", port), "f");
+  ASSERT_TRUE(mailer.ok());
+  failures.push_back((*mailer)->Deliver("evt-1", "ada@x.io", "x"));
+  for (const absl::Status& failed : failures) {
+    ASSERT_FALSE(failed.ok());
+    EXPECT_THAT(std::string(failed.message()), Not(HasSubstr("s3cret")));
+    EXPECT_THAT(std::string(failed.message()),
+                HasSubstr("smtp://mailer:***@127.0.0.1:"));
+  }
+  absl::StatusOr<std::unique_ptr<Mailer>> bad =
+      NewSmtpMailer("smtpx://mailer:Hunter2-s3cret@mail", "f");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), Not(HasSubstr("s3cret")));
 }
 
 // The Maildir's file system is the dependency: when it cannot take an email

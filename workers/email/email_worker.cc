@@ -43,13 +43,13 @@ absl::StatusOr<Contact> ContactOf(db::Transaction& tx,
   return Contact{(*rows)[0].String(0), (*rows)[0].String(1)};
 }
 
-// The email's id, which names its Maildir file and its Message-ID: the
-// event's ce_id or, for a record without one, where it was written (Kafka
-// topic names take only [a-zA-Z0-9._-], all fine in both places).
+// The email's id, which names its Maildir file, its Message-ID and its MIME
+// boundary: the event's ce_id or, for a record without one, where it was
+// written, as a MessageToken() (a producer may put any bytes in ce_id).
 std::string EmailId(const Metadata& meta) {
-  if (!meta.event_id.empty()) return std::string(meta.event_id);
-  return absl::StrCat("kafka-", meta.topic, "-", meta.partition, "-",
-                      meta.offset);
+  if (!meta.event_id.empty()) return MessageToken(meta.event_id);
+  return MessageToken(absl::StrCat("kafka-", meta.topic, "-", meta.partition,
+                                   "-", meta.offset));
 }
 
 // Renders, delivers and logs one email inside the handler's transaction.
@@ -61,8 +61,11 @@ class Sender {
   absl::Status Send(db::Transaction& tx, const Metadata& meta,
                     const Email& email) {
     const std::string id = EmailId(meta);
-    absl::Status s = mailer_->Deliver(
-        id, email.to, RenderRfc5322(email, id, meta.EventTime()));
+    absl::StatusOr<std::string> eml =
+        RenderRfc5322(email, id, meta.EventTime());
+    // A recipient that is no plain address will not become one on retry.
+    if (!eml.ok()) return Permanent(eml.status());
+    absl::Status s = mailer_->Deliver(id, email.to, *eml);
     if (!s.ok()) return s;
     return tx
         .Execute(

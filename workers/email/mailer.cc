@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/dependency_outage.h"
+#include "base/redact.h"
+#include "messaging/retry.h"
 
 namespace herald {
 namespace workers {
@@ -37,13 +39,13 @@ absl::Status FileError(int error, absl::string_view message) {
 // code (0 when it never answered).
 //   421 (service not available, closing the channel)  DependencyOutage
 //   other 4xx (this message, for now: mailbox busy...)  Unavailable
-//   5xx (a permanent refusal)                           FailedPrecondition
+//   5xx (a permanent refusal)            Permanent(FailedPrecondition)
 //   no usable reply: cannot resolve or connect, connection reset or lost,
 //   timed out                                           DependencyOutage
 //   anything else (garbled reply, TLS, login...)        Unavailable
 absl::Status SmtpError(CURLcode rc, long reply, const std::string& message) {
   if (reply == 421) return DependencyOutage(absl::UnavailableError(message));
-  if (reply >= 500) return absl::FailedPreconditionError(message);
+  if (reply >= 500) return Permanent(absl::FailedPreconditionError(message));
   if (reply >= 400) return absl::UnavailableError(message);
   switch (rc) {
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -73,7 +75,9 @@ class MaildirMailer : public Mailer {
     const std::string name = absl::StrCat(id, ".eml");
     const fs::path final_path = dir_ / "new" / name;
     std::error_code ec;
-    if (fs::exists(final_path, ec)) return absl::OkStatus();  // delivered
+    // Delivered already; its name in new/ is made durable again, in case
+    // the attempt that wrote it stopped short of that.
+    if (fs::exists(final_path, ec)) return SyncNew();
     const fs::path tmp_path = dir_ / "tmp" / name;
     int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
@@ -117,10 +121,30 @@ class MaildirMailer : public Mailer {
                        absl::StrCat("cannot move the email into ",
                                     final_path.string(), ": ", ec.message()));
     }
-    return absl::OkStatus();
+    return SyncNew();
   }
 
  private:
+  // Flushes new/ itself, so that the renamed file's name survives a crash:
+  // only then may the inbox claim commit and the record be settled.
+  absl::Status SyncNew() {
+    const fs::path new_dir = dir_ / "new";
+    int fd = open(new_dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+      const int error = errno;
+      return FileError(error, absl::StrCat("cannot open ", new_dir.string(),
+                                           ": ", std::strerror(error)));
+    }
+    const int synced = fsync(fd);
+    const int error = errno;
+    close(fd);
+    if (synced != 0) {
+      return FileError(error, absl::StrCat("cannot flush ", new_dir.string(),
+                                           ": ", std::strerror(error)));
+    }
+    return absl::OkStatus();
+  }
+
   fs::path dir_;
 };
 
@@ -164,8 +188,11 @@ class SmtpMailer : public Mailer {
     curl_slist_free_all(recipients);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
-      std::string message = absl::StrCat("SMTP delivery to ", to, " via ", url_,
-                                         " failed: ", curl_easy_strerror(rc));
+      // Never the URL's password: this message reaches logs and, in a
+      // dead-lettered record's headers, whoever reads the DLQ.
+      std::string message =
+          absl::StrCat("SMTP delivery to ", to, " via ", RedactUrl(url_),
+                       " failed: ", curl_easy_strerror(rc));
       if (code != 0) absl::StrAppend(&message, " (last reply ", code, ")");
       return SmtpError(rc, code, message);
     }
@@ -197,8 +224,8 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
                                                       const std::string& from,
                                                       absl::Duration timeout) {
   if (!absl::StartsWith(url, "smtp://") && !absl::StartsWith(url, "smtps://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("smtp_url '", url, "' must start with smtp://"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "smtp_url '", RedactUrl(url), "' must start with smtp://"));
   }
   static const bool initialized = [] {
     curl_global_init(CURL_GLOBAL_DEFAULT);

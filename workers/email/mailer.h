@@ -32,8 +32,11 @@ class Mailer {
   // itself is down rather than this message refused: the SMTP server cannot
   // be reached, drops the connection, times out or answers 421; the
   // Maildir's file system is full, over quota, failing, read-only or
-  // refuses access. FailedPrecondition when the SMTP server refuses the
-  // message for good (5xx).
+  // refuses access. FailedPrecondition marked herald::Permanent
+  // (messaging/retry.h: dead-lettered at once) when the SMTP server refuses
+  // the message for good (5xx). Success means durable: a Maildir file and
+  // its name in new/ are flushed to disk first. No error holds the password
+  // of the SMTP URL.
   virtual absl::Status Deliver(absl::string_view id, absl::string_view to,
                                absl::string_view rfc5322) = 0;
 };

@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/process.h"
+#include "base/redact.h"
 #include "database/flags.h"
 #include "database/migrations.h"
 #include "messaging/flags.h"
@@ -80,8 +81,9 @@ class Worker::Impl {
     janitor_ = std::thread([this] { Maintain(); });
     membership_watch_ = std::thread([this] { WatchMembership(); });
     LOG(INFO) << spec_.name << " started: group " << config_.consumer.group_id
-              << ", brokers " << config_.brokers << ", database "
-              << settings_.database.url << ", admin on :" << admin_->port();
+              << ", brokers " << RedactUrl(config_.brokers) << ", database "
+              << RedactUrl(settings_.database.url)
+              << ", admin on :" << admin_->port();
     return absl::OkStatus();
   }
 
@@ -115,7 +117,7 @@ class Worker::Impl {
           "not a member of consumer group '", config_.consumer.group_id,
           "' for ", Rounded(out_of_group), " (limit ",
           Rounded(spec_.out_of_group_limit), "): its brokers (",
-          config_.brokers,
+          RedactUrl(config_.brokers),
           ") cannot be reached, or the group cannot be joined");
       body["out_of_group_seconds"] = absl::ToInt64Seconds(out_of_group);
       body["handled"] = consumer_->Stats().handled;
