@@ -99,11 +99,14 @@ web::Response ToResponse(const EmailTaken& taken) {
 
 web::Response ErrorResponse(const absl::Status& status) {
   ApiError error = ToApiError(status);
-  if (error.http_status >= 500) {
+  if (error.http_status >= 500 || !IsClientFacing(status)) {
     LOG(WARNING) << "request failed: " << status;
   }
-  return web::Response::JsonError(error.http_status, error.code, error.message,
-                                  error.field);
+  web::Response response = web::Response::JsonError(
+      error.http_status, error.code, error.message, error.field);
+  if (error.http_status == 503)
+    response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 }  // namespace gateway
