@@ -202,6 +202,95 @@ TEST_P(BoundedTest, NumericUserIdIsStoredAsItsDecimalString) {
   EXPECT_THAT(read.body, HasSubstr(R"("user_id":"456")"));
 }
 
+// A PostgreSQL COMMIT whose connection breaks (here: the backend is
+// terminated by a deferred trigger, at COMMIT time) has an unknown outcome:
+// the gateway does not run the transaction again but answers 503, and the
+// client's retry with its Idempotency-Key makes exactly one payment and one
+// outbox row.
+TEST_P(BoundedTest, AmbiguousCommitIsAnswered503AndResolvedByTheKey) {
+  if (backend() != Backend::kPostgres) GTEST_SKIP() << "PostgreSQL only";
+  StartGateway();
+  auto db = db::Database::Open(DatabaseUrl());
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (const char* sql :
+       {"CREATE SEQUENCE kill_at_commit",
+        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN"
+        "   IF NEW.user_id = 'doomed' AND nextval('kill_at_commit') = 1 THEN"
+        "     PERFORM pg_terminate_backend(pg_backend_pid());"
+        "   END IF;"
+        "   RETURN NULL;"
+        " END $$",
+        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON payments"
+        " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+        " EXECUTE FUNCTION kill_at_commit()"}) {
+    ASSERT_TRUE((*db)
+                    ->Transact([&](db::Transaction& tx) {
+                      return tx.Execute(sql).status();
+                    })
+                    .ok())
+        << sql;
+  }
+  const web::HeaderList key = {{"Idempotency-Key", "doomed-1"}};
+  auto first = Send("POST", "/api/v1/payments", Payment("doomed"), key);
+  EXPECT_EQ(first.status, 503) << first.body;
+  EXPECT_THAT(first.body, HasSubstr("commit_outcome_unknown"));
+  EXPECT_EQ(first.Header("Retry-After").value_or(""), "1");
+  auto retry = Send("POST", "/api/v1/payments", Payment("doomed"), key);
+  EXPECT_EQ(retry.status, 201) << retry.body;
+  auto count = [&](const char* sql) {
+    auto rows = (*db)->ReadValue<std::vector<db::Row>>(
+        [&](db::Transaction& tx) { return tx.Query(sql); });
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? (*rows)[0].Int(0) : -1;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM payments WHERE user_id = 'doomed'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM idempotency_keys"), 1);
+}
+
+// With PostgreSQL stopped, reads answer 503 within gateway.read_timeout_ms
+// and /healthz at once, even while reads are pending; when it is back,
+// everything is served again.
+TEST_P(BoundedTest, PostgresStoppedReadsAnswer503AndHealthzStaysUp) {
+  if (backend() != Backend::kPostgres) GTEST_SKIP() << "PostgreSQL only";
+  settings_.read_timeout = absl::Milliseconds(500);
+  StartGateway();
+  auto created = Send("POST", "/api/v1/payments", Payment("outage"));
+  ASSERT_EQ(created.status, 201);
+  json::error_code ec;
+  const std::string id(
+      json::parse(created.body, ec).as_object().at("payment_id").as_string());
+  ASSERT_TRUE(postgres_server()->Stop().ok());
+  // Many reads at once, on their own connections.
+  std::vector<int> statuses(8);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 8; ++i) {
+    readers.emplace_back([&, i] {
+      web::HttpClient client("127.0.0.1", gateway_->port());
+      auto r = client.Send("GET", i % 2 ? "/readyz" : "/api/v1/payments/" + id);
+      statuses[i] = r.ok() ? r->status : -1;
+    });
+  }
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time start = absl::Now();
+    EXPECT_EQ(Send("GET", "/healthz").status, 200);
+    EXPECT_LT(absl::Now() - start, absl::Milliseconds(200));
+  }
+  for (std::thread& t : readers) t.join();
+  EXPECT_THAT(statuses, ::testing::Each(503));
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(Send("GET", "/api/v1/payments/" + id).status, 503);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(Send("POST", "/api/v1/payments", Payment("during")).status, 503);
+  EXPECT_EQ(Send("GET", "/metrics").status, 200);
+  ASSERT_TRUE(postgres_server()->StartAgain().ok());
+  EXPECT_TRUE(WaitFor(
+      [&] { return Send("GET", "/api/v1/payments/" + id).status == 200; }));
+  EXPECT_EQ(Send("GET", "/readyz").status, 200);
+  EXPECT_EQ(Send("POST", "/api/v1/payments", Payment("after")).status, 201);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BoundedTest,
                          ::testing::ValuesIn(db::testing::AllBackends()),
                          db::testing::BackendParamName);
