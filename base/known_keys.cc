@@ -39,6 +39,9 @@ const std::vector<std::string>& KnownKeys() {
       // gateway/settings.h
       "http_port",
       "http_threads",
+      "gateway.max_connections",
+      "gateway.max_pending_writes",
+      "gateway.read_timeout_ms",
       "idempotency.retention_hours",
       // workers/runtime/worker_settings.h
       "admin_port",

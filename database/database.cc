@@ -1,13 +1,32 @@
 #include "database/database.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/dependency_outage.h"
 #include "base/redact.h"
 #include "database/postgres_database.h"
 #include "database/sqlite_database.h"
 
 namespace herald {
 namespace db {
+
+namespace {
+constexpr char kCommitUnknownPayload[] = "herald.dev/commit-outcome-unknown";
+}  // namespace
+
+bool IsCommitOutcomeUnknown(const absl::Status& status) {
+  return status.GetPayload(kCommitUnknownPayload).has_value();
+}
+
+absl::Status CommitOutcomeUnknown(absl::Status cause) {
+  absl::Status status = DependencyOutage(absl::UnavailableError(
+      absl::StrCat("the connection broke during COMMIT; the transaction may "
+                   "or may not have committed: ",
+                   cause.message())));
+  status.SetPayload(kCommitUnknownPayload, absl::Cord("1"));
+  return status;
+}
 
 bool Row::IsNull(size_t column) const {
   return std::holds_alternative<std::nullptr_t>(values_.at(column));

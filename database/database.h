@@ -57,6 +57,11 @@
 namespace herald {
 namespace db {
 
+// True for the status of a transaction whose COMMIT was sent but whose
+// outcome is unknown (see Database::Transact): it may have committed.
+bool IsCommitOutcomeUnknown(const absl::Status& status);
+absl::Status CommitOutcomeUnknown(absl::Status status);
+
 // Binary data, stored as BLOB / BYTEA (text is stored as TEXT).
 struct Bytes {
   std::string data;
@@ -125,6 +130,15 @@ class Database {
   // connection that broke is reconnected on the next call; while the
   // server stays unreachable, Unavailable marked DependencyOutage. The
   // body's own errors are returned as they are, marks included.
+  //
+  // A PostgreSQL COMMIT that fails because the connection broke is not
+  // retried: the server may have committed before the answer was lost.
+  // Transact returns Unavailable marked DependencyOutage and
+  // IsCommitOutcomeUnknown: the caller resolves it (an Idempotency-Key
+  // retried; an inbox that remembers the record). No free connection within
+  // the URL's acquire_timeout_ms (default 2000) is Unavailable too.
+  //
+  // (SQLite commits on its own file: its outcome is always known.)
   virtual absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) = 0;
 

@@ -248,9 +248,11 @@ class PostgresTransaction : public Transaction {
 
 class PostgresDatabase : public Database {
  public:
-  PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool)
+  PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool,
+                   absl::Duration acquire_timeout)
       : conninfo_(std::move(conninfo)),
         secrets_(SecretsIn(conninfo_)),
+        acquire_timeout_(acquire_timeout),
         idle_(std::move(pool)) {
     size_ = idle_.size();
   }
@@ -275,6 +277,11 @@ class PostgresDatabase : public Database {
   absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) override {
     PGconn* conn = Acquire();
+    if (conn == nullptr) {
+      return DependencyOutage(absl::UnavailableError(absl::StrCat(
+          "no PostgreSQL connection free within acquire_timeout_ms=",
+          absl::ToInt64Milliseconds(acquire_timeout_))));
+    }
     absl::Status status;
     for (int attempt = 0; attempt < 5; ++attempt) {
       if (PQstatus(conn) != CONNECTION_OK) {
@@ -295,6 +302,13 @@ class PostgresDatabase : public Database {
         }
         if (status.ok()) {
           status = tx.Exec("COMMIT");
+          if (!status.ok() && PQstatus(conn) != CONNECTION_OK) {
+            // The COMMIT may have been applied before the connection broke:
+            // running the body again could apply it twice. The caller
+            // resolves it (e.g. a retry with the same idempotency key).
+            status = CommitOutcomeUnknown(status);
+            break;
+          }
         } else {
           tx.Exec("ROLLBACK").IgnoreError();
         }
@@ -337,10 +351,17 @@ class PostgresDatabase : public Database {
   }
 
  private:
+  // A connection of the pool, or nullptr when none was free within
+  // acquire_timeout_.
   PGconn* Acquire() {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](std::vector<PGconn*>* idle) { return !idle->empty(); }, &idle_));
+    if (!mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](std::vector<PGconn*>* idle) { return !idle->empty(); },
+                &idle_),
+            acquire_timeout_)) {
+      return nullptr;
+    }
     PGconn* conn = idle_.back();
     idle_.pop_back();
     return conn;
@@ -377,6 +398,7 @@ class PostgresDatabase : public Database {
   const std::string conninfo_;
   // Its password, to take out of libpq's error texts.
   const std::vector<std::string> secrets_;
+  const absl::Duration acquire_timeout_;
   absl::Mutex tasks_mu_;
   std::deque<Task> tasks_ ABSL_GUARDED_BY(tasks_mu_);
   bool stopping_ ABSL_GUARDED_BY(tasks_mu_) = false;
@@ -412,6 +434,7 @@ std::string RewritePlaceholders(absl::string_view sql) {
 absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
   // Take Herald's own options out of the query string.
   int pool_size = 4;
+  int acquire_timeout_ms = 2000;
   std::pair<absl::string_view, absl::string_view> base_query =
       absl::StrSplit(url, absl::MaxSplits('?', 1));
   std::vector<std::string> kept;
@@ -422,6 +445,13 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
           pool_size > 100) {
         return absl::InvalidArgumentError(
             "pool_size in the PostgreSQL URL must be 1..100");
+      }
+    } else if (absl::ConsumePrefix(&kv, "acquire_timeout_ms=")) {
+      if (!absl::SimpleAtoi(kv, &acquire_timeout_ms) ||
+          acquire_timeout_ms < 1) {
+        return absl::InvalidArgumentError(
+            "acquire_timeout_ms in the PostgreSQL URL must be a positive "
+            "number of milliseconds");
       }
     } else {
       kept.emplace_back(kv);
@@ -448,7 +478,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
     pool.push_back(conn);
   }
   return std::unique_ptr<Database>(
-      new PostgresDatabase(std::move(conninfo), std::move(pool)));
+      new PostgresDatabase(std::move(conninfo), std::move(pool),
+                           absl::Milliseconds(acquire_timeout_ms)));
 }
 
 }  // namespace db

@@ -28,15 +28,20 @@ absl::Status WithApiCode(absl::Status status, absl::string_view code) {
   return status;
 }
 
+bool IsClientFacing(const absl::Status& status) {
+  return status.GetPayload(kCodePayload).has_value();
+}
+
 ApiError ToApiError(const absl::Status& status) {
   ApiError error;
+  const bool client_facing = IsClientFacing(status);
   error.message = std::string(status.message());
   error.field = Payload(status, kFieldPayload);
   error.code = Payload(status, kCodePayload);
   std::string default_code;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
-      error.http_status = 400;
+      error.http_status = error.code == "unsupported_media_type" ? 415 : 400;
       default_code = "invalid_request";
       break;
     case absl::StatusCode::kNotFound:
@@ -62,6 +67,28 @@ ApiError ToApiError(const absl::Status& status) {
       break;
   }
   if (error.code.empty()) error.code = default_code;
+  if (!client_facing) {
+    error.field.clear();
+    switch (error.http_status) {
+      case 400:
+        error.message = "the request could not be processed";
+        break;
+      case 404:
+        error.message = "not found";
+        break;
+      case 409:
+        error.message = "the request conflicts with the current state";
+        break;
+      case 413:
+        error.message = "the request is too large";
+        break;
+      case 503:
+        error.message = "the service is unavailable; retry later";
+        break;
+      default:
+        error.message = "internal error";
+    }
+  }
   return error;
 }
 

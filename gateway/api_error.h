@@ -43,10 +43,17 @@ absl::Status WithApiCode(absl::Status status, absl::string_view code);
 
 // ToApiError()
 //
-// HTTP status by absl code: InvalidArgument 400, NotFound 404,
+// HTTP status by absl code: InvalidArgument 400 (415 with the API code
+// "unsupported_media_type"), NotFound 404,
 // AlreadyExists/FailedPrecondition 409, ResourceExhausted 413 (the request is
-// too large), Unavailable 503, anything else 500.
+// too large), Unavailable 503, anything else 500. Only a status made for
+// the client (FieldError, WithApiCode) keeps its message; any other comes
+// from below the HTTP layer (e.g. the database's error text) and gets a
+// fixed message for its HTTP status instead (the caller logs the original).
 ApiError ToApiError(const absl::Status& status);
+
+// True when `status` was made for the client (FieldError, WithApiCode).
+bool IsClientFacing(const absl::Status& status);
 
 }  // namespace gateway
 }  // namespace herald

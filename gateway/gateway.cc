@@ -13,6 +13,8 @@
 #include "database/migrations.h"
 #include "devbroker/dev_broker.h"
 #include "gateway/http_answers.h"
+#include "gateway/offload.h"
+#include "gateway/pending_writes.h"
 #include "gateway/requests.h"
 #include "gateway/store.h"
 #include "messaging/outbox/outbox_relay.h"
@@ -43,6 +45,26 @@ std::optional<IdempotencyKey> KeyOf(const web::Request& request,
   }
   out.fingerprint = absl::StrCat(request.path, "\n", absl::Hex(hash));
   return out;
+}
+
+// The request's method as a metrics label: a client may send any token as
+// its method, and each label value is a series kept forever.
+absl::string_view MethodLabel(absl::string_view method) {
+  for (absl::string_view known :
+       {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
+// What every write checks before it is parsed: its Content-Type and its
+// Idempotency-Key (an empty one counts as none).
+absl::Status CheckWriteRequest(const web::Request& r) {
+  absl::Status s = CheckContentType(r.Header("Content-Type"));
+  if (!s.ok()) return s;
+  std::optional<absl::string_view> key = r.Header("Idempotency-Key");
+  if (key.has_value() && !key->empty()) return CheckIdempotencyKey(*key);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -83,6 +105,7 @@ class Gateway::Impl {
     server_options.port = settings_.http_port;
     server_options.threads = settings_.http_threads;
     server_options.max_body_bytes = options_.max_body_bytes;
+    server_options.max_connections = settings_.max_connections;
     server_options.on_request = [this](const web::Request& r, int status,
                                        double seconds) {
       RequestMetrics& m = MetricsFor(r, status);
@@ -100,13 +123,20 @@ class Gateway::Impl {
     return absl::OkStatus();
   }
 
+  // In the order that keeps every callback's target alive: the database's
+  // destructor runs the callbacks of the writes still queued, which hand
+  // events to the relay and answers to the server, so both objects outlive
+  // it (stopped: an event handed over then stays in the outbox table for
+  // the next start, an answer goes nowhere).
   void Stop() {
-    if (server_ != nullptr) server_->Stop();
+    if (server_ != nullptr) server_->Stop();  // answers what it can
     if (janitor_.joinable()) {
       stopping_.Notify();
       janitor_.join();
     }
-    if (relay_ != nullptr) relay_->Stop();
+    reads_.Stop();
+    if (relay_ != nullptr) relay_->Stop();  // still writes to the database
+    db_.reset();  // runs what is queued, and its callbacks
   }
 
   int port() const { return server_->port(); }
@@ -154,16 +184,21 @@ class Gateway::Impl {
     metrics_.AddCallbackGauge(
         "herald_outbox_pending", "Outbox rows not yet confirmed by Kafka",
         [this] {
-          auto backlog = outbox::ReadBacklog(*db_);
-          return backlog.ok() ? static_cast<double>(backlog->pending) : -1.0;
+          absl::MutexLock lock(&backlog_mu_);
+          return backlog_.ok() ? static_cast<double>(backlog_->pending) : -1.0;
         });
     metrics_.AddCallbackGauge(
         "herald_outbox_oldest_pending_age_seconds",
         "Age of the oldest outbox row not yet confirmed", [this] {
-          auto backlog = outbox::ReadBacklog(*db_);
-          return backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age)
-                              : -1.0;
+          absl::MutexLock lock(&backlog_mu_);
+          return backlog_.ok() ? absl::ToDoubleSeconds(backlog_->oldest_age)
+                               : -1.0;
         });
+    metrics_.AddCallbackGauge(
+        "herald_gateway_pending_writes",
+        "Writes admitted and waiting for their commit (at most "
+        "gateway.max_pending_writes)",
+        [this] { return static_cast<double>(pending_writes_.count()); });
     metrics_.AddCallbackCounter(
         "herald_events_published_total", "Events confirmed by Kafka",
         [this] { return static_cast<double>(relay_->Stats().published); });
@@ -172,6 +207,43 @@ class Gateway::Impl {
         "Event deliveries that failed (and were retried)", [this] {
           return static_cast<double>(relay_->Stats().publish_failures);
         });
+  }
+
+  // The outbox backlog, read now (blocks: on reads_' threads only).
+  absl::StatusOr<outbox::Backlog> RefreshBacklog() {
+    absl::StatusOr<outbox::Backlog> backlog = outbox::ReadBacklog(*db_);
+    absl::MutexLock lock(&backlog_mu_);
+    backlog_ = backlog;
+    return backlog;
+  }
+
+  web::Response MetricsText() {
+    return web::Response::Text(200, metrics_.Render(),
+                               "text/plain; version=0.0.4");
+  }
+
+  // GET /readyz (blocks: on reads_' threads only). Ready means: requests
+  // can be accepted durably. Kafka being away only grows the backlog.
+  web::Response Readiness() {
+    const bool db_ok = db_->Ping();
+    outbox::RelayStats stats = relay_->Stats();
+    absl::StatusOr<outbox::Backlog> backlog = RefreshBacklog();
+    json::object o;
+    o["database"] = db_ok ? "ok" : "unreachable";
+    o["kafka"] = stats.kafka_reachable ? "reachable" : "unreachable";
+    o["outbox_pending"] = backlog.ok() ? backlog->pending : -1;
+    o["outbox_oldest_pending_age_seconds"] =
+        backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age) : -1.0;
+    return web::Response::Json(db_ok ? 200 : 503, json::serialize(o));
+  }
+
+  // The answer to a read the database did not serve within
+  // gateway.read_timeout_ms.
+  static web::Response ReadTimedOut() {
+    web::Response late = web::Response::JsonError(
+        503, "unavailable", "the database did not answer in time; retry later");
+    late.headers.emplace_back("Retry-After", "1");
+    return late;
   }
 
   struct RequestMetrics {
@@ -183,7 +255,8 @@ class Gateway::Impl {
   // registry's lookup builds label vectors, too slow for every request.
   RequestMetrics& MetricsFor(const web::Request& r, int status) {
     const absl::string_view route = r.route.empty() ? "unmatched" : r.route;
-    std::string key = absl::StrCat(route, " ", r.method, " ", status);
+    const std::string method(MethodLabel(r.method));
+    std::string key = absl::StrCat(route, " ", method, " ", status);
     {
       absl::ReaderMutexLock lock(&metrics_mu_);
       auto it = request_metrics_.find(key);
@@ -193,7 +266,7 @@ class Gateway::Impl {
     m.requests = &metrics_.GetCounter("herald_http_requests_total",
                                       "HTTP requests answered",
                                       {{"route", std::string(route)},
-                                       {"method", r.method},
+                                       {"method", method},
                                        {"status", absl::StrCat(status)}});
     m.latency = &metrics_.GetHistogram(
         "herald_http_request_duration_seconds", "HTTP request latency",
@@ -210,71 +283,94 @@ class Gateway::Impl {
     };
   }
 
+  // A write route: a JSON body (415 otherwise) and a well-formed
+  // Idempotency-Key (400 otherwise), admitted while fewer than
+  // max_pending_writes writes wait for their commit (503 otherwise).
+  web::AsyncHandler WriteRoute(web::AsyncHandler handler) {
+    return [this, handler = std::move(handler)](const web::Request& r,
+                                                web::Responder respond) {
+      absl::Status acceptable = CheckWriteRequest(r);
+      if (!acceptable.ok()) return respond(ErrorResponse(acceptable));
+      std::optional<web::Responder> admitted =
+          pending_writes_.Admit(std::move(respond));
+      if (admitted.has_value()) handler(r, *std::move(admitted));
+    };
+  }
+
   // The write routes are asynchronous: a request waiting for its group
   // commit holds no server thread, so a few threads serve every connection.
   web::Router Routes() {
     web::Router router;
     router.HandleAsync(
         "POST", "/api/v1/payments",
-        [this](const web::Request& r, web::Responder respond) {
+        WriteRoute([this](const web::Request& r, web::Responder respond) {
           auto request = ParseCreatePayment(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->CreatePayment(
               *std::move(request), KeyOf(r, "payments"),
               AnswerWith<CreatePaymentResult>(std::move(respond)));
-        });
+        }));
     router.HandleAsync(
         "POST", "/api/v1/payments/{id}/status",
-        [this](const web::Request& r, web::Responder respond) {
+        WriteRoute([this](const web::Request& r, web::Responder respond) {
+          if (!web::IsValidUtf8(r.Param("id"))) {
+            return respond(ToResponse(PaymentNotFound{r.Param("id")}));
+          }
           auto request = ParseUpdatePaymentStatus(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->UpdatePaymentStatus(
               r.Param("id"), *std::move(request), KeyOf(r, "payment_status"),
               AnswerWith<UpdatePaymentStatusResult>(std::move(respond)));
+        }));
+    router.HandleAsync(
+        "GET", "/api/v1/payments/{id}",
+        [this](const web::Request& r, web::Responder respond) {
+          std::string id = r.Param("id");
+          if (!web::IsValidUtf8(id)) {
+            return respond(ToResponse(PaymentNotFound{std::move(id)}));
+          }
+          reads_.Run(
+              [this, id = std::move(id)] {
+                return ToResponse(store_->GetPayment(id));
+              },
+              &ReadTimedOut, std::move(respond));
         });
-    router.Handle("GET", "/api/v1/payments/{id}",
-                  [this](const web::Request& r) {
-                    return ToResponse(store_->GetPayment(r.Param("id")));
-                  });
     router.HandleAsync(
         "POST", "/api/v1/users",
-        [this](const web::Request& r, web::Responder respond) {
+        WriteRoute([this](const web::Request& r, web::Responder respond) {
           auto request = ParseRegisterUser(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->RegisterUser(
               *std::move(request), KeyOf(r, "users"),
               AnswerWith<RegisterUserResult>(std::move(respond)));
-        });
+        }));
     router.HandleAsync(
         "POST", "/api/v1/notifications/email",
-        [this](const web::Request& r, web::Responder respond) {
+        WriteRoute([this](const web::Request& r, web::Responder respond) {
           auto request = ParseSendEmail(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->RequestEmail(
               *std::move(request), KeyOf(r, "email"),
               AnswerWith<RequestEmailResult>(std::move(respond)));
-        });
+        }));
     router.Handle("GET", "/healthz", [](const web::Request&) {
       return web::Response::Json(200, R"({"status":"ok"})");
     });
-    router.Handle("GET", "/readyz", [this](const web::Request&) {
-      bool db_ok = db_->Ping();
-      outbox::RelayStats stats = relay_->Stats();
-      auto backlog = outbox::ReadBacklog(*db_);
-      json::object o;
-      o["database"] = db_ok ? "ok" : "unreachable";
-      o["kafka"] = stats.kafka_reachable ? "reachable" : "unreachable";
-      o["outbox_pending"] = backlog.ok() ? backlog->pending : -1;
-      o["outbox_oldest_pending_age_seconds"] =
-          backlog.ok() ? absl::ToDoubleSeconds(backlog->oldest_age) : -1.0;
-      // Ready means: requests can be accepted durably. Kafka being away only
-      // grows the backlog.
-      return web::Response::Json(db_ok ? 200 : 503, json::serialize(o));
-    });
-    router.Handle("GET", "/metrics", [this](const web::Request&) {
-      return web::Response::Text(200, metrics_.Render(),
-                                 "text/plain; version=0.0.4");
-    });
+    router.HandleAsync("GET", "/readyz",
+                       [this](const web::Request&, web::Responder respond) {
+                         reads_.Run([this] { return Readiness(); },
+                                    &ReadTimedOut, std::move(respond));
+                       });
+    router.HandleAsync(
+        "GET", "/metrics", [this](const web::Request&, web::Responder respond) {
+          // Reads the outbox backlog first; late, the last one read.
+          reads_.Run(
+              [this] {
+                RefreshBacklog();
+                return MetricsText();
+              },
+              [this] { return MetricsText(); }, std::move(respond));
+        });
     return router;
   }
 
@@ -285,6 +381,12 @@ class Gateway::Impl {
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<outbox::OutboxRelay> relay_;
   HttpAnswers answers_;
+  PendingWrites pending_writes_{settings_.max_pending_writes};
+  // Reads that block on the database, off the HTTP threads.
+  Offload reads_{4, settings_.read_timeout};
+  absl::Mutex backlog_mu_;
+  absl::StatusOr<outbox::Backlog> backlog_ ABSL_GUARDED_BY(backlog_mu_) =
+      absl::UnavailableError("not read yet");
   std::unique_ptr<Store> store_;
   std::thread janitor_;
   absl::Notification stopping_;

@@ -342,7 +342,7 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
   for (const Case& c : std::vector<Case>{
            {"POST", "/api/v1/payments", "{nope", 400, "invalid_json", ""},
            {"POST", "/api/v1/payments",
-            R"({"user_id":1,"amount":1,"currency":"EUR"})", 400,
+            R"({"user_id":true,"amount":1,"currency":"EUR"})", 400,
             "invalid_field", "user_id"},
            {"POST", "/api/v1/payments", R"({"amount":1,"currency":"EUR"})", 400,
             "missing_field", "user_id"},

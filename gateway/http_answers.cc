@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "database/database.h"
 #include "gateway/api_error.h"
 #include "messaging/cloudevents.h"
 #include "web/json.h"
@@ -98,12 +99,26 @@ web::Response ToResponse(const EmailTaken& taken) {
 }
 
 web::Response ErrorResponse(const absl::Status& status) {
+  if (db::IsCommitOutcomeUnknown(status)) {
+    // Retrying with the same Idempotency-Key is safe: it answers what
+    // committed, or writes it now.
+    LOG(WARNING) << "request failed: " << status;
+    web::Response unknown = web::Response::JsonError(
+        503, "commit_outcome_unknown",
+        "the database connection broke while committing; retry with the same "
+        "Idempotency-Key");
+    unknown.headers.emplace_back("Retry-After", "1");
+    return unknown;
+  }
   ApiError error = ToApiError(status);
-  if (error.http_status >= 500) {
+  if (error.http_status >= 500 || !IsClientFacing(status)) {
     LOG(WARNING) << "request failed: " << status;
   }
-  return web::Response::JsonError(error.http_status, error.code, error.message,
-                                  error.field);
+  web::Response response = web::Response::JsonError(
+      error.http_status, error.code, error.message, error.field);
+  if (error.http_status == 503)
+    response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 }  // namespace gateway

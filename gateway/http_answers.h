@@ -17,6 +17,8 @@
 //   PaymentChangedConcurrently   409 conflict
 //   EmailTaken                   409 email_taken
 //   KeyReused                    409 idempotency_key_reused
+//   COMMIT outcome unknown       503 commit_outcome_unknown (retry with
+//                                the same Idempotency-Key)
 //   an absl::Status error        by its code (gateway/api_error.h)
 // clang-format on
 //

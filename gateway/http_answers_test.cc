@@ -119,7 +119,31 @@ TEST(HttpAnswersTest, ErrorsAnswerByTheirCode) {
   EXPECT_EQ(unavailable.status, 503);
   EXPECT_EQ(unavailable.body,
             R"({"error":{"code":"unavailable",)"
-            R"("message":"database is locked","field":null}})");
+            R"("message":"the service is unavailable; retry later",)"
+            R"("field":null}})");
+  EXPECT_THAT(unavailable.headers,
+              ::testing::Contains(::testing::Pair("Retry-After", "1")));
+}
+
+// The database's error text (table names, SQL, values) stays in the log.
+TEST(HttpAnswersTest, DatabaseErrorTextIsNotAnswered) {
+  for (const absl::Status& status :
+       {absl::InvalidArgumentError(
+            "query: ERROR:  invalid byte sequence for encoding \"UTF8\""),
+        absl::InternalError("query: relation \"payments\" does not exist"),
+        absl::AlreadyExistsError("duplicate key value violates "
+                                 "\"idempotency_keys_pkey\"")}) {
+    web::Response answer = ErrorResponse(status);
+    EXPECT_THAT(answer.body, ::testing::Not(::testing::HasSubstr("query")));
+    EXPECT_THAT(answer.body, ::testing::Not(::testing::HasSubstr("key")));
+    EXPECT_THAT(answer.body, ::testing::Not(::testing::HasSubstr("relation")));
+  }
+}
+
+TEST(HttpAnswersTest, EchoedBytesThatAreNotUtf8StayValidJson) {
+  web::Response answer = ToResponse(PaymentNotFound{"pay_\xff\xc3("});
+  EXPECT_TRUE(web::IsValidUtf8(answer.body)) << answer.body;
+  EXPECT_THAT(answer.body, ::testing::HasSubstr("pay_\xEF\xBF\xBD"));
 }
 
 TEST(HttpAnswersTest, AResultAnswersWithItsOutcomeOrItsError) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -78,6 +79,23 @@ class Fields {
     return s;
   }
 
+  // A required id: a string, or a non-negative integer (the seed's clients
+  // send numeric user ids) taken as its decimal string.
+  absl::StatusOr<std::string> Id(const char* name) const {
+    const json::value* v = object_.if_contains(name);
+    if (v != nullptr && v->is_int64()) {
+      if (v->as_int64() < 0) {
+        return FieldError(name, "must be a string or a non-negative integer");
+      }
+      return absl::StrCat(v->as_int64());
+    }
+    if (v != nullptr && v->is_uint64()) return absl::StrCat(v->as_uint64());
+    if (v != nullptr && !v->is_null() && !v->is_string()) {
+      return FieldError(name, "must be a string or a non-negative integer");
+    }
+    return String(name, true, kMaxIdLength);
+  }
+
   absl::StatusOr<int64_t> Integer(const char* name) const {
     const json::value* v = object_.if_contains(name);
     if (v == nullptr || v->is_null()) return Missing(name);
@@ -135,6 +153,36 @@ class Fields {
   } while (0)
 
 }  // namespace
+
+absl::Status CheckContentType(std::optional<absl::string_view> content_type) {
+  if (!content_type.has_value()) return absl::OkStatus();
+  absl::string_view media_type = *content_type;
+  media_type = media_type.substr(0, media_type.find(';'));
+  media_type = absl::StripAsciiWhitespace(media_type);
+  if (absl::EqualsIgnoreCase(media_type, "application/json")) {
+    return absl::OkStatus();
+  }
+  return WithApiCode(
+      absl::InvalidArgumentError("the request body must be application/json"),
+      "unsupported_media_type");
+}
+
+absl::Status CheckIdempotencyKey(absl::string_view key) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) {
+    return WithApiCode(absl::InvalidArgumentError(
+                           absl::StrCat("Idempotency-Key must be 1 to ",
+                                        kMaxIdempotencyKeyBytes, " bytes")),
+                       "invalid_idempotency_key");
+  }
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7e) {
+      return WithApiCode(
+          absl::InvalidArgumentError("Idempotency-Key must be printable ASCII"),
+          "invalid_idempotency_key");
+    }
+  }
+  return absl::OkStatus();
+}
 
 bool IsKnownCurrency(absl::string_view code) {
   // Active ISO 4217 codes (2024 list), without funds and precious metals.
@@ -197,8 +245,7 @@ absl::StatusOr<CreatePayment> ParseCreatePayment(absl::string_view body) {
       Fields::Parse(body, {"user_id", "amount", "currency"});
   if (!fields.ok()) return fields.status();
   CreatePayment request;
-  HERALD_ASSIGN_OR_RETURN(request.user_id,
-                          fields->String("user_id", true, kMaxIdLength));
+  HERALD_ASSIGN_OR_RETURN(request.user_id, fields->Id("user_id"));
   HERALD_ASSIGN_OR_RETURN(request.amount, fields->Integer("amount"));
   if (request.amount <= 0) {
     return FieldError("amount", "must be greater than 0 (minor units)");

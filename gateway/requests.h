@@ -13,6 +13,8 @@
 #ifndef HERALD_GATEWAY_REQUESTS_H_
 #define HERALD_GATEWAY_REQUESTS_H_
 
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gateway/domain.h"
@@ -32,6 +34,17 @@ absl::StatusOr<RegisterUser> ParseRegisterUser(absl::string_view body);
 
 // POST /api/v1/notifications/email: subject and body, or a template.
 absl::StatusOr<SendEmail> ParseSendEmail(absl::string_view body);
+
+// A write's Content-Type header (nullopt: none sent): none, or
+// application/json with any parameters (e.g. charset=utf-8), case-
+// insensitively. Otherwise InvalidArgument with API code
+// "unsupported_media_type" (HTTP 415).
+absl::Status CheckContentType(std::optional<absl::string_view> content_type);
+
+// An Idempotency-Key header: 1 to 255 bytes of printable ASCII (0x20-0x7E),
+// else a 400 (code "invalid_idempotency_key").
+constexpr size_t kMaxIdempotencyKeyBytes = 255;
+absl::Status CheckIdempotencyKey(absl::string_view key);
 
 // True for an active ISO 4217 alphabetic code ("EUR", "USD", ...).
 bool IsKnownCurrency(absl::string_view code);

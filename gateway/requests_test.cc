@@ -29,6 +29,44 @@ TEST(RequestsTest, ValidPayment) {
   EXPECT_EQ(p->currency, "EUR");
 }
 
+// The seed's clients send a numeric user id: it is taken as its decimal
+// string.
+TEST(RequestsTest, NumericUserIdIsItsDecimalString) {
+  auto p =
+      ParseCreatePayment(R"({"user_id":456,"amount":10000,"currency":"USD"})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->user_id, "456");
+  auto big = ParseCreatePayment(
+      R"({"user_id":18446744073709551615,"amount":1,"currency":"USD"})");
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->user_id, "18446744073709551615");
+}
+
+TEST(RequestsTest, ContentTypeMustBeJson) {
+  EXPECT_TRUE(CheckContentType(std::nullopt).ok());
+  EXPECT_TRUE(CheckContentType("application/json").ok());
+  EXPECT_TRUE(CheckContentType("Application/JSON; charset=utf-8").ok());
+  for (absl::string_view other :
+       {"application/x-www-form-urlencoded", "text/plain", "",
+        "application/jsonx", "multipart/form-data; boundary=x"}) {
+    ApiError e = ToApiError(CheckContentType(other));
+    EXPECT_EQ(e.http_status, 415) << other;
+    EXPECT_EQ(e.code, "unsupported_media_type") << other;
+  }
+}
+
+TEST(RequestsTest, IdempotencyKeyIsBounded) {
+  EXPECT_TRUE(CheckIdempotencyKey("order-42").ok());
+  EXPECT_TRUE(CheckIdempotencyKey(std::string(255, 'k')).ok());
+  for (const std::string& bad :
+       {std::string(256, 'k'), std::string(3000, 'k'), std::string(""),
+        std::string("tab\there"), std::string("caf\xc3\xa9")}) {
+    ApiError e = ToApiError(CheckIdempotencyKey(bad));
+    EXPECT_EQ(e.http_status, 400) << bad.size();
+    EXPECT_EQ(e.code, "invalid_idempotency_key");
+  }
+}
+
 TEST(RequestsTest, PaymentRejections) {
   struct Case {
     std::string body, code, field, message;
@@ -39,7 +77,11 @@ TEST(RequestsTest, PaymentRejections) {
            {R"([1,2])", "invalid_json", "", "must be a JSON object"},
            {R"({"amount":1,"currency":"EUR"})", "missing_field", "user_id",
             "required"},
-           {R"({"user_id":7,"amount":1,"currency":"EUR"})", "invalid_field",
+           {R"({"user_id":true,"amount":1,"currency":"EUR"})", "invalid_field",
+            "user_id", "must be a string"},
+           {R"({"user_id":-7,"amount":1,"currency":"EUR"})", "invalid_field",
+            "user_id", "non-negative integer"},
+           {R"({"user_id":4.5,"amount":1,"currency":"EUR"})", "invalid_field",
             "user_id", "must be a string"},
            {R"({"user_id":"u","amount":"10","currency":"EUR"})",
             "invalid_field", "amount", "must be an integer"},

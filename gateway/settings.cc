@@ -11,6 +11,18 @@ std::vector<settings::Key> GatewayKeys(GatewaySettings& s) {
                     "gateway threads serving HTTP; a request waiting for its "
                     "group commit holds no thread, so about one per core is "
                     "enough"),
+      settings::Int("gateway.max_connections", &s.max_connections, 1, 1000000,
+                    "gateway: most HTTP connections open at once; one more "
+                    "is answered 503 (Retry-After: 1) and closed"),
+      settings::Int("gateway.max_pending_writes", &s.max_pending_writes, 1,
+                    1000000,
+                    "gateway: most writes waiting for their commit; one more "
+                    "is answered 503 (Retry-After: 1)"),
+      settings::Milliseconds(
+          "gateway.read_timeout_ms", &s.read_timeout, 10, 600000,
+          "gateway: how long a read (GET /api/v1/payments/{id}, /readyz, the "
+          "outbox gauges of /metrics) waits for the database before it is "
+          "answered 503"),
       settings::Hours("idempotency.retention_hours", &s.idempotency_retention,
                       1, 87600,
                       "gateway: how long an Idempotency-Key and its answer "

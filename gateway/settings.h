@@ -32,6 +32,14 @@ struct GatewaySettings {
   // Threads serving HTTP. A request waiting for its group commit holds no
   // thread, so about one per core is enough.
   int http_threads = 2;
+  // Most HTTP connections open at once; one more is answered 503.
+  int max_connections = 4096;
+  // Most writes waiting for their commit; one more is answered 503 with
+  // Retry-After instead of queuing without limit.
+  int max_pending_writes = 1024;
+  // How long a read (GET /api/v1/payments/{id}, /readyz, the outbox gauges
+  // of /metrics) waits for the database before it is answered 503.
+  absl::Duration read_timeout = absl::Seconds(2);
   // How long an Idempotency-Key and its answer are remembered.
   absl::Duration idempotency_retention = absl::Hours(24);
   db::DatabaseSettings database;

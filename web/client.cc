@@ -73,6 +73,8 @@ class HttpClient::Impl {
       if (!connected.ok()) return connected;
       http::request<http::string_body> req(http::string_to_verb(method), target,
                                            11);
+      // A method Beast does not know (e.g. an invented one) is sent as is.
+      if (req.method() == http::verb::unknown) req.method_string(method);
       req.set(http::field::host, host_);
       if (!body.empty()) req.set(http::field::content_type, "application/json");
       for (const auto& [name, value] : headers) req.set(name, value);

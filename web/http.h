@@ -58,8 +58,14 @@ struct Response {
                             absl::string_view field = "");
 };
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included. Bytes that are not
+// valid UTF-8 (e.g. echoed from a request) become U+FFFD, so that the
+// result is always valid JSON.
 std::string JsonQuote(absl::string_view text);
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
+// code points beyond U+10FFFF).
+bool IsValidUtf8(absl::string_view text);
 
 }  // namespace web
 }  // namespace herald

@@ -117,6 +117,18 @@ class ServerCore {
 
   int port() const { return port_; }
   const ServerOptions& options() const { return options_; }
+  // Counts an open connection; false (and nothing counted) when
+  // max_connections are open already.
+  bool OpenConnection() {
+    const int max = options_.max_connections;
+    if (max <= 0) return true;
+    if (open_connections_.fetch_add(1) < max) return true;
+    open_connections_.fetch_sub(1);
+    return false;
+  }
+  void ConnectionClosed() {
+    if (options_.max_connections > 0) open_connections_.fetch_sub(1);
+  }
   // An answer from Serve was written out (or its connection failed): Stop()
   // waits for these, so that it does not cut an answer mid-write.
   void Written() { in_flight_.fetch_sub(1); }
@@ -192,6 +204,8 @@ class ServerCore {
 
   ServerOptions options_;
   Router router_;
+  // Before workers_: sessions destroyed with their loops still count down.
+  std::atomic<int> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;  // round robin; used by the accepting thread
   std::optional<tcp::acceptor> acceptor_;
@@ -216,10 +230,26 @@ using web_internal::Worker;
 // One connection: read a request, answer it, repeat while kept alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ServerCore* server, Worker* worker)
-      : stream_(std::move(socket)), server_(server), worker_(worker) {}
+  // `counted`: the connection was counted by ServerCore::OpenConnection.
+  Session(tcp::socket socket, ServerCore* server, Worker* worker, bool counted)
+      : stream_(std::move(socket)),
+        server_(server),
+        worker_(worker),
+        counted_(counted) {}
+  ~Session() {
+    if (counted_) server_->ConnectionClosed();
+  }
 
   void Start() { Read(); }
+
+  // Answers a connection beyond max_connections without reading from it.
+  void Refuse() {
+    Response refused = Response::JsonError(
+        503, "too_many_connections",
+        "the server has too many open connections; retry later");
+    refused.headers.emplace_back("Retry-After", "1");
+    Write(std::move(refused), false, 11, false, /*served=*/false);
+  }
 
  private:
   void Read() {
@@ -345,6 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   ServerCore* server_;
   Worker* worker_;  // the thread this connection runs on
+  const bool counted_;
 };
 
 }  // namespace
@@ -353,21 +384,26 @@ namespace web_internal {
 
 void ServerCore::Accept() {
   Worker* worker = workers_[next_worker_++ % workers_.size()].get();
-  acceptor_->async_accept(
-      worker->ioc, [this, worker](beast::error_code ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
-            return;
-          }
-          // E.g. out of file descriptors: the connection stays queued.
-          return accept_backoff_->Failed(ec, [this] { Accept(); });
-        }
-        accept_backoff_->Succeeded();
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), this, worker)->Start();
-        Accept();
-      });
+  acceptor_->async_accept(worker->ioc, [this, worker](beast::error_code ec,
+                                                      tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+        return;
+      }
+      // E.g. out of file descriptors: the connection stays queued.
+      return accept_backoff_->Failed(ec, [this] { Accept(); });
+    }
+    accept_backoff_->Succeeded();
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (OpenConnection()) {
+      std::make_shared<Session>(std::move(socket), this, worker, true)->Start();
+    } else {
+      std::make_shared<Session>(std::move(socket), this, worker, false)
+          ->Refuse();
+    }
+    Accept();
+  });
 }
 
 }  // namespace web_internal

@@ -10,6 +10,8 @@
 // Each thread runs its own event loop and keeps the connections it was
 // given (round robin, at accept): no locks or hand-overs between threads
 // per request. An asynchronous answer is written by its connection's thread.
+// Open connections are capped (max_connections): one beyond the cap is
+// answered 503 with `Retry-After` and closed, so that memory stays bounded.
 //
 // Example:
 //
@@ -37,6 +39,9 @@ struct ServerOptions {
   int port = 8080;  // 0 picks a free port; see HttpServer::port()
   int threads = 8;
   size_t max_body_bytes = 1 << 20;
+  // Most connections open at once (0: no limit). One more is answered 503
+  // (code "too_many_connections", Retry-After: 1) and closed.
+  int max_connections = 0;
   absl::Duration idle_timeout = absl::Seconds(60);
   // How long Stop() waits for requests in progress.
   absl::Duration stop_grace = absl::Seconds(10);

@@ -269,6 +269,41 @@ TEST_F(ServerTest, ManyConcurrentClients) {
   EXPECT_EQ(ok.load(), 400);
 }
 
+// Beyond max_connections a connection is answered 503 with Retry-After;
+// once one closes, a new one is served again.
+TEST(ServerLimitsTest, ConnectionsBeyondTheCapGet503) {
+  Router router;
+  router.Handle("GET", "/x",
+                [](const Request&) { return Response::Json(200, "{}"); });
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.max_connections = 2;
+  auto server = HttpServer::Start(options, std::move(router));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  HttpClient first("127.0.0.1", port);
+  auto second = std::make_unique<HttpClient>("127.0.0.1", port);
+  ASSERT_EQ(first.Send("GET", "/x")->status, 200);
+  ASSERT_EQ(second->Send("GET", "/x")->status, 200);
+  HttpClient third("127.0.0.1", port);
+  auto refused = third.Send("GET", "/x");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_THAT(refused->body, HasSubstr("too_many_connections"));
+  EXPECT_EQ(refused->Header("Retry-After").value_or(""), "1");
+  second.reset();  // closes its connection
+  bool served = false;
+  for (int i = 0; i < 500 && !served; ++i) {
+    HttpClient again("127.0.0.1", port);
+    auto r = again.Send("GET", "/x");
+    served = r.ok() && r->status == 200;
+    if (!served) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(served) << "a closed connection was never counted down";
+  EXPECT_EQ(first.Send("GET", "/x")->status, 200);  // kept alive throughout
+}
+
 TEST(ServerStartTest, PortInUseIsAnError) {
   Router router;
   ServerOptions options;
