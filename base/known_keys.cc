@@ -37,11 +37,15 @@ const std::vector<std::string>& KnownKeys() {
       // messaging/outbox/outbox_settings.h
       "outbox.retention_hours",
       // gateway/settings.h
+      "http_address",
       "http_port",
+      "admin_port",
+      "auth.enabled",
+      "auth.rate_limit_per_second",
+      "auth.rate_limit_burst",
       "http_threads",
       "idempotency.retention_hours",
-      // workers/runtime/worker_settings.h
-      "admin_port",
+      // workers/runtime/worker_settings.h (admin_port too)
       "consumer.batch_size",
       "consumer.batch_wait_ms",
       "consumer.inbox_retention_hours",

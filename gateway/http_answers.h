@@ -18,6 +18,9 @@
 //   EmailTaken                   409 email_taken
 //   KeyReused                    409 idempotency_key_reused
 //   an absl::Status error        by its code (gateway/api_error.h)
+//   auth: no key, unknown key    401 unauthenticated (WWW-Authenticate)
+//   auth: key without the scope  403 forbidden
+//   auth: key over its rate      429 rate_limited (Retry-After, seconds)
 // clang-format on
 //
 // Example:
@@ -37,6 +40,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gateway/auth/authenticator.h"
 #include "gateway/domain.h"
 #include "gateway/store.h"
 #include "web/http.h"
@@ -68,6 +72,12 @@ web::Response ToResponse(const PaymentNotFound& not_found);
 web::Response ToResponse(const TransitionNotAllowed& refused);
 web::Response ToResponse(const PaymentChangedConcurrently& conflict);
 web::Response ToResponse(const EmailTaken& taken);
+
+// RefusalResponse()
+//
+// The answer to a request the Authenticator did not let through (any
+// outcome but kAllowed).
+web::Response RefusalResponse(const auth::Verdict& verdict);
 
 // ErrorResponse()
 //
