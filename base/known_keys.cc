@@ -37,14 +37,18 @@ const std::vector<std::string>& KnownKeys() {
       // messaging/outbox/outbox_settings.h
       "outbox.retention_hours",
       // gateway/settings.h
+      "http_address",
       "http_port",
+      "admin_port",
+      "auth.enabled",
+      "auth.rate_limit_per_second",
+      "auth.rate_limit_burst",
       "http_threads",
       "gateway.max_connections",
       "gateway.max_pending_writes",
       "gateway.read_timeout_ms",
       "idempotency.retention_hours",
-      // workers/runtime/worker_settings.h
-      "admin_port",
+      // workers/runtime/worker_settings.h (admin_port too)
       "consumer.batch_size",
       "consumer.batch_wait_ms",
       "consumer.inbox_retention_hours",

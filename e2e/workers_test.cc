@@ -30,6 +30,7 @@
 #include "database/testing/sqlite_lock.h"
 #include "devbroker/dev_broker.h"
 #include "gateway/gateway.h"
+#include "gateway/schema.h"
 #include "messaging/cloudevents.h"
 #include "messaging/consumer.h"
 #include "messaging/dead_letter.h"
@@ -303,10 +304,14 @@ TEST_P(EndToEndTest, GatewayToEveryWorker) {
   gateway_config.service = "gateway";
   gateway::GatewaySettings gateway_settings;
   gateway_settings.database.url = DbFor("gateway");
+  gateway_settings.http_address = "127.0.0.1";
   gateway_settings.http_port = 0;
-  gateway::GatewayOptions options;
-  options.http_address = "127.0.0.1";
-  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings, options);
+  gateway_settings.admin_port = 0;
+  auto key = gateway::CreateApiKeyIn(gateway_settings.database.url, "e2e",
+                                     gateway::auth::ScopeSet::All());
+  ASSERT_TRUE(key.ok()) << key.status();
+  const web::HeaderList auth = {{"Authorization", "Bearer " + *key}};
+  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings);
   ASSERT_TRUE(gw.ok()) << gw.status();
 
   std::vector<std::unique_ptr<Worker>> workers;
@@ -319,29 +324,32 @@ TEST_P(EndToEndTest, GatewayToEveryWorker) {
 
   web::HttpClient client("127.0.0.1", (*gw)->port());
   auto user = client.Send("POST", "/api/v1/users",
-                          R"({"email":"ada@example.com","name":"Ada"})");
+                          R"({"email":"ada@example.com","name":"Ada"})", auth);
   ASSERT_TRUE(user.ok() && user->status == 201) << user->body;
   std::string user_id = JsonString(user->body, "user_id");
   auto payment =
       client.Send("POST", "/api/v1/payments",
                   absl::StrCat(R"({"user_id":")", user_id,
-                               R"(","amount":1999,"currency":"EUR"})"));
+                               R"(","amount":1999,"currency":"EUR"})"),
+                  auth);
   ASSERT_TRUE(payment.ok() && payment->status == 201) << payment->body;
   std::string payment_id = JsonString(payment->body, "payment_id");
   auto status =
       client.Send("POST", "/api/v1/payments/" + payment_id + "/status",
-                  R"({"status":"succeeded","reason":"captured"})");
+                  R"({"status":"succeeded","reason":"captured"})", auth);
   ASSERT_TRUE(status.ok() && status->status == 200) << status->body;
   ASSERT_EQ(client
                 .Send("POST", "/api/v1/notifications/email",
                       R"({"to":"bob@example.com","subject":"Hi Bob",)"
-                      R"("body":"Plain <text>"})")
+                      R"("body":"Plain <text>"})",
+                      auth)
                 ->status,
             202);
   ASSERT_EQ(client
                 .Send("POST", "/api/v1/notifications/email",
                       R"({"to":"cy@example.com","template":"welcome",)"
-                      R"("variables":{"name":"Cy"}})")
+                      R"("variables":{"name":"Cy"}})",
+                      auth)
                 ->status,
             202);
 

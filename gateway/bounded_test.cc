@@ -15,7 +15,9 @@
 #include "database/database.h"
 #include "database/testing/backends.h"
 #include "database/testing/sqlite_lock.h"
+#include "gateway/auth/scopes.h"
 #include "gateway/gateway.h"
+#include "gateway/schema.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
@@ -50,23 +52,44 @@ class BoundedTest : public db::testing::ForEachBackend {
     }
     config_ = TestConfig(*cluster_, "bounded-test");
     config_.service = "gateway";
+    settings_.http_address = "127.0.0.1";
     settings_.http_port = 0;
+    settings_.admin_port = 0;
     settings_.database.url = DatabaseUrl();
+    auto key = CreateApiKeyIn(DatabaseUrl(), "bounded", auth::ScopeSet::All());
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = *std::move(key);
   }
 
   void StartGateway() {
-    GatewayOptions options;
-    options.http_address = "127.0.0.1";
-    auto gateway = Gateway::Start(config_, settings_, options);
+    auto gateway = Gateway::Start(config_, settings_, GatewayOptions());
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
     client_ = std::make_unique<web::HttpClient>("127.0.0.1", gateway_->port());
+    admin_ =
+        std::make_unique<web::HttpClient>("127.0.0.1", gateway_->admin_port());
   }
 
+  // /readyz and /metrics go to the admin port; the API with the test's key.
   web::ClientResponse Send(const std::string& method, const std::string& path,
                            const std::string& body = "",
-                           const web::HeaderList& headers = {}) {
-    auto r = client_->Send(method, path, body, headers);
+                           web::HeaderList headers = {}) {
+    const bool admin = path == "/readyz" || path == "/metrics";
+    return SendWith(admin ? *admin_ : *client_, method, path, body,
+                    std::move(headers));
+  }
+
+  // On `client`'s connection, with the test's key on the API's paths.
+
+  web::ClientResponse SendWith(web::HttpClient& client,
+                               const std::string& method,
+                               const std::string& path,
+                               const std::string& body = "",
+                               web::HeaderList headers = {}) {
+    if (absl::StartsWith(path, "/api/")) {
+      headers.emplace_back("Authorization", "Bearer " + key_);
+    }
+    auto r = client.Send(method, path, body, headers);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : web::ClientResponse{};
   }
@@ -85,6 +108,8 @@ class BoundedTest : public db::testing::ForEachBackend {
   GatewaySettings settings_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<web::HttpClient> client_;
+  std::unique_ptr<web::HttpClient> admin_;
+  std::string key_;
 };
 
 // Writes beyond gateway.max_pending_writes are refused at once with 503 and
@@ -107,8 +132,9 @@ TEST_P(BoundedTest, WritesBeyondMaxPendingWritesGet503) {
   for (int i = 0; i < 2; ++i) {
     waiting.emplace_back([&, i] {
       web::HttpClient client("127.0.0.1", gateway_->port());
-      auto r = client.Send("POST", "/api/v1/payments", Payment("waiting"));
-      statuses[i] = r.ok() ? r->status : -1;
+      statuses[i] =
+          SendWith(client, "POST", "/api/v1/payments", Payment("waiting"))
+              .status;
     });
   }
   ASSERT_TRUE(
@@ -155,10 +181,12 @@ TEST_P(BoundedTest, WrongMediaTypeAndOversizeKeysAreClientErrors) {
 TEST_P(BoundedTest, BytesThatAreNotUtf8GetValidJsonErrors) {
   StartGateway();
   for (const std::string& request :
-       {std::string("GET /api/v1/payments/pay_\xff\xfe HTTP/1.1\r\n"
-                    "Host: x\r\n\r\n"),
+       {absl::StrCat("GET /api/v1/payments/pay_\xff\xfe HTTP/1.1\r\n"
+                     "Host: x\r\nAuthorization: Bearer ",
+                     key_, "\r\n\r\n"),
         absl::StrCat("POST /api/v1/payments/pay_\xc3(/status HTTP/1.1\r\n"
-                     "Host: x\r\nContent-Length: 20\r\n\r\n",
+                     "Host: x\r\nAuthorization: Bearer ",
+                     key_, "\r\nContent-Length: 20\r\n\r\n",
                      R"({"status":"failed"})", " ")}) {
     web::HttpClient raw("127.0.0.1", gateway_->port());
     auto r = raw.SendRaw(request);
@@ -272,9 +300,12 @@ TEST_P(BoundedTest, PostgresStoppedReadsAnswer503AndHealthzStaysUp) {
   std::vector<std::thread> readers;
   for (int i = 0; i < 8; ++i) {
     readers.emplace_back([&, i] {
-      web::HttpClient client("127.0.0.1", gateway_->port());
-      auto r = client.Send("GET", i % 2 ? "/readyz" : "/api/v1/payments/" + id);
-      statuses[i] = r.ok() ? r->status : -1;
+      const bool ready = i % 2 == 1;
+      web::HttpClient client("127.0.0.1",
+                             ready ? gateway_->admin_port() : gateway_->port());
+      statuses[i] =
+          SendWith(client, "GET", ready ? "/readyz" : "/api/v1/payments/" + id)
+              .status;
     });
   }
   for (int i = 0; i < 5; ++i) {
@@ -311,6 +342,9 @@ TEST(GatewayShutdownTest, SigtermUnderLoadExitsCleanly) {
       absl::StrCat(getenv("TEST_SRCDIR"), "/herald/gateway/gateway");
   const std::string db =
       absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/sigterm.db");
+  auto key = CreateApiKeyIn(db, "sigterm", auth::ScopeSet::All());
+  ASSERT_TRUE(key.ok()) << key.status();
+  const web::HeaderList auth = {{"Authorization", "Bearer " + *key}};
   int port;
   {
     web::ServerOptions options;
@@ -329,7 +363,7 @@ TEST(GatewayShutdownTest, SigtermUnderLoadExitsCleanly) {
       std::string db_flag = absl::StrCat("--db=", db);
       std::string port_flag = absl::StrCat("--http_port=", port);
       execl(binary.c_str(), binary.c_str(), brokers.c_str(), db_flag.c_str(),
-            port_flag.c_str(), static_cast<char*>(nullptr));
+            port_flag.c_str(), "--admin_port=0", static_cast<char*>(nullptr));
       _exit(127);
     }
     web::HttpClient probe("127.0.0.1", port);
@@ -343,10 +377,11 @@ TEST(GatewayShutdownTest, SigtermUnderLoadExitsCleanly) {
       clients.emplace_back([&, c] {
         web::HttpClient client("127.0.0.1", port);
         for (int i = 0;; ++i) {
-          auto r =
-              client.Send(i % 4 == 3 ? "GET" : "POST",
-                          i % 4 == 3 ? "/readyz" : "/api/v1/payments",
-                          i % 4 == 3 ? "" : Payment(absl::StrCat("load-", c)));
+          // Writes, and reads (off the HTTP threads) of a missing payment.
+          auto r = client.Send(
+              i % 4 == 3 ? "GET" : "POST",
+              i % 4 == 3 ? "/api/v1/payments/pay_none" : "/api/v1/payments",
+              i % 4 == 3 ? "" : Payment(absl::StrCat("load-", c)), auth);
           if (!r.ok()) return;  // the gateway is gone
           answered.fetch_add(1);
         }

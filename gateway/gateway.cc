@@ -5,17 +5,20 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "base/redact.h"
 #include "database/database.h"
-#include "database/migrations.h"
 #include "devbroker/dev_broker.h"
+#include "gateway/auth/authenticator.h"
+#include "gateway/auth/scopes.h"
 #include "gateway/http_answers.h"
 #include "gateway/offload.h"
 #include "gateway/pending_writes.h"
 #include "gateway/requests.h"
+#include "gateway/schema.h"
 #include "gateway/store.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
@@ -28,13 +31,46 @@ namespace herald {
 namespace gateway {
 namespace {
 
-// The request's Idempotency-Key, if it sent one.
+using auth::Scope;
+
+// The scope each API route requires: the one place it is decided. A route
+// registered with Api() must be here.
+struct RouteScope {
+  const char* method;
+  const char* pattern;
+  Scope scope;
+};
+constexpr RouteScope kRouteScopes[] = {
+    {"POST", "/api/v1/payments", Scope::kPaymentsWrite},
+    {"POST", "/api/v1/payments/{id}/status", Scope::kPaymentsStatus},
+    {"GET", "/api/v1/payments/{id}", Scope::kPaymentsRead},
+    {"POST", "/api/v1/users", Scope::kUsersWrite},
+    {"POST", "/api/v1/notifications/email", Scope::kNotificationsSend},
+};
+
+Scope ScopeOf(absl::string_view method, absl::string_view pattern) {
+  for (const RouteScope& route : kRouteScopes) {
+    if (route.method == method && route.pattern == pattern) return route.scope;
+  }
+  LOG(FATAL) << method << " " << pattern << " has no scope in kRouteScopes";
+}
+
+bool IsLoopback(absl::string_view address) {
+  return absl::StartsWith(address, "127.") || address == "::1" ||
+         address == "localhost";
+}
+
+// The request's Idempotency-Key, if it sent one, scoped by the API key that
+// sent it (`api_key`, its name; "" when keys are not checked): two clients
+// may use the same string.
 std::optional<IdempotencyKey> KeyOf(const web::Request& request,
-                                    absl::string_view route) {
+                                    absl::string_view route,
+                                    absl::string_view api_key) {
   std::optional<absl::string_view> key = request.Header("Idempotency-Key");
   if (!key.has_value() || key->empty()) return std::nullopt;
   IdempotencyKey out;
-  out.key = std::string(*key);
+  // A name has no ':' (gateway/auth/api_keys.h), so this is unambiguous.
+  out.key = absl::StrCat(api_key, ":", *key);
   out.route = std::string(route);
   // The path and the body as sent identify the request. The hash is stored
   // and compared after restarts, so it must be stable: FNV-1a, not
@@ -87,8 +123,9 @@ class Gateway::Impl {
         db::Database::Open(settings_.database.url);
     if (!db.ok()) return db.status();
     db_ = *std::move(db);
-    absl::Status s = db::Migrate(*db_, "outbox", outbox::OutboxMigrations());
-    if (s.ok()) s = db::Migrate(*db_, "gateway", Store::Migrations());
+    absl::Status s = MigrateGatewayDatabase(*db_);
+    if (!s.ok()) return s;
+    s = StartAuthenticator();
     if (!s.ok()) return s;
 
     absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
@@ -101,7 +138,7 @@ class Gateway::Impl {
     janitor_ = std::thread([this] { Maintain(); });
 
     web::ServerOptions server_options;
-    server_options.address = options_.http_address;
+    server_options.address = settings_.http_address;
     server_options.port = settings_.http_port;
     server_options.threads = settings_.http_threads;
     server_options.max_body_bytes = options_.max_body_bytes;
@@ -113,13 +150,21 @@ class Gateway::Impl {
       m.latency->Observe(seconds);
     };
     absl::StatusOr<std::unique_ptr<web::HttpServer>> server =
-        web::HttpServer::Start(server_options, Routes());
+        web::HttpServer::Start(server_options, ApiRoutes());
     if (!server.ok()) return server.status();
     server_ = *std::move(server);
-    LOG(INFO) << "gateway listening on " << options_.http_address << ":"
-              << server_->port() << " (database "
-              << RedactUrl(settings_.database.url) << ", brokers "
-              << RedactUrl(config_.brokers) << ")";
+    web::ServerOptions admin_options;
+    admin_options.address = settings_.http_address;
+    admin_options.port = settings_.admin_port;
+    admin_options.threads = 1;
+    absl::StatusOr<std::unique_ptr<web::HttpServer>> admin =
+        web::HttpServer::Start(admin_options, AdminRoutes());
+    if (!admin.ok()) return admin.status();
+    admin_ = *std::move(admin);
+    LOG(INFO) << "gateway listening on " << settings_.http_address << ":"
+              << server_->port() << ", admin on :" << admin_->port()
+              << " (database " << RedactUrl(settings_.database.url)
+              << ", brokers " << RedactUrl(config_.brokers) << ")";
     return absl::OkStatus();
   }
 
@@ -130,6 +175,8 @@ class Gateway::Impl {
   // the next start, an answer goes nowhere).
   void Stop() {
     if (server_ != nullptr) server_->Stop();  // answers what it can
+    if (admin_ != nullptr) admin_->Stop();
+    authenticator_.reset();
     if (janitor_.joinable()) {
       stopping_.Notify();
       janitor_.join();
@@ -140,6 +187,7 @@ class Gateway::Impl {
   }
 
   int port() const { return server_->port(); }
+  int admin_port() const { return admin_->port(); }
   std::string brokers() const { return config_.brokers; }
 
  private:
@@ -156,6 +204,30 @@ class Gateway::Impl {
         VLOG(1) << "forgot " << *pruned << " idempotency keys";
       }
     }
+  }
+
+  absl::Status StartAuthenticator() {
+    if (!settings_.auth.enabled) {
+      if (!IsLoopback(settings_.http_address)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "auth.enabled=false lets anyone write: it is for local "
+            "development only, and http_address must then be a loopback "
+            "address (127.0.0.1), not '",
+            settings_.http_address, "'"));
+      }
+      LOG(WARNING) << "auth.enabled=false: API keys are NOT checked; every "
+                      "request on "
+                   << settings_.http_address << " is let through";
+      return absl::OkStatus();
+    }
+    auth::AuthenticatorOptions options;
+    options.rate_limit_per_second = settings_.auth.rate_limit_per_second;
+    options.rate_limit_burst = settings_.auth.rate_limit_burst;
+    absl::StatusOr<std::unique_ptr<auth::Authenticator>> authenticator =
+        auth::Authenticator::Start(*db_, options);
+    if (!authenticator.ok()) return authenticator.status();
+    authenticator_ = *std::move(authenticator);
+    return absl::OkStatus();
   }
 
   absl::Status StartDevBroker() {
@@ -283,48 +355,79 @@ class Gateway::Impl {
     };
   }
 
-  // A write route: a JSON body (415 otherwise) and a well-formed
-  // Idempotency-Key (400 otherwise), admitted while fewer than
+  // An API route's handler, called once its request passed the API key
+  // check; `api_key` is the key's name ("" when keys are not checked).
+  using ApiHandler = std::function<void(const web::Request&, web::Responder,
+                                        const std::string& api_key)>;
+
+  // Registers an API route behind the check of its scope (kRouteScopes).
+  void Api(web::Router& router, const char* method, const char* pattern,
+           ApiHandler handler) {
+    const Scope scope = ScopeOf(method, pattern);
+    router.HandleAsync(method, pattern,
+                       [this, scope, handler = std::move(handler)](
+                           const web::Request& r, web::Responder respond) {
+                         if (authenticator_ == nullptr)
+                           return handler(r, std::move(respond), "");
+                         auth::Verdict verdict = authenticator_->Check(
+                             r.Header("Authorization"), scope);
+                         if (verdict.outcome != auth::Outcome::kAllowed) {
+                           return respond(RefusalResponse(verdict));
+                         }
+                         handler(r, std::move(respond), verdict.key_name);
+                       });
+  }
+
+  // A write route, once its key is checked: a JSON body (415 otherwise) and
+  // a well-formed Idempotency-Key (400 otherwise), admitted while fewer than
   // max_pending_writes writes wait for their commit (503 otherwise).
-  web::AsyncHandler WriteRoute(web::AsyncHandler handler) {
+  ApiHandler WriteRoute(ApiHandler handler) {
     return [this, handler = std::move(handler)](const web::Request& r,
-                                                web::Responder respond) {
+                                                web::Responder respond,
+                                                const std::string& api_key) {
       absl::Status acceptable = CheckWriteRequest(r);
       if (!acceptable.ok()) return respond(ErrorResponse(acceptable));
       std::optional<web::Responder> admitted =
           pending_writes_.Admit(std::move(respond));
-      if (admitted.has_value()) handler(r, *std::move(admitted));
+      if (admitted.has_value()) handler(r, *std::move(admitted), api_key);
     };
   }
 
+  static web::Response Healthz(const web::Request&) {
+    return web::Response::Json(200, R"({"status":"ok"})");
+  }
+
+  // The public port: the API, and /healthz (open, for load balancers).
   // The write routes are asynchronous: a request waiting for its group
-  // commit holds no server thread, so a few threads serve every connection.
-  web::Router Routes() {
+  // commit holds no server thread, so a few threads serve every connection;
+  // reads run off the HTTP threads (reads_).
+  web::Router ApiRoutes() {
     web::Router router;
-    router.HandleAsync(
-        "POST", "/api/v1/payments",
-        WriteRoute([this](const web::Request& r, web::Responder respond) {
+    Api(router, "POST", "/api/v1/payments",
+        WriteRoute([this](const web::Request& r, web::Responder respond,
+                          const std::string& api_key) {
           auto request = ParseCreatePayment(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->CreatePayment(
-              *std::move(request), KeyOf(r, "payments"),
+              *std::move(request), KeyOf(r, "payments", api_key),
               AnswerWith<CreatePaymentResult>(std::move(respond)));
         }));
-    router.HandleAsync(
-        "POST", "/api/v1/payments/{id}/status",
-        WriteRoute([this](const web::Request& r, web::Responder respond) {
+    Api(router, "POST", "/api/v1/payments/{id}/status",
+        WriteRoute([this](const web::Request& r, web::Responder respond,
+                          const std::string& api_key) {
           if (!web::IsValidUtf8(r.Param("id"))) {
             return respond(ToResponse(PaymentNotFound{r.Param("id")}));
           }
           auto request = ParseUpdatePaymentStatus(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->UpdatePaymentStatus(
-              r.Param("id"), *std::move(request), KeyOf(r, "payment_status"),
+              r.Param("id"), *std::move(request),
+              KeyOf(r, "payment_status", api_key),
               AnswerWith<UpdatePaymentStatusResult>(std::move(respond)));
         }));
-    router.HandleAsync(
-        "GET", "/api/v1/payments/{id}",
-        [this](const web::Request& r, web::Responder respond) {
+    Api(router, "GET", "/api/v1/payments/{id}",
+        [this](const web::Request& r, web::Responder respond,
+               const std::string&) {
           std::string id = r.Param("id");
           if (!web::IsValidUtf8(id)) {
             return respond(ToResponse(PaymentNotFound{std::move(id)}));
@@ -335,27 +438,33 @@ class Gateway::Impl {
               },
               &ReadTimedOut, std::move(respond));
         });
-    router.HandleAsync(
-        "POST", "/api/v1/users",
-        WriteRoute([this](const web::Request& r, web::Responder respond) {
+    Api(router, "POST", "/api/v1/users",
+        WriteRoute([this](const web::Request& r, web::Responder respond,
+                          const std::string& api_key) {
           auto request = ParseRegisterUser(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->RegisterUser(
-              *std::move(request), KeyOf(r, "users"),
+              *std::move(request), KeyOf(r, "users", api_key),
               AnswerWith<RegisterUserResult>(std::move(respond)));
         }));
-    router.HandleAsync(
-        "POST", "/api/v1/notifications/email",
-        WriteRoute([this](const web::Request& r, web::Responder respond) {
+    Api(router, "POST", "/api/v1/notifications/email",
+        WriteRoute([this](const web::Request& r, web::Responder respond,
+                          const std::string& api_key) {
           auto request = ParseSendEmail(r.body);
           if (!request.ok()) return respond(ErrorResponse(request.status()));
           store_->RequestEmail(
-              *std::move(request), KeyOf(r, "email"),
+              *std::move(request), KeyOf(r, "email", api_key),
               AnswerWith<RequestEmailResult>(std::move(respond)));
         }));
-    router.Handle("GET", "/healthz", [](const web::Request&) {
-      return web::Response::Json(200, R"({"status":"ok"})");
-    });
+    router.Handle("GET", "/healthz", Healthz);
+    return router;
+  }
+
+  // The admin port (admin_port): liveness, readiness and metrics, off the
+  // API's port; readiness and metrics read off the HTTP threads.
+  web::Router AdminRoutes() {
+    web::Router router;
+    router.Handle("GET", "/healthz", Healthz);
     router.HandleAsync("GET", "/readyz",
                        [this](const web::Request&, web::Responder respond) {
                          reads_.Run([this] { return Readiness(); },
@@ -394,7 +503,9 @@ class Gateway::Impl {
   absl::Mutex metrics_mu_;
   absl::flat_hash_map<std::string, RequestMetrics> request_metrics_
       ABSL_GUARDED_BY(metrics_mu_);
+  std::unique_ptr<auth::Authenticator> authenticator_;  // null: not checked
   std::unique_ptr<web::HttpServer> server_;
+  std::unique_ptr<web::HttpServer> admin_;
 };
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
@@ -409,6 +520,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() = default;
 int Gateway::port() const { return impl_->port(); }
+int Gateway::admin_port() const { return impl_->admin_port(); }
 std::string Gateway::brokers() const { return impl_->brokers(); }
 void Gateway::Stop() { impl_->Stop(); }
 

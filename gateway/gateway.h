@@ -1,7 +1,8 @@
 // File: gateway/gateway.h
 //
 // The gateway service, assembled: database (migrated on start), outbox relay,
-// HTTP API, health and metrics. `main.cc` only parses flags and calls Start.
+// HTTP API behind API keys (gateway/auth/), and an admin port with health,
+// readiness and metrics. `main.cc` only parses flags and calls Start.
 // With no brokers configured it starts (or reuses) the in-memory development
 // broker on 127.0.0.1:9092 and says so.
 //
@@ -27,8 +28,6 @@ namespace gateway {
 
 // What code (tests, benchmarks) may change besides the settings.
 struct GatewayOptions {
-  // Address the HTTP API listens on.
-  std::string http_address = "0.0.0.0";
   size_t max_body_bytes = 64 * 1024;
   // Where the development broker goes when no brokers are configured.
   int dev_broker_port = 9092;
@@ -47,6 +46,9 @@ class Gateway {
 
   // The bound HTTP port (settings.http_port, or the free port picked for 0).
   int port() const;
+  // The bound admin port: /readyz, /metrics, /healthz (settings.admin_port,
+  // or the free port picked for 0).
+  int admin_port() const;
   // The brokers in use (the development broker's address if it started one).
   std::string brokers() const;
 

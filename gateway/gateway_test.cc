@@ -19,6 +19,8 @@
 #include "contracts/v1/users.pb.h"
 #include "database/migrations.h"
 #include "database/testing/backends.h"
+#include "gateway/auth/api_keys.h"
+#include "gateway/schema.h"
 #include "gateway/store.h"
 #include "messaging/consumer.h"
 #include "messaging/mock_cluster.h"
@@ -116,6 +118,27 @@ std::string Str(const json::object& o, const char* key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
+// Creates an API key in the gateway database `url` and returns its secret.
+std::string CreateKey(const std::string& url, const std::string& name,
+                      auth::ScopeSet scopes = auth::ScopeSet::All()) {
+  absl::StatusOr<std::string> secret = CreateApiKeyIn(url, name, scopes);
+  EXPECT_TRUE(secret.ok()) << secret.status();
+  return secret.value_or("");
+}
+
+web::HeaderList WithKey(const std::string& secret,
+                        web::HeaderList headers = {}) {
+  headers.emplace_back("Authorization", "Bearer " + secret);
+  return headers;
+}
+
+std::string Header(const web::ClientResponse& r, const std::string& name) {
+  for (const auto& [key, value] : r.headers) {
+    if (absl::EqualsIgnoreCase(key, name)) return value;
+  }
+  return "";
+}
+
 class GatewayTest : public db::testing::ForEachBackend {
  protected:
   static constexpr int kPartitions = 3;  // of each topic
@@ -132,31 +155,46 @@ class GatewayTest : public db::testing::ForEachBackend {
     }
     config_ = TestConfig(*cluster_, "gateway-test-reader");
     config_.service = "gateway";
+    settings_.http_address = "127.0.0.1";
     settings_.http_port = 0;
+    settings_.admin_port = 0;
     settings_.database.url = DatabaseUrl();
+    key_ = CreateKey(DatabaseUrl(), "test");
     StartGateway();
     reader_ = events_.Attach(config_);
   }
 
   void StartGateway() {
     GatewayOptions options;
-    options.http_address = "127.0.0.1";
     options.maintenance_every = absl::Milliseconds(100);
     auto gateway = Gateway::Start(config_, settings_, options);
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
     client_ = std::make_unique<web::HttpClient>("127.0.0.1", gateway_->port());
+    admin_ =
+        std::make_unique<web::HttpClient>("127.0.0.1", gateway_->admin_port());
   }
 
+  // A POST with the test's API key (key_) unless `headers` carries one.
   web::ClientResponse Post(const std::string& path, const std::string& body,
-                           const web::HeaderList& headers = {}) {
+                           web::HeaderList headers = {}) {
+    bool keyed = false;
+    for (const auto& header : headers) keyed |= header.first == "Authorization";
+    if (!keyed) headers = WithKey(key_, std::move(headers));
     auto r = client_->Send("POST", path, body, headers);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : web::ClientResponse{};
   }
 
   web::ClientResponse Get(const std::string& path) {
-    auto r = client_->Send("GET", path);
+    auto r = client_->Send("GET", path, "", WithKey(key_));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : web::ClientResponse{};
+  }
+
+  // A GET on the admin port (/readyz, /metrics, /healthz).
+  web::ClientResponse Admin(const std::string& path) {
+    auto r = admin_->Send("GET", path);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : web::ClientResponse{};
   }
@@ -210,6 +248,8 @@ class GatewayTest : public db::testing::ForEachBackend {
   GatewaySettings settings_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<web::HttpClient> client_;
+  std::unique_ptr<web::HttpClient> admin_;
+  std::string key_;  // an API key with every scope
   EventLog events_;
   std::unique_ptr<RunningConsumer> reader_;
   int sentinels_sent_ = 0;
@@ -260,12 +300,12 @@ TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
   EXPECT_THAT(events_.On("notification.email")[0].text,
               HasSubstr("template_name: \"welcome\""));
 
-  auto health = Get("/healthz");
+  auto health = Admin("/healthz");
   EXPECT_EQ(health.status, 200);
-  auto ready = Get("/readyz");
+  auto ready = Admin("/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(Str(Json(ready.body), "database"), "ok");
-  auto metrics = Get("/metrics");
+  auto metrics = Admin("/metrics");
   EXPECT_THAT(
       metrics.body,
       HasSubstr(
@@ -310,7 +350,7 @@ TEST_P(GatewayTest, TransitionsConflictsAndMissingPayments) {
   EXPECT_EQ(again.status, 409);
   EXPECT_THAT(again.body, HasSubstr("invalid_transition"));
   EXPECT_EQ(Get("/api/v1/payments/pay_nope").status, 404);
-  EXPECT_THAT(Get("/metrics").body,
+  EXPECT_THAT(Admin("/metrics").body,
               HasSubstr(R"(route="/api/v1/payments/{id}",method="GET",)"
                         R"(status="404"} 1)"));
   EXPECT_EQ(
@@ -368,7 +408,7 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
            {"DELETE", "/api/v1/payments", "", 405, "method_not_allowed", ""},
        }) {
     SCOPED_TRACE(c.method + " " + c.path + " " + c.body.substr(0, 60));
-    auto r = client_->Send(c.method, c.path, c.body);
+    auto r = client_->Send(c.method, c.path, c.body, WithKey(key_));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->status, c.status) << r->body;
     json::object error = Json(r->body).at("error").as_object();
@@ -382,7 +422,7 @@ TEST_P(GatewayTest, BadInputGets4xxJsonAndNoEvent) {
   EXPECT_TRUE(events_.On("user.registered").empty());
   // Metrics label requests by route pattern, also a method the route does
   // not allow; a path no route matches is "unmatched".
-  const std::string metrics = Get("/metrics").body;
+  const std::string metrics = Admin("/metrics").body;
   EXPECT_THAT(metrics, HasSubstr(R"(herald_http_requests_total{route=)"
                                  R"("/api/v1/payments",method="DELETE",)"
                                  R"(status="405"} 1)"));
@@ -407,7 +447,7 @@ TEST_P(GatewayTest, IdempotencyKeysAreForgottenAfterTheirRetention) {
                     return tx
                         .Execute(
                             "UPDATE idempotency_keys SET created_at = ?"
-                            " WHERE idem_key = 'old'",
+                            " WHERE idem_key = 'test:old'",
                             {absl::ToUnixMillis(absl::Now() - absl::Hours(25))})
                         .status();
                   })
@@ -416,7 +456,9 @@ TEST_P(GatewayTest, IdempotencyKeysAreForgottenAfterTheirRetention) {
     auto rows = (*db)->ReadValue<std::vector<db::Row>>([](db::Transaction& tx) {
       return tx.Query("SELECT idem_key FROM idempotency_keys");
     });
-    return rows.ok() && rows->size() == 1 && (*rows)[0].String(0) == "fresh";
+    // Stored scoped by the API key's name.
+    return rows.ok() && rows->size() == 1 &&
+           (*rows)[0].String(0) == "test:fresh";
   }));
   auto old_again = Post("/api/v1/payments", body, {{"Idempotency-Key", "old"}});
   EXPECT_EQ(old_again.status, 201);
@@ -455,15 +497,170 @@ TEST_P(GatewayTest, BrokerDownRequestsAcceptedAndDeliveredLater) {
                                R"(","amount":100,"currency":"EUR"})"));
     ASSERT_EQ(r.status, 201) << r.body;
   }
-  EXPECT_THAT(Get("/readyz").body, HasSubstr(R"("outbox_pending":20)"));
+  EXPECT_THAT(Admin("/readyz").body, HasSubstr(R"("outbox_pending":20)"));
   ASSERT_TRUE(cluster_->SetBrokerUp(1).ok());
   ASSERT_TRUE(WaitFor([&] { return events_.Distinct("payment.created") == 20; },
                       absl::Seconds(60)))
       << events_.Distinct("payment.created");
   ASSERT_TRUE(WaitFor([&] {
-    return Get("/readyz").body.find(R"("outbox_pending":0)") !=
+    return Admin("/readyz").body.find(R"("outbox_pending":0)") !=
            std::string::npos;
   }));
+}
+
+// Without a valid key: 401 unauthenticated, and nothing written.
+TEST_P(GatewayTest, WritesWithoutAValidKeyAre401AndWriteNothing) {
+  const std::string revoked = CreateKey(DatabaseUrl(), "revoked");
+  auto db = db::Database::Open(DatabaseUrl());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(auth::RevokeApiKey(**db, "revoked").ok());
+  const std::string body = R"({"to":"x@y.z","subject":"s","body":"b"})";
+  for (const web::HeaderList& headers : std::vector<web::HeaderList>{
+           {},
+           {{"Authorization", key_}},  // no scheme
+           {{"Authorization", "Basic " + key_}},
+           {{"Authorization", "Bearer"}},
+           {{"Authorization", "Bearer hk_nobody"}},
+           {{"Authorization", "Bearer " + key_ + "x"}},
+       }) {
+    SCOPED_TRACE(headers.empty() ? "(none)" : headers[0].second);
+    auto r =
+        client_->Send("POST", "/api/v1/notifications/email", body, headers);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 401) << r->body;
+    EXPECT_EQ(Str(Json(r->body).at("error").as_object(), "code"),
+              "unauthenticated");
+    EXPECT_EQ(Header(*r, "WWW-Authenticate"), "Bearer");
+  }
+  // Revoked before the gateway read the keys, or after: within 5 seconds.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Post("/api/v1/notifications/email", body, WithKey(revoked))
+                   .status == 401;
+      },
+      absl::Seconds(5)));
+  auto read = client_->Send("GET", "/api/v1/payments/pay_x");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->status, 401);
+  ASSERT_NO_FATAL_FAILURE(SendSentinels("payment.created"));
+  EXPECT_TRUE(events_.On("notification.email").empty());
+}
+
+TEST_P(GatewayTest, AKeyWithoutTheRoutesScopeIs403) {
+  const std::string reader =
+      CreateKey(DatabaseUrl(), "reader", *auth::ParseScopes("payments:read"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Post("/api/v1/payments",
+                    R"({"user_id":"u","amount":1,"currency":"EUR"})",
+                    WithKey(reader))
+                   .status == 403;
+      },
+      absl::Seconds(5)));
+  auto refused = Post("/api/v1/payments/pay_x/status",
+                      R"({"status":"succeeded"})", WithKey(reader));
+  EXPECT_EQ(refused.status, 403);
+  json::object error = Json(refused.body).at("error").as_object();
+  EXPECT_EQ(Str(error, "code"), "forbidden");
+  EXPECT_THAT(Str(error, "message"), HasSubstr("payments:status"));
+  // The scope it has works.
+  auto read =
+      client_->Send("GET", "/api/v1/payments/pay_x", "", WithKey(reader));
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->status, 404);
+}
+
+TEST_P(GatewayTest, HealthzIsOpenAndAdminRoutesAreOnlyOnTheAdminPort) {
+  auto health = client_->Send("GET", "/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  for (const char* path : {"/metrics", "/readyz"}) {
+    auto r = client_->Send("GET", path, "", WithKey(key_));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_EQ(Admin(path).status, 200) << path;
+  }
+  EXPECT_EQ(Admin("/healthz").status, 200);
+  // The admin port serves no API.
+  auto api = admin_->Send("POST", "/api/v1/payments",
+                          R"({"user_id":"u","amount":1,"currency":"EUR"})",
+                          WithKey(key_));
+  ASSERT_TRUE(api.ok());
+  EXPECT_EQ(api->status, 404);
+}
+
+// Two clients may use the same Idempotency-Key: each replays its own.
+TEST_P(GatewayTest, IdempotencyKeysAreScopedByApiKey) {
+  const std::string other = CreateKey(DatabaseUrl(), "other");
+  const std::string body = R"({"user_id":"u1","amount":700,"currency":"GBP"})";
+  auto mine = Post("/api/v1/payments", body, {{"Idempotency-Key", "order-1"}});
+  ASSERT_EQ(mine.status, 201);
+  web::ClientResponse theirs;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        theirs = Post("/api/v1/payments", body,
+                      WithKey(other, {{"Idempotency-Key", "order-1"}}));
+        return theirs.status != 401;
+      },
+      absl::Seconds(5)));
+  ASSERT_EQ(theirs.status, 201) << theirs.body;
+  EXPECT_NE(Str(Json(theirs.body), "payment_id"),
+            Str(Json(mine.body), "payment_id"));
+  EXPECT_EQ(
+      Post("/api/v1/payments", body, {{"Idempotency-Key", "order-1"}}).body,
+      mine.body);
+  EXPECT_EQ(Post("/api/v1/payments", body,
+                 WithKey(other, {{"Idempotency-Key", "order-1"}}))
+                .body,
+            theirs.body);
+}
+
+// Two gateways share the database: each key has a bucket per gateway;
+// over it, 429 with Retry-After; a key revoked (as by heraldctl) is refused
+// by both within 5 seconds.
+TEST_P(GatewayTest, RateLimitsAndRevocationAcrossTwoGateways) {
+  GatewaySettings limited = settings_;
+  limited.auth.rate_limit_per_second = 1;
+  limited.auth.rate_limit_burst = 3;
+  GatewayOptions options;
+  auto second = Gateway::Start(config_, limited, options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  web::HttpClient client("127.0.0.1", (*second)->port());
+  const std::string body = R"({"user_id":"u","amount":1,"currency":"EUR"})";
+  std::vector<int> statuses;
+  web::ClientResponse last;
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.Send("POST", "/api/v1/payments", body, WithKey(key_));
+    ASSERT_TRUE(r.ok());
+    statuses.push_back(r->status);
+    last = *r;
+  }
+  // The burst of 3 passes (a token may come back meanwhile), then 429.
+  EXPECT_EQ(statuses[0], 201);
+  EXPECT_EQ(statuses[1], 201);
+  EXPECT_EQ(statuses[2], 201);
+  EXPECT_EQ(last.status, 429) << last.body;
+  EXPECT_EQ(Str(Json(last.body).at("error").as_object(), "code"),
+            "rate_limited");
+  const std::string retry_after = Header(last, "Retry-After");
+  EXPECT_EQ(retry_after, "1");
+  // The first gateway's bucket for the same key is its own.
+  EXPECT_EQ(Post("/api/v1/payments", body).status, 201);
+
+  auto db = db::Database::Open(DatabaseUrl());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(auth::RevokeApiKey(**db, "test").ok());
+  const absl::Time revoked = absl::Now();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r =
+            client.Send("GET", "/api/v1/payments/pay_x", "", WithKey(key_));
+        auto mine =
+            client_->Send("GET", "/api/v1/payments/pay_x", "", WithKey(key_));
+        return r.ok() && r->status == 401 && mine.ok() && mine->status == 401;
+      },
+      absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - revoked, absl::Seconds(5));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest,
@@ -495,19 +692,20 @@ TEST(GatewayUpgradeTest, PaymentsFromTheFirstSchemaAreStillServed) {
   Config config = TestConfig(**cluster, "upgrade");
   config.service = "gateway";
   GatewaySettings settings;
+  settings.http_address = "127.0.0.1";
   settings.http_port = 0;
+  settings.admin_port = 0;
   settings.database.url = url;
-  GatewayOptions options;
-  options.http_address = "127.0.0.1";
-  auto gateway = Gateway::Start(config, settings, options);
+  const std::string key = CreateKey(url, "upgrade");
+  auto gateway = Gateway::Start(config, settings);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   web::HttpClient client("127.0.0.1", (*gateway)->port());
-  auto got = client.Send("GET", "/api/v1/payments/pay_old");
+  auto got = client.Send("GET", "/api/v1/payments/pay_old", "", WithKey(key));
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->status, 200) << got->body;
   EXPECT_THAT(got->body, HasSubstr("1234"));
   auto updated = client.Send("POST", "/api/v1/payments/pay_old/status",
-                             R"({"status":"succeeded"})");
+                             R"({"status":"succeeded"})", WithKey(key));
   ASSERT_TRUE(updated.ok());
   EXPECT_EQ(updated->status, 200) << updated->body;
 }
@@ -530,16 +728,18 @@ TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   GatewaySettings settings;
   settings.database.url =
       absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/dev.db");
+  settings.http_address = "127.0.0.1";
   settings.http_port = 0;
+  settings.admin_port = 0;
+  const std::string key = CreateKey(settings.database.url, "dev");
   GatewayOptions options;
-  options.http_address = "127.0.0.1";
   options.dev_broker_port = port;
   auto gateway = Gateway::Start(config, settings, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   EXPECT_EQ((*gateway)->brokers(), absl::StrCat("127.0.0.1:", port));
   web::HttpClient client("127.0.0.1", (*gateway)->port());
-  auto r =
-      client.Send("POST", "/api/v1/users", R"({"email":"d@e.fg","name":"D"})");
+  auto r = client.Send("POST", "/api/v1/users",
+                       R"({"email":"d@e.fg","name":"D"})", WithKey(key));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 201);
   Config reader = config;
@@ -552,6 +752,33 @@ TEST(GatewayDevBrokerTest, NoBrokersStartsTheDevelopmentBroker) {
   auto consumer = events.Attach(reader);
   EXPECT_TRUE(
       WaitFor([&] { return events.On("user.registered").size() == 1; }));
+}
+
+// auth.enabled=false: for local development, and only on loopback.
+TEST(GatewayAuthOptOutTest, RefusedOffLoopbackAndOpenOnIt) {
+  auto cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  Config config = TestConfig(**cluster, "opt-out");
+  config.service = "gateway";
+  GatewaySettings settings;
+  settings.database.url =
+      absl::StrCat("sqlite:", getenv("TEST_TMPDIR"), "/optout.db");
+  settings.http_port = 0;
+  settings.admin_port = 0;
+  settings.auth.enabled = false;
+  settings.http_address = "0.0.0.0";
+  auto refused = Gateway::Start(config, settings);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("http_address"));
+  settings.http_address = "127.0.0.1";
+  auto gateway = Gateway::Start(config, settings);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  web::HttpClient client("127.0.0.1", (*gateway)->port());
+  auto r = client.Send("POST", "/api/v1/payments",
+                       R"({"user_id":"u","amount":1,"currency":"EUR"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 201) << r->body;
 }
 
 // The gateway binary, killed with SIGKILL while Kafka is away, restarted:
@@ -572,7 +799,7 @@ TEST(GatewayProcessTest, KilledWithBacklogThenRestartedDeliversIt) {
       std::string db_flag = absl::StrCat("--db=", db);
       std::string port_flag = absl::StrCat("--http_port=", port);
       execl(binary.c_str(), binary.c_str(), brokers.c_str(), db_flag.c_str(),
-            port_flag.c_str(), static_cast<char*>(nullptr));
+            port_flag.c_str(), "--admin_port=0", static_cast<char*>(nullptr));
       _exit(127);
     }
     return pid;
@@ -588,6 +815,7 @@ TEST(GatewayProcessTest, KilledWithBacklogThenRestartedDeliversIt) {
     ASSERT_TRUE(probe.ok());
     port = (*probe)->port();
   }
+  const std::string key = CreateKey(db, "process");
   ASSERT_TRUE((*cluster)->SetBrokerDown(1).ok());
   pid_t pid = launch(port);
   web::HttpClient client("127.0.0.1", port);
@@ -598,7 +826,8 @@ TEST(GatewayProcessTest, KilledWithBacklogThenRestartedDeliversIt) {
   for (int i = 0; i < 25; ++i) {
     auto r = client.Send("POST", "/api/v1/payments",
                          absl::StrCat(R"({"user_id":"k)", i,
-                                      R"(","amount":9,"currency":"EUR"})"));
+                                      R"(","amount":9,"currency":"EUR"})"),
+                         WithKey(key));
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->status, 201);
   }

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,37 @@ web::Response ToResponse(const EmailTaken& taken) {
   return web::Response::JsonError(
       409, "email_taken",
       absl::StrCat("email '", taken.email, "' is already registered"));
+}
+
+web::Response RefusalResponse(const auth::Verdict& verdict) {
+  switch (verdict.outcome) {
+    case auth::Outcome::kForbidden:
+      return web::Response::JsonError(
+          403, "forbidden",
+          absl::StrCat("API key '", verdict.key_name, "' lacks the scope '",
+                       auth::ScopeName(verdict.scope), "'"));
+    case auth::Outcome::kRateLimited: {
+      web::Response response = web::Response::JsonError(
+          429, "rate_limited",
+          absl::StrCat("API key '", verdict.key_name,
+                       "' is over its rate limit; retry after the time in "
+                       "Retry-After"));
+      // Whole seconds, rounded up: at least 1.
+      const int64_t seconds =
+          std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(
+                                   verdict.retry_after, absl::Seconds(1))));
+      response.headers.emplace_back("Retry-After", absl::StrCat(seconds));
+      return response;
+    }
+    default: {
+      web::Response response = web::Response::JsonError(
+          401, "unauthenticated",
+          "missing, unknown or revoked API key: send 'Authorization: Bearer "
+          "<key>' (heraldctl keys create)");
+      response.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return response;
+    }
+  }
 }
 
 web::Response ErrorResponse(const absl::Status& status) {

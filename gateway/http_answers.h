@@ -20,6 +20,9 @@
 //   COMMIT outcome unknown       503 commit_outcome_unknown (retry with
 //                                the same Idempotency-Key)
 //   an absl::Status error        by its code (gateway/api_error.h)
+//   auth: no key, unknown key    401 unauthenticated (WWW-Authenticate)
+//   auth: key without the scope  403 forbidden
+//   auth: key over its rate      429 rate_limited (Retry-After, seconds)
 // clang-format on
 //
 // Example:
@@ -39,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gateway/auth/authenticator.h"
 #include "gateway/domain.h"
 #include "gateway/store.h"
 #include "web/http.h"
@@ -70,6 +74,12 @@ web::Response ToResponse(const PaymentNotFound& not_found);
 web::Response ToResponse(const TransitionNotAllowed& refused);
 web::Response ToResponse(const PaymentChangedConcurrently& conflict);
 web::Response ToResponse(const EmailTaken& taken);
+
+// RefusalResponse()
+//
+// The answer to a request the Authenticator did not let through (any
+// outcome but kAllowed).
+web::Response RefusalResponse(const auth::Verdict& verdict);
 
 // ErrorResponse()
 //

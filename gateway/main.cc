@@ -1,5 +1,6 @@
 // The Herald gateway: `bazel run //gateway -- [--http_port=8080]
-// [--brokers=host:port] [--db=sqlite:herald.db] [--config=herald.yaml]`.
+// [--admin_port=9090] [--brokers=host:port] [--db=sqlite:herald.db]
+// [--config=herald.yaml]`. API keys: `heraldctl keys create`.
 #include <glog/logging.h>
 
 #include <optional>
@@ -16,6 +17,9 @@
 
 ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port (default 8080; HERALD_HTTP_PORT, http_port:)");
+ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
+          "port of /readyz, /metrics and /healthz (default 9090; "
+          "HERALD_ADMIN_PORT, admin_port:)");
 ABSL_FLAG(std::optional<int>, http_threads, std::nullopt,
           "threads serving HTTP (default 2; HERALD_HTTP_THREADS); requests "
           "wait for their commit without holding one, so about one per core "
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
                 {herald::MessagingFlags(),
                  herald::db::DatabaseFlags(),
                  {{"http_port", Text(absl::GetFlag(FLAGS_http_port))},
+                  {"admin_port", Text(absl::GetFlag(FLAGS_admin_port))},
                   {"http_threads", Text(absl::GetFlag(FLAGS_http_threads))}}}));
   if (!loaded.ok()) {
     LOG(ERROR) << "bad configuration: " << loaded.message();

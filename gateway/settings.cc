@@ -5,8 +5,25 @@ namespace gateway {
 
 std::vector<settings::Key> GatewayKeys(GatewaySettings& s) {
   std::vector<settings::Key> keys = {
+      settings::String("http_address", &s.http_address,
+                       "gateway: address of its HTTP API and admin port"),
       settings::Int("http_port", &s.http_port, 0, 65535,
                     "gateway HTTP port (0: any free port)"),
+      settings::Int("admin_port", &s.admin_port, 0, 65535,
+                    "gateway: /readyz, /metrics and /healthz port, off the "
+                    "API's (0: any free port)"),
+      settings::Bool("auth.enabled", &s.auth.enabled,
+                     "gateway: require API keys; false lets every request "
+                     "through and is refused unless http_address is "
+                     "loopback (local development only)"),
+      settings::Int("auth.rate_limit_per_second", &s.auth.rate_limit_per_second,
+                    0, 1000000000,
+                    "gateway: requests a second per API key, per gateway "
+                    "(token bucket; 0: no limit); over it: 429"),
+      settings::Int("auth.rate_limit_burst", &s.auth.rate_limit_burst, 1,
+                    1000000000,
+                    "gateway: requests an API key may send at once above "
+                    "its rate"),
       settings::Int("http_threads", &s.http_threads, 1, 256,
                     "gateway threads serving HTTP; a request waiting for its "
                     "group commit holds no thread, so about one per core is "

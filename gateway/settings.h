@@ -1,10 +1,14 @@
 // File: gateway/settings.h
 //
 // The gateway's settings (base/settings.h), besides the messaging library's
-// (messaging/config.h): its HTTP port and threads, its database, how long
-// it remembers Idempotency-Keys, and its outbox relay.
+// (messaging/config.h): its HTTP address, port and threads, its admin port,
+// API keys, its database, how long it remembers Idempotency-Keys, and its
+// outbox relay.
 //
 //   http_port: 8080                      # HERALD_HTTP_PORT, --http_port
+//   admin_port: 9090                     # /readyz, /metrics; --admin_port
+//   auth:
+//     rate_limit_per_second: 1000        # per API key, per gateway
 //   idempotency:
 //     retention_hours: 24
 //
@@ -16,6 +20,7 @@
 #ifndef HERALD_GATEWAY_SETTINGS_H_
 #define HERALD_GATEWAY_SETTINGS_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -26,9 +31,26 @@
 namespace herald {
 namespace gateway {
 
+// API keys (gateway/auth/authenticator.h).
+struct AuthSettings {
+  // false: every request is let through without a key. For local
+  // development only: the gateway then refuses to start unless http_address
+  // is a loopback address.
+  bool enabled = true;
+  // Each key's token bucket, per gateway (0: no limit).
+  int rate_limit_per_second = 1000;
+  int rate_limit_burst = 2000;
+};
+
 struct GatewaySettings {
-  // HTTP port (0: any free port).
+  // Address the HTTP API and the admin port listen on.
+  std::string http_address = "0.0.0.0";
+  // HTTP port of the API (0: any free port).
   int http_port = 8080;
+  // Port of /readyz, /metrics and /healthz, kept off the API's port (0: any
+  // free port).
+  int admin_port = 9090;
+  AuthSettings auth;
   // Threads serving HTTP. A request waiting for its group commit holds no
   // thread, so about one per core is enough.
   int http_threads = 2;

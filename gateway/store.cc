@@ -12,6 +12,7 @@
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/delete_in_slices.h"
+#include "gateway/auth/api_keys.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
 
@@ -217,9 +218,16 @@ std::vector<db::Migration> Store::Migrations() {
   const std::string keys_by_age =
       "CREATE INDEX idempotency_keys_created"
       " ON idempotency_keys(created_at)";
+  // Idempotency-Keys are scoped by API key: stored as "<key name>:<key>"
+  // (gateway/gateway.cc). Those stored before keys existed belong to none.
+  const std::string keys_of_no_api_key =
+      "UPDATE idempotency_keys SET idem_key = ':' || idem_key";
   return {{1, "payments, users, idempotency keys", tables, tables},
           {2, "payments without rowid (SQLite)", payments_by_id, ""},
-          {3, "idempotency keys by age (pruning)", keys_by_age, keys_by_age}};
+          {3, "idempotency keys by age (pruning)", keys_by_age, keys_by_age},
+          auth::ApiKeysTableMigration(4),
+          {5, "idempotency keys scoped by API key", keys_of_no_api_key,
+           keys_of_no_api_key}};
 }
 
 // Creations prepare everything they can (id, event, answer) before the

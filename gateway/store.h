@@ -125,6 +125,8 @@ using Done = std::function<void(absl::StatusOr<Result>)>;
 
 // A POST's idempotency: the client's key and a fingerprint of the request.
 struct IdempotencyKey {
+  // The client's key, scoped by the API key that sent it:
+  // "<API key name>:<Idempotency-Key>" (gateway/gateway.cc).
   std::string key;
   std::string route;
   std::string fingerprint;

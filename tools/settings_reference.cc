@@ -24,9 +24,14 @@ std::vector<SettingRow> AllSettings() {
   for (auto& key : workers::WorkerKeys(worker)) keys.push_back(key);
   for (auto& key : workers::EmailKeys(email)) keys.push_back(key);
   std::vector<SettingRow> rows;
-  std::set<std::string> seen;  // `db` is both the gateway's and workers'
+  // `db` is both the gateway's and workers': one row. `admin_port` is too,
+  // with other defaults: a row each.
+  std::set<std::string> seen;
   for (const settings::Key& key : keys) {
-    if (!seen.insert(key.name).second) continue;
+    if (!seen.insert(absl::StrCat(key.name, "\n", key.get(), "\n", key.help))
+             .second) {
+      continue;
+    }
     rows.push_back({key.prefix ? absl::StrCat(key.name, "<name>") : key.name,
                     key.get(), key.help});
   }

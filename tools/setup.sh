@@ -16,6 +16,7 @@ PACKAGES=(
   libboost1.81-dev             # Beast/Asio; do not mix with libboost-dev 1.74
   libyaml-cpp-dev libcurl4-openssl-dev
   libjemalloc-dev              # the gateway's allocator
+  libssl-dev                   # the gateway's API key hashes (OpenSSL libcrypto)
   wrk                          # HTTP load generator for tools/ benchmarks
 )
 

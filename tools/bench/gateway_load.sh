@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Load benchmark for the gateway: POST /api/v1/payments with wrk at several
 # connection counts, against (1) the gateway with SQLite durable commits and
-# the development broker, and (2) in the same run, the minimal server built on
-# the same HTTP library answering a fixed 201 (//web:fixed_server).
-# Prints req/s, p50/p99 latency and the gateway/minimal ratio per count.
+# the development broker, sent with an API key (heraldctl keys create), (2) in
+# the same run, the same gateway with the key check bypassed (auth.enabled=false,
+# loopback only), and (3) the minimal server built on the same HTTP library
+# answering a fixed 201 (//web:fixed_server). Prints req/s, p50/p99 latency,
+# the gateway/minimal ratio and the auth ratio (with key / bypassed; target
+# >= 0.95) per count.
 #
 #   bash tools/bench/gateway_load.sh [seconds per run, default 10] [counts...]
 #   (env: ROUNDS=3 runs per count, median reported; HTTP_THREADS=2 for
@@ -23,7 +26,7 @@ counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1 4 16 64 128 256 512)
 
 command -v wrk >/dev/null || { echo "wrk is missing: run tools/setup.sh"; exit 1; }
-bazel build -c opt //gateway //web:fixed_server //tools:dev_broker >/dev/null 2>&1
+bazel build -c opt //gateway //web:fixed_server //tools:dev_broker //tools/heraldctl >/dev/null 2>&1
 bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
 
 work="$(mktemp -d)"
@@ -49,12 +52,30 @@ broker_port=$(free_port)
 pids+=($!)
 sleep 1
 
+# The gateway with API keys: one key, its rate limit out of the way (the
+# bucket is still taken from on every request).
+key=$("$bin/tools/heraldctl/heraldctl" keys create --db="sqlite:$work/gateway.db" \
+  --name=bench --scopes=payments:write | tail -n1)
 gateway_port=$(free_port)
-"$bin/gateway/gateway" --http_port="$gateway_port" --http_threads="${HTTP_THREADS:-2}" \
+admin_port=$(free_port)
+HERALD_HTTP_ADDRESS=127.0.0.1 HERALD_AUTH_RATE_LIMIT_PER_SECOND=1000000000 \
+HERALD_AUTH_RATE_LIMIT_BURST=1000000000 \
+"$bin/gateway/gateway" --http_port="$gateway_port" --admin_port="$admin_port" \
+  --http_threads="${HTTP_THREADS:-2}" \
   --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/gateway.db" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
 wait_http "$gateway_port" /healthz
+
+# The same gateway with the check bypassed (local development opt-out).
+open_port=$(free_port)
+HERALD_HTTP_ADDRESS=127.0.0.1 HERALD_AUTH_ENABLED=false \
+"$bin/gateway/gateway" --http_port="$open_port" --admin_port="$(free_port)" \
+  --http_threads="${HTTP_THREADS:-2}" \
+  --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/open.db" \
+  >"$work/open.log" 2>&1 &
+pids+=($!)
+wait_http "$open_port" /healthz
 
 fixed_port=$(free_port)
 # The same number of server threads as the gateway. (On 2 cores the
@@ -64,9 +85,12 @@ fixed_port=$(free_port)
 pids+=($!)
 sleep 0.5
 
-cat >"$work/post.lua" <<'LUA'
+# Every server gets the same request, key included (the bypassed gateway and
+# the minimal server ignore it).
+cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
 wrk.body = '{"user_id":"user_bench","amount":1999,"currency":"EUR"}'
 LUA
 
@@ -104,21 +128,27 @@ median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1
 rounds="${ROUNDS:-3}"
 g_peak=0; f_peak=0; g_peak_at=; f_peak_at=
 echo "gateway_load: ${duration}s per run, ${rounds} rounds (median shown), POST /api/v1/payments, SQLite synchronous=FULL, dev broker, ${HTTP_THREADS:-2} gateway threads"
-printf "%-6s | %-28s | %-28s | %s\n" "conns" "gateway req/s  p50   p99 ms" "minimal req/s  p50   p99 ms" "ratio"
+printf "%-6s | %-28s | %-28s | %-6s | %s\n" "conns" "gateway req/s  p50   p99 ms" "minimal req/s  p50   p99 ms" "ratio" "auth: bypassed req/s, keyed/bypassed"
 for c in "${counts[@]}"; do
   g_rps_all=(); g_p50_all=(); g_p99_all=(); f_rps_all=(); f_p50_all=(); f_p99_all=(); ratios=(); g_bad=0
+  o_rps_all=(); auth_ratios=()
   for ((r = 0; r < rounds; r++)); do
-    # Alternate which server goes first, so neither always gets the warmer machine.
+    # Alternate which server goes first, so neither always gets the warmer
+    # machine; the keyed and bypassed gateways run back to back.
     if ((r % 2 == 0)); then
       read -r a b c2 bad < <(run_wrk "$gateway_port" "$c")
+      read -r o _ < <(run_wrk "$open_port" "$c")
       read -r d e f _ < <(run_wrk "$fixed_port" "$c")
     else
       read -r d e f _ < <(run_wrk "$fixed_port" "$c")
+      read -r o _ < <(run_wrk "$open_port" "$c")
       read -r a b c2 bad < <(run_wrk "$gateway_port" "$c")
     fi
     g_rps_all+=("$a"); g_p50_all+=("$b"); g_p99_all+=("$c2"); g_bad=$((g_bad + ${bad:-0}))
     f_rps_all+=("$d"); f_p50_all+=("$e"); f_p99_all+=("$f")
+    o_rps_all+=("$o")
     ratios+=("$(ratio "$a" "$d")")
+    auth_ratios+=("$(ratio "$a" "$o")")
   done
   g_rps=$(echo "${g_rps_all[*]}" | median); g_p50=$(echo "${g_p50_all[*]}" | median)
   g_p99=$(echo "${g_p99_all[*]}" | median); f_rps=$(echo "${f_rps_all[*]}" | median)
@@ -126,10 +156,13 @@ for c in "${counts[@]}"; do
   # The machine's speed drifts between runs: the ratio shown is the median
   # of each round's ratio (its two runs back to back), not a ratio of medians.
   round_ratio=$(echo "${ratios[*]}" | median)
-  printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %s%s\n" "$c" \
+  o_rps=$(echo "${o_rps_all[*]}" | median); auth_ratio=$(echo "${auth_ratios[*]}" | median)
+  printf "%-6s | %8s %6s %6s      | %8s %6s %6s      | %-6s | %8s %s%s\n" "$c" \
     "$g_rps" "$g_p50" "$g_p99" "$f_rps" "$f_p50" "$f_p99" "$round_ratio" \
+    "$o_rps" "$auth_ratio" \
     "$([ "$g_bad" -gt 0 ] && echo "  (gateway non-2xx: $g_bad)")"
   echo "         rounds: gateway ${g_rps_all[*]} | minimal ${f_rps_all[*]} | ratios ${ratios[*]}"
+  echo "         auth rounds: keyed ${g_rps_all[*]} | bypassed ${o_rps_all[*]} | keyed/bypassed ${auth_ratios[*]}"
   if ((g_rps > g_peak)); then g_peak=$g_rps; g_peak_at=$c; fi
   if ((f_rps > f_peak)); then f_peak=$f_rps; f_peak_at=$c; fi
 done
@@ -163,9 +196,10 @@ if [ "$best_threads" != "${HTTP_THREADS:-2}" ]; then
 fi
 # The latency target is at a given rate, not at saturation: pace wrk (each
 # connection waits between requests) to about 5,000 req/s.
-cat >"$work/paced.lua" <<'LUA'
+cat >"$work/paced.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
 wrk.body = '{"user_id":"user_bench","amount":1999,"currency":"EUR"}'
 function delay() return 5 end
 LUA
@@ -174,5 +208,5 @@ wrk -t2 -c30 -d"${duration}s" --latency -s "$work/paced.lua" \
 read -r p_rps p_p50 p_p99 _ < <(summarize "$work/paced.out")
 echo "paced  | gateway at $p_rps req/s: p50 $p_p50 ms, p99 $p_p99 ms (target: p99 < 5 ms at 5,000 req/s)"
 
-pending=$(curl -s "http://127.0.0.1:$gateway_port/readyz")
+pending=$(curl -s "http://127.0.0.1:$admin_port/readyz")
 echo "gateway readiness after the runs: $pending"

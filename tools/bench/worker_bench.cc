@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "contracts/v1/payments.pb.h"
 #include "gateway/gateway.h"
+#include "gateway/schema.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
 #include "web/client.h"
@@ -150,10 +151,14 @@ int main(int argc, char** argv) {
   gateway_config.service = "gateway";
   gateway::GatewaySettings gateway_settings;
   gateway_settings.database.url = absl::StrCat("sqlite:", dir, "/gateway.db");
+  gateway_settings.http_address = "127.0.0.1";
   gateway_settings.http_port = 0;
-  gateway::GatewayOptions options;
-  options.http_address = "127.0.0.1";
-  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings, options);
+  gateway_settings.admin_port = 0;
+  auto key = gateway::CreateApiKeyIn(gateway_settings.database.url, "bench",
+                                     gateway::auth::ScopeSet::All());
+  CHECK(key.ok()) << key.status();
+  const web::HeaderList auth = {{"Authorization", "Bearer " + *key}};
+  auto gw = gateway::Gateway::Start(gateway_config, gateway_settings);
   CHECK(gw.ok()) << gw.status();
   Config email_config = BaseConfig(brokers2);
   email_config.consumer.group_id = "bench-email";
@@ -166,7 +171,7 @@ int main(int argc, char** argv) {
 
   web::HttpClient client("127.0.0.1", (*gw)->port());
   auto user = client.Send("POST", "/api/v1/users",
-                          R"({"email":"ada@example.com","name":"Ada"})");
+                          R"({"email":"ada@example.com","name":"Ada"})", auth);
   CHECK(user.ok() && user->status == 201);
   std::string user_id =
       user->body.substr(user->body.find("\"user_id\":\"") + 11, 37);
@@ -203,7 +208,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < emails; ++i) {
     auto r = client.Send("POST", "/api/v1/payments",
                          absl::StrCat(R"({"user_id":")", user_id,
-                                      R"(","amount":1999,"currency":"EUR"})"));
+                                      R"(","amount":1999,"currency":"EUR"})"),
+                         auth);
     CHECK(r.ok() && r->status == 201) << r->body;
     answered[r->body.substr(r->body.find("pay_"), 36)] = absl::Now();
     absl::SleepFor(absl::Milliseconds(20));  // one at a time, not a backlog

@@ -1,37 +1,70 @@
-// heraldctl: publish and inspect Herald events from the command line.
+// heraldctl: publish and inspect Herald events, and manage the gateway's
+// API keys, from the command line.
 //
-//   bazel run //tools/heraldctl -- send UserRegistered
-//   '{"userId":"u1","email":"a@b.co"}' bazel run //tools/heraldctl -- tail
-//   user.registered --count=5 bazel run //tools/heraldctl -- tail
-//   payment.created.dlq
+//   bazel run //tools/heraldctl -- send UserRegistered '{"userId":"u1"}'
+//   bazel run //tools/heraldctl -- tail user.registered --count=5
+//   bazel run //tools/heraldctl -- tail payment.created.dlq
+//   bazel run //tools/heraldctl -- keys create --db=sqlite:herald.db \
+//       --name=laptop --scopes=payments:write,payments:read
+//   bazel run //tools/heraldctl -- keys list | keys revoke <name>
 //
-// Uses the shared flags (--brokers, --config) and defaults to the
-// development broker at 127.0.0.1:9092.
+// Uses the shared flags (--brokers, --config, --db) and defaults to the
+// development broker at 127.0.0.1:9092 and the gateway's sqlite:herald.db.
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "base/flags.h"
+#include "database/flags.h"
+#include "database/settings.h"
 #include "messaging/config.h"
 #include "messaging/flags.h"
 #include "tools/heraldctl/heraldctl.h"
+#include "tools/heraldctl/keys.h"
 
 ABSL_FLAG(int, count, -1, "tail: stop after this many records");
 ABSL_FLAG(int, timeout_s, -1, "tail: stop after this many seconds");
 ABSL_FLAG(bool, from_beginning, true, "tail: start at the oldest record");
+ABSL_FLAG(std::string, name, "", "keys create: the key's name");
+ABSL_FLAG(std::string, scopes, "",
+          "keys create: its scopes, e.g. payments:write,payments:read");
 
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 2;
+  // Under `bazel run`, a relative --db (sqlite:herald.db) means the user's
+  // directory, as for the gateway.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (chdir(dir) != 0) std::cerr << "cannot enter " << dir << "\n";
+  }
   const char* usage =
       "usage: heraldctl send <Type> '<json>' | heraldctl tail <topic> "
-      "[--count=N] [--timeout_s=S] [--from_beginning=false]\n";
+      "[--count=N] [--timeout_s=S] [--from_beginning=false] | heraldctl keys "
+      "create|list|revoke ...\n";
+  if (args.size() >= 2 && std::string(args[1]) == "keys") {
+    herald::db::DatabaseSettings database;
+    absl::Status status = herald::settings::Load(
+        herald::db::DatabaseKeys(database),
+        herald::SourcesFromFlags({}, {herald::db::DatabaseFlags()}));
+    if (!status.ok()) {
+      std::cerr << status.message() << "\n";
+      return 2;
+    }
+    herald::ctl::KeysFlags flags;
+    flags.name = absl::GetFlag(FLAGS_name);
+    flags.scopes = absl::GetFlag(FLAGS_scopes);
+    return herald::ctl::RunKeys(
+        std::vector<std::string>(args.begin() + 2, args.end()), database.url,
+        flags, std::cout, std::cerr);
+  }
   if (args.size() < 3) {
     std::fputs(usage, stderr);
     return 2;
