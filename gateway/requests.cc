@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "contracts/v1/limits.h"
 #include "gateway/api_error.h"
 #include "web/json.h"
 
@@ -16,7 +17,6 @@ namespace herald {
 namespace gateway {
 namespace {
 
-constexpr int64_t kMaxAmount = 1'000'000'000'000'000;  // 10^15 minor units
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxReasonLength = 1000;
@@ -250,8 +250,8 @@ absl::StatusOr<CreatePayment> ParseCreatePayment(absl::string_view body) {
   if (request.amount <= 0) {
     return FieldError("amount", "must be greater than 0 (minor units)");
   }
-  if (request.amount > kMaxAmount) {
-    return FieldError("amount", "is too large");
+  if (request.amount > contracts::v1::kMaxAmount) {
+    return FieldError("amount", "is too large (at most 10^15 minor units)");
   }
   HERALD_ASSIGN_OR_RETURN(request.currency,
                           fields->String("currency", true, 3));

@@ -5,6 +5,7 @@
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "messaging/inbox/exactly_once.h"
+#include "workers/runtime/wide_sum.h"
 
 namespace herald {
 namespace workers {
@@ -52,7 +53,18 @@ std::vector<db::Migration> AnalyticsMigrations() {
       " COALESCE(r.registrations, 0) AS registrations"
       " FROM analytics_payments_daily d"
       " LEFT JOIN analytics_registrations_daily r ON r.day = d.day";
-  return {{1, "aggregates", sql, sql}};
+  // Amounts summed in two columns (workers/runtime/wide_sum.h): one BIGINT
+  // overflowed after about 9,200 payments of the largest amount.
+  const char* wide =
+      "ALTER TABLE analytics_payments_daily"
+      " ADD COLUMN amount_e18 BIGINT NOT NULL DEFAULT 0;"
+      "DROP VIEW analytics_daily;"
+      "CREATE VIEW analytics_daily AS"
+      " SELECT d.day, d.currency, d.payments, d.amount, d.amount_e18,"
+      " COALESCE(r.registrations, 0) AS registrations"
+      " FROM analytics_payments_daily d"
+      " LEFT JOIN analytics_registrations_daily r ON r.day = d.day";
+  return {{1, "aggregates", sql, sql}, {2, "wide amount sums", wide, wide}};
 }
 
 absl::Status SetUpAnalytics(WorkerContext& context) {
@@ -67,14 +79,15 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
           db, kInboxName,
           [](db::Transaction& tx, const PaymentCreated& p,
              const Metadata& meta) -> absl::Status {
-            absl::Status s =
-                tx.Execute(
-                      "INSERT INTO analytics_payments_daily(day,"
-                      " currency, payments, amount) VALUES (?, ?, 1, ?)"
-                      " ON CONFLICT(day, currency) DO UPDATE SET"
-                      " payments = analytics_payments_daily.payments"
-                      " + 1, amount = analytics_payments_daily.amount"
-                      " + excluded.amount",
+            absl::Status s = CheckAmount("amount", p.amount());
+            if (!s.ok()) return s;
+            s = tx.Execute(
+                      absl::StrCat(
+                          "INSERT INTO analytics_payments_daily(day,"
+                          " currency, payments, amount) VALUES (?, ?, 1, ?)"
+                          " ON CONFLICT(day, currency) DO UPDATE SET"
+                          " payments = analytics_payments_daily.payments + 1, ",
+                          WideSumSet("analytics_payments_daily", "amount")),
                       {DayOf(p.created_at(), meta), p.currency(), p.amount()})
                     .status();
             if (!s.ok()) return s;
@@ -117,12 +130,13 @@ absl::StatusOr<std::string> AnalyticsReport(db::Database& db) {
         std::string out =
             "day         currency  payments        amount  registrations\n";
         auto rows = tx.Query(
-            "SELECT day, currency, payments, amount, registrations"
-            " FROM analytics_daily ORDER BY day, currency");
+            "SELECT day, currency, payments, amount, amount_e18,"
+            " registrations FROM analytics_daily ORDER BY day, currency");
         if (!rows.ok()) return rows.status();
         for (const db::Row& r : *rows) {
           absl::StrAppend(&out, r.String(0), "  ", r.String(1), "       ",
-                          r.Int(2), "  ", r.Int(3), "  ", r.Int(4), "\n");
+                          r.Int(2), "  ", WideSumText(r.Int(3), r.Int(4)), "  ",
+                          r.Int(5), "\n");
         }
         out += "\nstatus      payments\n";
         rows = tx.Query(

@@ -5,10 +5,12 @@
 // transaction per batch with each event claimed in the inbox, so redelivered
 // events are counted once. Read them with SQL:
 //
-//   analytics_payments_daily(day, currency, payments, amount)
+//   analytics_payments_daily(day, currency, payments, amount, amount_e18)
+//       -- the sum is amount_e18 * 10^18 + amount (workers/runtime/wide_sum.h)
 //   analytics_payment_status(status, payments)   -- payments now in a status
 //   analytics_registrations_daily(day, registrations)
-//   analytics_daily (view): day, currency, payments, amount, registrations
+//   analytics_daily (view): day, currency, payments, amount, amount_e18,
+//       registrations
 //
 // or with `bazel run //workers:analytics -- --report`.
 #ifndef HERALD_WORKERS_ANALYTICS_ANALYTICS_H_

@@ -1,9 +1,11 @@
 #include "workers/crm/crm.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "messaging/inbox/exactly_once.h"
+#include "workers/runtime/wide_sum.h"
 
 namespace herald {
 namespace workers {
@@ -34,8 +36,9 @@ absl::Status OnRegistered(db::Transaction& tx, const UserRegistered& u,
 
 absl::Status OnPayment(db::Transaction& tx, const PaymentCreated& p,
                        const Metadata& meta) {
-  absl::Status s =
-      tx.Execute(
+  absl::Status s = CheckAmount("amount", p.amount());
+  if (!s.ok()) return s;
+  s = tx.Execute(
             "INSERT INTO crm_contacts(user_id, email, name, stage,"
             " first_payment_at) VALUES (?, '', '', 'customer', ?)"
             " ON CONFLICT(user_id) DO UPDATE SET stage = 'customer',"
@@ -45,12 +48,12 @@ absl::Status OnPayment(db::Transaction& tx, const PaymentCreated& p,
           .status();
   if (!s.ok()) return s;
   return tx
-      .Execute(
-          "INSERT INTO crm_spend(user_id, currency, payments, total)"
-          " VALUES (?, ?, 1, ?) ON CONFLICT(user_id, currency) DO UPDATE SET"
-          " payments = crm_spend.payments + 1,"
-          " total = crm_spend.total + excluded.total",
-          {p.user_id(), p.currency(), p.amount()})
+      .Execute(absl::StrCat(
+                   "INSERT INTO crm_spend(user_id, currency, payments, total)"
+                   " VALUES (?, ?, 1, ?) ON CONFLICT(user_id, currency) DO"
+                   " UPDATE SET payments = crm_spend.payments + 1, ",
+                   WideSumSet("crm_spend", "total")),
+               {p.user_id(), p.currency(), p.amount()})
       .status();
 }
 
@@ -65,7 +68,11 @@ std::vector<db::Migration> CrmMigrations() {
       " user_id TEXT NOT NULL, currency TEXT NOT NULL,"
       " payments BIGINT NOT NULL, total BIGINT NOT NULL,"
       " PRIMARY KEY (user_id, currency))";
-  return {{1, "contacts and spend", sql, sql}};
+  // Totals summed in two columns (workers/runtime/wide_sum.h).
+  const char* wide =
+      "ALTER TABLE crm_spend ADD COLUMN total_e18 BIGINT NOT NULL DEFAULT 0";
+  return {{1, "contacts and spend", sql, sql},
+          {2, "wide spend totals", wide, wide}};
 }
 
 absl::Status SetUpCrm(WorkerContext& context) {

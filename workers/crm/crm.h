@@ -6,7 +6,8 @@
 // claims share one transaction per batch: each event counts once.
 //
 //   crm_contacts(user_id, email, name, stage, registered_at, first_payment_at)
-//   crm_spend(user_id, currency, payments, total)
+//   crm_spend(user_id, currency, payments, total, total_e18)
+//       -- the sum is total_e18 * 10^18 + total (workers/runtime/wide_sum.h)
 #ifndef HERALD_WORKERS_CRM_CRM_H_
 #define HERALD_WORKERS_CRM_CRM_H_
 
