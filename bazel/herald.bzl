@@ -130,7 +130,8 @@ def herald_fuzz_test(name, srcs, deps = [], corpus = None, **kwargs):
         srcs = srcs,
         deps = deps,
         linkopts = ["-fsanitize=fuzzer"],
-        tags = ["manual", "fuzzer"],
+        # tools/fuzz.sh finds the targets, and their corpora, by these tags.
+        tags = ["manual", "fuzzer", "fuzz_corpus=%s/%s" % (native.package_name(), corpus)],
         testonly = True,
     )
 
