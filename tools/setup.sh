@@ -17,6 +17,7 @@ PACKAGES=(
   libyaml-cpp-dev libcurl4-openssl-dev
   libjemalloc-dev              # the gateway's allocator
   wrk                          # HTTP load generator for tools/ benchmarks
+  clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
 )
 
 missing=()
