@@ -105,9 +105,10 @@ def herald_fuzz_test(name, srcs, deps = [], corpus = None, **kwargs):
     (base/testing/fuzz_check.h). Two targets:
 
       <name>_fuzz_test  a cc_test (gcc, part of `bazel test //...`) that runs
-                        the target once over every file under `corpus`
-                        (default: fuzz/corpus/<name>/ in this
-                        package) with base/testing/fuzz_replay_main.cc;
+                        the target once over every file under `corpus`, a
+                        directory of this package (default:
+                        fuzz/corpus/<name>), with
+                        base/testing/fuzz_replay_main.cc;
       <name>_fuzzer     the libFuzzer binary, tagged manual: only
                         tools/fuzz.sh builds it, with clang
                         (`--config=fuzz`, see .bazelrc).
@@ -123,6 +124,7 @@ def herald_fuzz_test(name, srcs, deps = [], corpus = None, **kwargs):
         deps = deps + ["//base/testing:fuzz_replay_main"],
         data = files,
         args = ["%s/%s" % (native.package_name(), corpus)],
+        size = kwargs.pop("size", "small"),
         **kwargs
     )
     herald_cc_binary(
