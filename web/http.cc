@@ -45,9 +45,59 @@ Response Response::JsonError(int status, absl::string_view code,
                            field.empty() ? "null" : JsonQuote(field), "}}"));
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `text`
+// (Unicode's table 3-7: no overlong forms, no surrogates, nothing above
+// U+10FFFF), or 0 if there is none.
+size_t Utf8SequenceLength(absl::string_view text) {
+  const auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length;
+  unsigned char low = 0x80, high = 0xbf;  // the second byte's range
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  while (!text.empty()) {
+    const unsigned char c = text.front();
+    if (c >= 0x80) {
+      // JSON is UTF-8: a byte that is not part of a well-formed sequence
+      // (a request path may hold any) becomes U+FFFD.
+      const size_t n = Utf8SequenceLength(text);
+      if (n == 0) {
+        out += "\\ufffd";
+        text.remove_prefix(1);
+      } else {
+        out.append(text.data(), n);
+        text.remove_prefix(n);
+      }
+      continue;
+    }
+    text.remove_prefix(1);
     switch (c) {
       case '"':
         out += "\\\"";

@@ -58,7 +58,8 @@ struct Response {
                             absl::string_view field = "");
 };
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included. JSON is UTF-8: each
+// byte that is not part of well-formed UTF-8 becomes U+FFFD.
 std::string JsonQuote(absl::string_view text);
 
 }  // namespace web
