@@ -79,6 +79,11 @@ absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", text, "' is not an RFC 3339 time: ", error));
   }
+  // absl::ParseTime also takes "infinite-future" and "infinite-past".
+  if (time == absl::InfiniteFuture() || time == absl::InfinitePast()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an RFC 3339 time"));
+  }
   return time;
 }
 

@@ -14,8 +14,8 @@
 //   - a decoded event serializes to bytes that decode to the same event;
 //   - its dead-letter record keeps the key, value and original headers in
 //     order and adds provenance headers that read back as written;
-//   - ce_time parses or is refused with a reason; a time Herald can write
-//     (years 1 to 9999) reads back to the millisecond.
+//   - ce_time parses to a finite time or is refused with a reason; a time
+//     Herald can write (years 1 to 9999) reads back to the millisecond.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -127,6 +127,8 @@ void CheckEventTime(const Record& record) {
     FUZZ_CHECK(!time.status().message().empty());
     return;
   }
+  FUZZ_CHECK(*time != absl::InfinitePast() && *time != absl::InfiniteFuture())
+      << *text << " is not an RFC 3339 time";
   const absl::Time earliest =
       absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
   const absl::Time latest = absl::FromCivil(
