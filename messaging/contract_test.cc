@@ -134,6 +134,11 @@ TEST(CloudEventsTest, TimeRoundTripsThroughRfc3339) {
   // absl::ParseTime takes these whatever the format; a ce_time may not.
   EXPECT_FALSE(ParseEventTime("infinite-future").ok());
   EXPECT_FALSE(ParseEventTime("infinite-past").ok());
+  EXPECT_FALSE(ParseEventTime("10000-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime("-2025-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime(" 2025-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime("2025-01-01T00:00:00Z ").ok());
+  EXPECT_TRUE(ParseEventTime("0001-01-01T00:00:00Z").ok());
 }
 
 }  // namespace
