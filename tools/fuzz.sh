@@ -9,6 +9,7 @@
 # seed corpus in the repository. TARGETs (e.g. //gateway:requests_fuzzer)
 # narrow the run; by default every target tagged `fuzzer` runs.
 #
+# A libFuzzer dictionary next to a corpus directory (<corpus>.dict) is used.
 # Inputs that find new coverage go to $HERALD_FUZZ_DIR/<target>/corpus
 # (default /tmp/herald-fuzz), not into the repository; a crash, leak, timeout
 # or failed FUZZ_CHECK saves its input under $HERALD_FUZZ_DIR/<target>/ and
@@ -27,6 +28,7 @@ work="${HERALD_FUZZ_DIR:-/tmp/herald-fuzz}"
 # One output base per checkout, apart from the gcc build's.
 output_base="${HERALD_FUZZ_OUTPUT_BASE:-${XDG_CACHE_HOME:-$HOME/.cache}/herald-fuzz/$(pwd -P | md5sum | cut -c1-12)}"
 bazel_fuzz() { bazel --output_base="$output_base" "$@"; }
+mkdir -p "$work"
 trap 'bazel_fuzz shutdown >/dev/null 2>&1 || true' EXIT
 
 # Every package but the bazel-* convenience symlinks, which this output base
@@ -38,11 +40,15 @@ for dir in */; do
 done
 
 # label -> corpus directory, from the tags herald_fuzz_test sets.
+if ! rules="$(bazel_fuzz query --output=build "attr(tags, '\bfuzzer\b', $scope)" 2>"$work/query.log")"; then
+  cat "$work/query.log" >&2
+  echo "fuzz: bazel query failed" >&2
+  exit 1
+fi
 declare -A corpus_of
 while read -r label corpus; do
   corpus_of["$label"]="$corpus"
-done < <(bazel_fuzz query --output=build "attr(tags, '\bfuzzer\b', $scope)" 2>/dev/null |
-  ROOT="$(pwd -P)" python3 -c '
+done < <(ROOT="$(pwd -P)" python3 -c '
 import os, re, sys
 root = os.environ["ROOT"]
 for rule in sys.stdin.read().split("\n\n"):
@@ -53,7 +59,7 @@ for rule in sys.stdin.read().split("\n\n"):
         where = os.path.relpath(build.group(1), root)
         package = "" if where == "." else where
         print(f"//{package}:{name.group(1)} {corpus.group(1)}")
-')
+' <<<"$rules")
 
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${!corpus_of[@]}"); fi
 if [ ${#targets[@]} -eq 0 ]; then
@@ -88,11 +94,13 @@ for label in "${targets[@]}"; do
   dir="$work/${package//\//_}_$name"
   mkdir -p "$dir/corpus"
   echo "== fuzz: $label for ${seconds}s (seeds: $corpus/)"
+  options=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048
+    -print_final_stats=1 -artifact_prefix="$dir/")
+  # A dictionary of tokens (JSON syntax, field names) next to the corpus.
+  [ -f "$corpus.dict" ] && options+=(-dict="$corpus.dict")
   set +e
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$binary" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$dir/" \
-    "$dir/corpus" "$corpus" >"$dir/log" 2>&1
+    "$binary" "${options[@]}" "$dir/corpus" "$corpus" >"$dir/log" 2>&1
   status=$?
   set -e
   runs=$(grep -oP 'stat::number_of_executed_units: \K[0-9]+' "$dir/log" || echo "?")
