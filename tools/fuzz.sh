@@ -97,20 +97,22 @@ for label in "${targets[@]}"; do
   options=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048
     -print_final_stats=1 -artifact_prefix="$dir/")
   # A dictionary of tokens (JSON syntax, field names) next to the corpus.
-  [ -f "$corpus.dict" ] && options+=(-dict="$corpus.dict")
+  if [ -f "$corpus.dict" ]; then options+=(-dict="$corpus.dict"); fi
   set +e
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$binary" "${options[@]}" "$dir/corpus" "$corpus" >"$dir/log" 2>&1
   status=$?
   set -e
   runs=$(grep -oP 'stat::number_of_executed_units: \K[0-9]+' "$dir/log" || echo "?")
-  units=$(find "$dir/corpus" -type f | wc -l)
+  kept=$(find "$dir/corpus" -type f | wc -l)
   if [ $status -ne 0 ]; then
     tail -n 40 "$dir/log"
+    input="$(ls -t "$dir" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -n 1 || true)"
     failed+=("$label")
-    summary+=("$(printf '%-44s %10s runs  FAILED (input saved in %s/)' "$label" "$runs" "$dir")")
+    summary+=("$(printf '%-44s %10s runs  FAILED: %s' "$label" "$runs" "${input:+$dir/$input}")")
+    [ -z "$input" ] || summary+=("    replay it: bazel run ${label%_fuzzer}_fuzz_test -- $dir/$input")
   else
-    summary+=("$(printf '%-44s %10s runs  ok, %d new inputs in %s/corpus' "$label" "$runs" "$units" "$dir")")
+    summary+=("$(printf '%-44s %10s runs  ok, %d inputs kept in %s/corpus' "$label" "$runs" "$kept" "$dir")")
   fi
 done
 
