@@ -98,14 +98,32 @@ class Applier {
   const std::vector<Key>& keys_;
 };
 
+// Bounds on a YAML file's shape. Herald's deepest keys
+// (kafka.properties.<a dotted librdkafka name>) nest a handful of levels and
+// a file holds tens of keys; the bounds stop an alias of an enclosing map
+// (`a: &x {b: *x}`, a cycle) and aliases that multiply (a "billion laughs").
+constexpr int kMaxYamlDepth = 32;
+constexpr int kMaxYamlEntries = 10000;
+
 absl::Status ApplyYamlNode(Applier& applier, const YAML::Node& node,
-                           const std::string& prefix,
-                           const std::string& source) {
+                           const std::string& prefix, const std::string& source,
+                           int depth, int& entries) {
+  if (depth > kMaxYamlDepth) {
+    return Invalid(absl::StrCat("configuration key '", prefix, "' in ", source,
+                                ": nested more than ", kMaxYamlDepth,
+                                " levels deep (an alias of a map it is in?)"));
+  }
+  if (++entries > kMaxYamlEntries) {
+    return Invalid(absl::StrCat("configuration file ", source, ": more than ",
+                                kMaxYamlEntries,
+                                " entries (aliases that multiply?)"));
+  }
   if (node.IsMap()) {
     for (const auto& entry : node) {
       std::string name = entry.first.as<std::string>();
       std::string key = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
-      absl::Status s = ApplyYamlNode(applier, entry.second, key, source);
+      absl::Status s =
+          ApplyYamlNode(applier, entry.second, key, source, depth + 1, entries);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -131,7 +149,9 @@ absl::Status ApplyYamlFile(Applier& applier, const std::string& path) {
       return Invalid(absl::StrCat("configuration file '", path,
                                   "': expected a map of keys at the top"));
     }
-    return ApplyYamlNode(applier, root, "", absl::StrCat("'", path, "'"));
+    int entries = 0;
+    return ApplyYamlNode(applier, root, "", absl::StrCat("'", path, "'"), 0,
+                         entries);
   } catch (const YAML::Exception& e) {
     return Invalid(absl::StrCat("configuration file '", path,
                                 "' is not valid YAML: ", e.what()));

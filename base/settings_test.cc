@@ -184,6 +184,32 @@ TEST_F(SettingsTest, BadValuesNeverEchoSecrets) {
   }
 }
 
+// Found by base/fuzz/settings_fuzzer.cc: an alias of a map it is in is a
+// cycle, which overflowed the stack; aliases of aliases multiply.
+TEST_F(SettingsTest, AliasesThatLoopOrMultiplyAreRefused) {
+  Sources sources = FakeEnvironment();
+  sources.file = WriteYaml("kafka:\n  properties: &p\n    a: 1\n    b: *p\n");
+  absl::Status s = Load(keys_, sources);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("nested more than 32 levels"));
+
+  std::string laughs = "kafka:\n  properties:\n    l0: &l0 {a: 1, b: 1}\n";
+  for (int i = 1; i < 20; ++i) {
+    laughs += "    l" + std::to_string(i) + ": &l" + std::to_string(i) +
+              " {a: *l" + std::to_string(i - 1) + ", b: *l" +
+              std::to_string(i - 1) + "}\n";
+  }
+  sources.file = WriteYaml(laughs);
+  s = Load(keys_, sources);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("more than 10000 entries"));
+
+  // An alias of a value is fine.
+  sources.file = WriteYaml("brokers: &b k:1\nkafka.properties.x: *b\n");
+  EXPECT_TRUE(Load(keys_, sources).ok());
+  EXPECT_EQ(example_.properties.at("x"), "k:1");
+}
+
 TEST_F(SettingsTest, MissingAndInvalidFiles) {
   Sources sources = FakeEnvironment();
   sources.file = "/nonexistent/herald.yaml";

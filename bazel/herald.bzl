@@ -18,6 +18,8 @@ What they add to the native rules (in the style of Envoy's envoy_cc_*):
   - Everything in a `testing/` folder is testonly.
   - herald_pg_test: a test that runs against a throwaway PostgreSQL server
     (database/testing/backends.h) carries the fixture and its tags.
+  - herald_fuzz_test: a libFuzzer target, replayed over its seed corpus as a
+    test, and fuzzed by tools/fuzz.sh.
   - herald_system_library (third_party/ only): a Debian library, visible to the
     folders layers.bzl names for it.
 Targets are private unless they pass `visibility` (each package's BUILD sets
@@ -93,6 +95,46 @@ def herald_pg_test(name, deps = [], tags = [], **kwargs):
         deps = deps + ([] if "//database/testing:backends" in deps else ["//database/testing:backends"]),
         tags = tags + ["no-sandbox", "postgres"],
         **kwargs
+    )
+
+def herald_fuzz_test(name, srcs, deps = [], corpus = None, **kwargs):
+    """A libFuzzer target and the test that replays its corpus.
+
+    `srcs` define `extern "C" int LLVMFuzzerTestOneInput(const uint8_t*,
+    size_t)` and check their properties with FUZZ_CHECK
+    (base/testing/fuzz_check.h). Two targets:
+
+      <name>_fuzz_test  a cc_test (gcc, part of `bazel test //...`) that runs
+                        the target once over every file under `corpus`, a
+                        directory of this package (default:
+                        fuzz/corpus/<name>), with
+                        base/testing/fuzz_replay_main.cc;
+      <name>_fuzzer     the libFuzzer binary, tagged manual: only
+                        tools/fuzz.sh builds it, with clang
+                        (`--config=fuzz`, see .bazelrc).
+    """
+    corpus = corpus or "fuzz/corpus/" + name
+    files = native.glob([corpus + "/**"])
+    if not files:
+        fail("//%s:%s: the seed corpus %s/ is empty or missing" % (native.package_name(), name, corpus))
+    deps = deps + ["//base/testing:fuzz_check"]
+    herald_cc_test(
+        name = name + "_fuzz_test",
+        srcs = srcs,
+        deps = deps + ["//base/testing:fuzz_replay_main"],
+        data = files,
+        args = ["%s/%s" % (native.package_name(), corpus)],
+        size = kwargs.pop("size", "small"),
+        **kwargs
+    )
+    herald_cc_binary(
+        name = name + "_fuzzer",
+        srcs = srcs,
+        deps = deps,
+        linkopts = ["-fsanitize=fuzzer"],
+        # tools/fuzz.sh finds the targets, and their corpora, by these tags.
+        tags = ["manual", "fuzzer", "fuzz_corpus=%s/%s" % (native.package_name(), corpus)],
+        testonly = True,
     )
 
 def herald_sh_test(name, data = [], **kwargs):

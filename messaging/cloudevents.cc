@@ -9,6 +9,7 @@
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace herald {
@@ -73,11 +74,25 @@ std::string FormatEventTime(absl::Time time) {
 }
 
 absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text) {
+  // absl::ParseTime also takes years of any length, negative years and
+  // whitespace around the time; RFC 3339 has four-digit years and no space.
+  if (text.size() < 5 || !absl::ascii_isdigit(text[0]) ||
+      !absl::ascii_isdigit(text[1]) || !absl::ascii_isdigit(text[2]) ||
+      !absl::ascii_isdigit(text[3]) || text[4] != '-' ||
+      absl::ascii_isspace(static_cast<unsigned char>(text.back()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not an RFC 3339 time: expected YYYY-MM-DDTHH:MM:SS"));
+  }
   absl::Time time;
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", text, "' is not an RFC 3339 time: ", error));
+  }
+  // absl::ParseTime also takes "infinite-future" and "infinite-past".
+  if (time == absl::InfiniteFuture() || time == absl::InfinitePast()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an RFC 3339 time"));
   }
   return time;
 }

@@ -59,7 +59,8 @@ size_t WriteEventTime(absl::Time time, char* out);
 
 // ParseEventTime()
 //
-// Parses any RFC 3339 time (offsets and fractional seconds allowed).
+// Parses any RFC 3339 time (offsets and fractional seconds allowed), and
+// nothing else: InvalidArgument otherwise.
 absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text);
 
 // ForEachEventHeader()

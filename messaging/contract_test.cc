@@ -131,6 +131,14 @@ TEST(CloudEventsTest, TimeRoundTripsThroughRfc3339) {
             "2025-11-24T16:00:01.000Z");
   EXPECT_EQ(*ParseEventTime("2025-11-24T17:00:00.123+01:00"), t);
   EXPECT_FALSE(ParseEventTime("yesterday").ok());
+  // absl::ParseTime takes these whatever the format; a ce_time may not.
+  EXPECT_FALSE(ParseEventTime("infinite-future").ok());
+  EXPECT_FALSE(ParseEventTime("infinite-past").ok());
+  EXPECT_FALSE(ParseEventTime("10000-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime("-2025-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime(" 2025-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseEventTime("2025-01-01T00:00:00Z ").ok());
+  EXPECT_TRUE(ParseEventTime("0001-01-01T00:00:00Z").ok());
 }
 
 }  // namespace

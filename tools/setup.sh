@@ -18,6 +18,7 @@ PACKAGES=(
   libjemalloc-dev              # the gateway's allocator
   libssl-dev                   # the gateway's API key hashes (OpenSSL libcrypto)
   wrk                          # HTTP load generator for tools/ benchmarks
+  clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
 )
 
 missing=()

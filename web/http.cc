@@ -94,7 +94,7 @@ std::string JsonQuote(absl::string_view text) {
   while (!text.empty()) {
     const size_t length = Utf8SequenceLength(text);
     if (length == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8
+      out += "\\ufffd";  // U+FFFD, for a byte that is not UTF-8
       text.remove_prefix(1);
       continue;
     }

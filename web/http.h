@@ -59,7 +59,7 @@ struct Response {
 };
 
 // `text` as a JSON string literal, quotes included. Bytes that are not
-// valid UTF-8 (e.g. echoed from a request) become U+FFFD, so that the
+// valid UTF-8 (e.g. echoed from a request) become \ufffd (U+FFFD), so that the
 // result is always valid JSON.
 std::string JsonQuote(absl::string_view text);
 

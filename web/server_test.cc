@@ -18,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "web/client.h"
+#include "web/json.h"
 
 namespace herald {
 namespace web {
@@ -203,6 +204,19 @@ TEST_F(ServerTest, UnknownRouteAndWrongMethod) {
   EXPECT_THAT(r->body, HasSubstr(R"("code":"method_not_allowed")"));
 }
 
+// Found by web/fuzz/router_fuzzer.cc: a path is any bytes, and the 404
+// that echoes it must still be JSON, which is UTF-8.
+TEST_F(ServerTest, NotFoundForAPathThatIsNotUtf8IsStillJson) {
+  HttpClient client("127.0.0.1", server_->port());
+  auto r = client.Send("GET", "/nowhere/\xff\xfe");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  json::error_code ec;
+  json::parse(r->body, ec);
+  EXPECT_FALSE(ec) << r->body;
+  EXPECT_THAT(r->body, HasSubstr(R"(/nowhere/\ufffd\ufffd)"));
+}
+
 TEST_F(ServerTest, OversizeBodiesGet413) {
   HttpClient client("127.0.0.1", server_->port());
   auto r = client.Send("POST", "/items", std::string(4096, 'x'));
@@ -317,6 +331,17 @@ TEST(ServerStartTest, PortInUseIsAnError) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(second.status().message(),
               HasSubstr(absl::StrCat(":", options.port)));
+}
+
+TEST(JsonTest, QuotesWellFormedUtf8AndReplacesTheRest) {
+  EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+            "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(JsonQuote("\xff"), R"("\ufffd")");
+  EXPECT_EQ(JsonQuote("a\xc3"), R"("a\ufffd")");                    // cut short
+  EXPECT_EQ(JsonQuote("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong
+  EXPECT_EQ(JsonQuote("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // surrogate
+  EXPECT_EQ(JsonQuote("\xf4\x90\x80\x80"),
+            R"("\ufffd\ufffd\ufffd\ufffd")");  // above U+10FFFF
 }
 
 TEST(JsonTest, ErrorBodyEscapes) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "messaging/cloudevents.h"
+#include "messaging/pipeline/decode.h"
 
 namespace herald {
 namespace pipeline {
@@ -51,17 +52,12 @@ Metadata MetadataOf(const rd_kafka_message_t* record) {
 
 absl::Status Decode(const rd_kafka_message_t* record, const Metadata& metadata,
                     google::protobuf::Message& event) {
-  const std::string& expected = event.GetDescriptor()->full_name();
-  if (!metadata.event_type.empty() && metadata.event_type != expected) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ce_type '", metadata.event_type,
-                     "' does not match the subscribed type ", expected));
+  absl::string_view value;
+  if (record->payload != nullptr) {
+    value = absl::string_view(static_cast<const char*>(record->payload),
+                              record->len);
   }
-  if (!event.ParseFromArray(record->payload, static_cast<int>(record->len))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "value (", record->len, " bytes) is not a valid ", expected));
-  }
-  return absl::OkStatus();
+  return DecodeEvent(metadata.event_type, value, event);
 }
 
 FailedRecord FailedRecordOf(const rd_kafka_message_t* record,

@@ -40,7 +40,8 @@ Metadata MetadataOf(const rd_kafka_message_t* record);
 absl::string_view KeyOf(const rd_kafka_message_t* record);
 
 // Parses the record's value into `event` after checking that `ce_type`, when
-// present, names event's type. InvalidArgument says why it cannot.
+// present, names event's type. InvalidArgument says why it cannot. (The
+// record's side of DecodeEvent, messaging/pipeline/decode.h.)
 absl::Status Decode(const rd_kafka_message_t* record, const Metadata& metadata,
                     google::protobuf::Message& event);
 
