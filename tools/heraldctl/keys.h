@@ -10,7 +10,7 @@
 //
 // `create` prints the secret as the last line of its standard output, once:
 //
-//   export HERALD_KEY=$(heraldctl keys create ... | tail -n1)
+//   export API_KEY=$(heraldctl keys create ... | tail -n1)
 //
 // Example:
 //
