@@ -42,6 +42,7 @@ THIRD_PARTY = {
     "yaml_cpp": ["base"],
     "jemalloc": ["gateway"],
     "benchmark": ["tools"],
+    "crypto": ["base"],
 }
 
 # #include prefixes (angle brackets) that belong to a library above.
@@ -55,4 +56,5 @@ THIRD_PARTY_INCLUDES = {
     "yaml-cpp/": "yaml_cpp",
     "jemalloc/": "jemalloc",
     "benchmark/": "benchmark",
+    "openssl/": "crypto",
 }
