@@ -164,6 +164,8 @@ class StreamBase : public Stream,
     return closing_;
   }
 
+  std::shared_ptr<Stream> shared() override { return shared_from_this(); }
+
  protected:
   // Writes `frame`, then calls Written(ok) on the loop's thread.
   virtual void Write(const Frame& frame) = 0;

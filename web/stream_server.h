@@ -73,6 +73,8 @@ class Stream {
   // closes. Later Send()s answer false. Idempotent.
   virtual void Close(Frame last = nullptr) = 0;
   virtual bool closing() const = 0;
+  // This stream's shared owner (streams are always held by shared_ptr).
+  virtual std::shared_ptr<Stream> shared() = 0;
 };
 
 struct StreamCallbacks {
