@@ -19,9 +19,9 @@ std::vector<settings::Key> RealtimeKeys(RealtimeSettings& s) {
       settings::Int("realtime.client_buffer", &s.client_buffer, 1, 100000,
                     "realtime worker: messages queued per connection; a "
                     "client further behind is disconnected and resumes"),
-      settings::Milliseconds("realtime.ping_interval_ms", &s.ping_interval, 100,
-                             kHour,
-                             "realtime worker: SSE keep-alive comment every"),
+      settings::Milliseconds(
+          "realtime.ping_interval_ms", &s.ping_interval, 100, kHour,
+          "realtime worker: an SSE keep-alive comment this often"),
       settings::Milliseconds("realtime.idle_timeout_ms", &s.idle_timeout, 100,
                              kHour,
                              "realtime worker: a WebSocket silent this long "
