@@ -56,6 +56,15 @@ const std::vector<std::string>& KnownKeys() {
       // workers/email/email_settings.h
       "maildir",
       "smtp_url",
+      // workers/realtime/realtime_settings.h
+      "realtime.http_port",
+      "realtime.http_threads",
+      "realtime.max_connections",
+      "realtime.client_buffer",
+      "realtime.ping_interval_ms",
+      "realtime.idle_timeout_ms",
+      // messaging/realtime/token.h (the gateway and the realtime worker)
+      "realtime.token_secret",
   };
   return *keys;
 }

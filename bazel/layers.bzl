@@ -42,7 +42,7 @@ THIRD_PARTY = {
     "yaml_cpp": ["base"],
     "jemalloc": ["gateway"],
     "benchmark": ["tools"],
-    "crypto": ["gateway"],
+    "crypto": ["base"],
 }
 
 # #include prefixes (angle brackets) that belong to a library above.

@@ -296,6 +296,9 @@ TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
   EXPECT_THAT(events_.On("payment.created")[0].text, HasSubstr("amount: 1999"));
   EXPECT_THAT(events_.On("payment.updated")[0].text,
               HasSubstr("new_status: \"succeeded\""));
+  // The paying user, for the realtime worker's user.<id> channel.
+  EXPECT_THAT(events_.On("payment.updated")[0].text,
+              HasSubstr(absl::StrCat("user_id: \"", user_id, "\"")));
   EXPECT_EQ(events_.On("notification.email")[0].key, "ada@example.com");
   EXPECT_THAT(events_.On("notification.email")[0].text,
               HasSubstr("template_name: \"welcome\""));

@@ -312,6 +312,7 @@ void Store::UpdatePaymentStatus(std::string payment_id,
     }
     contracts::v1::PaymentUpdated event;
     event.set_payment_id(payment_id);
+    event.set_user_id(payment.user_id);
     event.set_old_status(payment.status);
     event.set_new_status(command.status);
     event.set_reason(command.reason);

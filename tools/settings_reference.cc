@@ -8,6 +8,7 @@
 #include "gateway/settings.h"
 #include "messaging/config.h"
 #include "workers/email/email_settings.h"
+#include "workers/realtime/realtime_settings.h"
 #include "workers/runtime/worker_settings.h"
 
 namespace herald {
@@ -19,10 +20,12 @@ std::vector<SettingRow> AllSettings() {
   gateway::GatewaySettings gateway;
   workers::WorkerSettings worker;
   workers::EmailSettings email;
+  workers::RealtimeSettings realtime;
   std::vector<settings::Key> keys = MessagingKeys(messaging);
   for (auto& key : gateway::GatewayKeys(gateway)) keys.push_back(key);
   for (auto& key : workers::WorkerKeys(worker)) keys.push_back(key);
   for (auto& key : workers::EmailKeys(email)) keys.push_back(key);
+  for (auto& key : workers::RealtimeKeys(realtime)) keys.push_back(key);
   std::vector<SettingRow> rows;
   // `db` is both the gateway's and workers': one row. `admin_port` is too,
   // with other defaults: a row each.

@@ -16,7 +16,8 @@ PACKAGES=(
   libboost1.81-dev             # Beast/Asio; do not mix with libboost-dev 1.74
   libyaml-cpp-dev libcurl4-openssl-dev
   libjemalloc-dev              # the gateway's allocator
-  libssl-dev                   # the gateway's API key hashes (OpenSSL libcrypto)
+  libssl-dev                   # libcrypto: API key hashes, realtime tokens (base/crypto)
+  chromium                     # headless browser of the realtime page's test (e2e)
   wrk                          # HTTP load generator for tools/ benchmarks
   clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
 )

@@ -1,8 +1,8 @@
 // File: gateway/auth/secrets.h
 //
-// API key secrets: made from the kernel's random source, stored only as
-// their SHA-256 digest, compared in constant time. A secret is "hk_" and 43
-// base64url characters (256 random bits); the prefix makes a leaked key
+// API key secrets: made from a secure random source (base/crypto.h), stored
+// only as their SHA-256 digest, compared in constant time. A secret is "hk_"
+// and 43 base64url characters (256 random bits); the prefix makes a leaked key
 // recognizable in logs and by secret scanners, and carries no name.
 //
 // Example:

@@ -1,0 +1,45 @@
+// File: workers/realtime/realtime_settings.h
+//
+// The realtime worker's settings (base/settings.h), besides the messaging
+// library's (messaging/config.h) and the token secret it shares with the
+// gateway (messaging/realtime/token.h: realtime.token_secret).
+//
+//   realtime:
+//     http_port: 8090          # HERALD_REALTIME_HTTP_PORT, --http_port
+//     max_connections: 10000
+//     client_buffer: 256
+#ifndef HERALD_WORKERS_REALTIME_REALTIME_SETTINGS_H_
+#define HERALD_WORKERS_REALTIME_REALTIME_SETTINGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "base/settings.h"
+
+namespace herald {
+namespace workers {
+
+struct RealtimeSettings {
+  // Port of the page, the streams, /healthz and /metrics (0: any free port).
+  int http_port = 8090;
+  int http_threads = 2;
+  // Most SSE and WebSocket connections open at once; more get 503.
+  int max_connections = 10000;
+  // Messages a connection may have queued, not yet written; a client
+  // further behind is disconnected (it resumes from its last event id).
+  int client_buffer = 256;
+  absl::Duration ping_interval = absl::Seconds(15);
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // HMAC key of user tokens (realtime.token_secret); empty: user channels
+  // are refused.
+  std::string token_secret;
+};
+
+// The keys of `settings`, realtime.token_secret included.
+std::vector<settings::Key> RealtimeKeys(RealtimeSettings& settings);
+
+}  // namespace workers
+}  // namespace herald
+
+#endif  // HERALD_WORKERS_REALTIME_REALTIME_SETTINGS_H_
