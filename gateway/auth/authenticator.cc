@@ -84,13 +84,11 @@ Verdict Authenticator::Check(std::optional<absl::string_view> authorization,
   std::optional<absl::string_view> secret = BearerSecret(authorization);
   if (!secret.has_value()) return verdict;
   const std::string digest = DigestOf(*secret);
-  std::shared_ptr<const KeyMap> keys;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    keys = keys_;
-  }
-  auto it = keys->find(digest);
-  if (it == keys->end()) return verdict;
+  // Held to the end: a refresh waits (it swaps keys_ once a second) rather
+  // than every request paying for a reference count shared by all threads.
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = keys_->find(digest);
+  if (it == keys_->end()) return verdict;
   Entry& entry = *it->second;
   verdict.key_name = entry.name;
   if (!entry.scopes.Has(scope)) {
