@@ -7,7 +7,10 @@
 #include "base/settings.h"
 #include "gateway/settings.h"
 #include "messaging/config.h"
+#include "workers/analytics/analytics.h"
+#include "workers/crm/crm.h"
 #include "workers/email/email_settings.h"
+#include "workers/email/email_worker.h"
 #include "workers/realtime/realtime_settings.h"
 #include "workers/runtime/worker_settings.h"
 
@@ -37,6 +40,16 @@ std::vector<SettingRow> AllSettings() {
     }
     rows.push_back({key.prefix ? absl::StrCat(key.name, "<name>") : key.name,
                     key.get(), key.help});
+    if (key.name == "admin_port" &&
+        key.get() == absl::StrCat(workers::WorkerSettings().admin_port)) {
+      // What each worker binary starts with (WorkerMain): its own port.
+      for (const workers::WorkerSpec& spec :
+           {workers::EmailWorkerSpec(email), workers::AnalyticsWorkerSpec(),
+            workers::CrmWorkerSpec()}) {
+        rows.push_back({"admin_port", absl::StrCat(*spec.admin_port),
+                        absl::StrCat(spec.name, " (the binary)")});
+      }
+    }
   }
   return rows;
 }

@@ -121,7 +121,10 @@ absl::Status SetUpAnalytics(WorkerContext& context) {
 }
 
 WorkerSpec AnalyticsWorkerSpec() {
-  return {"analytics-worker", "analytics-worker-group", &SetUpAnalytics};
+  WorkerSpec spec{"analytics-worker", "analytics-worker-group",
+                  &SetUpAnalytics};
+  spec.admin_port = 9102;
+  return spec;
 }
 
 absl::StatusOr<std::string> AnalyticsReport(db::Database& db) {

@@ -89,7 +89,9 @@ absl::Status SetUpCrm(WorkerContext& context) {
 }
 
 WorkerSpec CrmWorkerSpec() {
-  return {"crm-worker", "crm-worker-group", &SetUpCrm};
+  WorkerSpec spec{"crm-worker", "crm-worker-group", &SetUpCrm};
+  spec.admin_port = 9103;
+  return spec;
 }
 
 }  // namespace workers

@@ -210,6 +210,7 @@ WorkerSpec EmailWorkerSpec(EmailSettings email) {
     return SetUpEmail(context, *settings);
   };
   spec.keys = [settings] { return EmailKeys(*settings); };
+  spec.admin_port = 9101;
   return spec;
 }
 

@@ -24,7 +24,8 @@
 #include "web/server.h"
 
 ABSL_FLAG(std::optional<int>, admin_port, std::nullopt,
-          "port of /healthz and /metrics (default 9100; HERALD_ADMIN_PORT)");
+          "port of /healthz and /metrics (default: the worker's own; "
+          "HERALD_ADMIN_PORT)");
 
 namespace herald {
 namespace workers {
@@ -225,6 +226,7 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
   }
   Config config;
   WorkerSettings settings;
+  if (spec.admin_port.has_value()) settings.admin_port = *spec.admin_port;
   std::vector<settings::Key> keys = MessagingKeys(config);
   for (auto& key : WorkerKeys(settings)) keys.push_back(key);
   if (spec.keys) {

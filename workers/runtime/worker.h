@@ -44,6 +44,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ struct WorkerSpec {
   // How long the consumer may stay out of its group (since the worker
   // started, or since it lost its membership) before /healthz answers 503.
   absl::Duration out_of_group_limit = absl::Seconds(30);
+  // WorkerMain's default admin_port for this worker (unset: WorkerSettings'
+  // default): each its own, so that all of them run side by side.
+  std::optional<int> admin_port;
 };
 
 // A running worker: consumer thread plus admin server.

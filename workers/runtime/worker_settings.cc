@@ -6,8 +6,10 @@ namespace workers {
 std::vector<settings::Key> WorkerKeys(WorkerSettings& s) {
   constexpr int kHour = 3600000;
   std::vector<settings::Key> keys = {
-      settings::Int("admin_port", &s.admin_port, 0, 65535,
-                    "worker /healthz and /metrics port (0: any free port)"),
+      settings::Int(
+          "admin_port", &s.admin_port, 0, 65535,
+          "worker /healthz and /metrics port (0: any free port); each "
+          "worker binary has its own default, below"),
       settings::Int("consumer.batch_size", &s.batch.max_size, 1, 100000,
                     "analytics/CRM batch size"),
       settings::Milliseconds("consumer.batch_wait_ms", &s.batch.max_wait, 0,

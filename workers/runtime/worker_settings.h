@@ -6,6 +6,7 @@
 // events and how long a stop may take.
 //
 //   admin_port: 9100                      # HERALD_ADMIN_PORT, --admin_port
+//                                         # (each worker binary: its own)
 //   consumer:
 //     batch_size: 100
 //
