@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "web/accept_backoff.h"
+#include "web/event_loop.h"
 
 namespace herald {
 namespace web {
@@ -61,39 +62,13 @@ class ServerCore {
   ~ServerCore() { Stop(); }
 
   absl::Status Listen() {
-    boost::system::error_code ec;
-    tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
-                           static_cast<unsigned short>(options_.port));
-    if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad listen address '", options_.address, "'"));
-    }
-    acceptor_->open(endpoint.protocol(), ec);
-    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(endpoint, ec);
-    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", options_.address, ":",
-                       options_.port, ": ", ec.message()));
-    }
+    absl::Status listening =
+        ListenOn(*acceptor_, options_.address, options_.port);
+    if (!listening.ok()) return listening;
     port_ = acceptor_->local_endpoint().port();
     Accept();
     for (auto& worker : workers_) {
-      Worker* w = worker.get();
-      w->thread = std::thread([w] {
-        // Keeps run() going while the thread has no connection.
-        auto busy = asio::make_work_guard(w->ioc);
-        while (true) {
-          try {
-            w->ioc.run();
-            return;
-          } catch (const std::exception& e) {
-            // One connection's failure; the loop serves the others.
-            LOG(ERROR) << "HTTP server loop: " << e.what();
-          }
-        }
-      });
+      worker->thread = RunLoop(worker->ioc, "HTTP server loop");
     }
     return absl::OkStatus();
   }

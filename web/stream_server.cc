@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "web/accept_backoff.h"
+#include "web/event_loop.h"
 
 namespace herald {
 namespace web {
@@ -427,37 +428,13 @@ class Server : public Core {
   ~Server() override { Stop(); }
 
   absl::Status Listen() {
-    beast::error_code ec;
-    tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
-                           static_cast<unsigned short>(options_.port));
-    if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad listen address '", options_.address, "'"));
-    }
-    acceptor_->open(endpoint.protocol(), ec);
-    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(endpoint, ec);
-    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", options_.address, ":",
-                       options_.port, ": ", ec.message()));
-    }
+    absl::Status listening =
+        ListenOn(*acceptor_, options_.address, options_.port);
+    if (!listening.ok()) return listening;
     port_ = acceptor_->local_endpoint().port();
     Accept();
     for (auto& loop : loops_) {
-      Loop* l = loop.get();
-      l->thread = std::thread([l] {
-        auto busy = asio::make_work_guard(l->ioc);
-        while (true) {
-          try {
-            l->ioc.run();
-            return;
-          } catch (const std::exception& e) {
-            LOG(ERROR) << "stream server loop: " << e.what();
-          }
-        }
-      });
+      loop->thread = RunLoop(loop->ioc, "stream server loop");
     }
     return absl::OkStatus();
   }
