@@ -14,6 +14,7 @@
 #include "base/flags.h"
 #include "base/process.h"
 #include "messaging/flags.h"
+#include "messaging/realtime/channel.h"
 #include "messaging/realtime/token.h"
 #include "metrics/registry.h"
 #include "web/json.h"
@@ -172,9 +173,9 @@ class RealtimeWorker::Impl {
     }
     std::optional<realtime::TokenClaims> claims;
     for (const std::string& channel : channels) {
-      absl::Status valid = CheckChannel(channel);
+      absl::Status valid = realtime::CheckChannel(channel);
       if (!valid.ok()) return valid;
-      absl::string_view user = UserOfChannel(channel);
+      absl::string_view user = realtime::UserOfChannel(channel);
       if (user.empty()) continue;
       if (!claims.has_value()) {
         if (token.empty()) {
