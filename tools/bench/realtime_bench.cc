@@ -136,6 +136,8 @@ class ClientThread {
   }
 
   int ready() const { return ready_.load(); }
+  // Streams the server closed.
+  int closed() const { return closed_.load(); }
   // Measured messages received (see measure_from).
   int64_t received() const { return received_.load(); }
   // The latency histogram (read after the thread stopped recording).
@@ -169,7 +171,13 @@ class ClientThread {
     char chunk[16384];
     for (;;) {
       ssize_t n = read(c->fd, chunk, sizeof(chunk));
-      if (n <= 0) break;
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        // The server closed the stream (a slow client dropped).
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, c->fd, nullptr);
+        closed_.fetch_add(1);
+        break;
+      }
+      if (n < 0) break;
       const int64_t now = NowNanos();
       c->buf.append(chunk, n);
       size_t pos = 0;
@@ -217,6 +225,7 @@ class ClientThread {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int> ready_{0};
+  std::atomic<int> closed_{0};
   std::atomic<int64_t> received_{0};
   std::vector<uint32_t> bins_;
 };
@@ -227,6 +236,7 @@ struct RoundResult {
   double p99_ms = 0;
   double bytes_per_connection = 0;
   double delivered_fraction = 0;  // of sent x clients
+  int closed = 0;                 // streams the server closed
 };
 
 double Percentile(const std::vector<uint64_t>& bins, double q) {
@@ -304,6 +314,8 @@ RoundResult Round(int port,
   }
   const absl::Time measure_end = absl::Now();
   const int64_t delivered = received();
+  int closed = 0;
+  for (auto& t : threads) closed += t->closed();
   measure_from = std::numeric_limits<int64_t>::max();
   std::vector<uint64_t> bins(kBins + 1);
   for (auto& t : threads) {
@@ -311,6 +323,7 @@ RoundResult Round(int port,
     for (size_t i = 0; i < bins.size(); ++i) bins[i] += t->bins()[i];
   }
   RoundResult r;
+  r.closed = closed;
   // Delivered per second over the measured window: the messages sent in it,
   // received by however many clients, over the time from its first send to
   // its last delivery.
@@ -399,11 +412,12 @@ int Main() {
     const RoundResult& h = herald.back();
     std::printf(
         "round %d: baseline %.0f/s p50 %.1f p99 %.1f ms %.0f B/conn (%.3f "
-        "delivered) | herald %.0f/s p50 %.1f p99 %.1f ms %.0f B/conn (%.3f "
-        "delivered)\n",
+        "delivered, %d closed) | herald %.0f/s p50 %.1f p99 %.1f ms %.0f "
+        "B/conn (%.3f delivered, %d closed)\n",
         i + 1, b.delivered_per_second, b.p50_ms, b.p99_ms,
-        b.bytes_per_connection, b.delivered_fraction, h.delivered_per_second,
-        h.p50_ms, h.p99_ms, h.bytes_per_connection, h.delivered_fraction);
+        b.bytes_per_connection, b.delivered_fraction, b.closed,
+        h.delivered_per_second, h.p50_ms, h.p99_ms, h.bytes_per_connection,
+        h.delivered_fraction, h.closed);
     std::fflush(stdout);
   }
   auto column = [](const std::vector<RoundResult>& rs,
