@@ -48,6 +48,7 @@ const std::vector<std::string>& KnownKeys() {
       "gateway.max_pending_writes",
       "gateway.read_timeout_ms",
       "idempotency.retention_hours",
+      "realtime.token_ttl_ms",
       // workers/runtime/worker_settings.h (admin_port too)
       "consumer.batch_size",
       "consumer.batch_wait_ms",

@@ -88,6 +88,24 @@ struct SendEmail {
   std::map<std::string, std::string> variables;
 };
 
+// PublishRealtimeMessage
+//
+// Publishes a message to the browsers subscribed to a realtime channel
+// (event RealtimeMessage, broadcast by the realtime worker).
+struct PublishRealtimeMessage {
+  std::string channel;    // messaging/realtime/channel.h
+  std::string event;      // the event name clients see, e.g. "order.shipped"
+  std::string data_json;  // one JSON value
+};
+
+// IssueRealtimeToken
+//
+// Asks for a short-lived token that opens the realtime channel
+// `user.<user_id>` (messaging/realtime/token.h). Nothing is written.
+struct IssueRealtimeToken {
+  std::string user_id;
+};
+
 }  // namespace gateway
 }  // namespace herald
 

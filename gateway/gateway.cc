@@ -20,8 +20,10 @@
 #include "gateway/requests.h"
 #include "gateway/schema.h"
 #include "gateway/store.h"
+#include "messaging/cloudevents.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
+#include "messaging/realtime/token.h"
 #include "metrics/registry.h"
 #include "web/json.h"
 #include "web/server.h"
@@ -46,6 +48,9 @@ constexpr RouteScope kRouteScopes[] = {
     {"GET", "/api/v1/payments/{id}", Scope::kPaymentsRead},
     {"POST", "/api/v1/users", Scope::kUsersWrite},
     {"POST", "/api/v1/notifications/email", Scope::kNotificationsSend},
+    {"POST", "/api/v1/realtime/channels/{channel}/messages",
+     Scope::kRealtimePublish},
+    {"POST", "/api/v1/realtime/tokens", Scope::kRealtimeTokens},
 };
 
 Scope ScopeOf(absl::string_view method, absl::string_view pattern) {
@@ -127,6 +132,16 @@ class Gateway::Impl {
     if (!s.ok()) return s;
     s = StartAuthenticator();
     if (!s.ok()) return s;
+    const std::string& secret = settings_.realtime_tokens.secret;
+    if (!secret.empty() && secret.size() < realtime::kMinSecretBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("realtime.token_secret needs at least ",
+                       realtime::kMinSecretBytes, " bytes"));
+    }
+    if (secret.empty()) {
+      LOG(INFO) << "realtime.token_secret is not set: POST "
+                   "/api/v1/realtime/tokens answers 503 not_configured";
+    }
 
     absl::StatusOr<std::unique_ptr<outbox::OutboxRelay>> relay =
         outbox::OutboxRelay::Start(*db_, config_, settings_.relay);
@@ -456,8 +471,47 @@ class Gateway::Impl {
               *std::move(request), KeyOf(r, "email", api_key),
               AnswerWith<RequestEmailResult>(std::move(respond)));
         }));
+    Api(router, "POST", "/api/v1/realtime/channels/{channel}/messages",
+        WriteRoute([this](const web::Request& r, web::Responder respond,
+                          const std::string& api_key) {
+          auto request =
+              ParsePublishRealtimeMessage(r.Param("channel"), r.body);
+          if (!request.ok()) return respond(ErrorResponse(request.status()));
+          store_->PublishRealtime(
+              *std::move(request), KeyOf(r, "realtime_messages", api_key),
+              AnswerWith<PublishRealtimeResult>(std::move(respond)));
+        }));
+    Api(router, "POST", "/api/v1/realtime/tokens",
+        [this](const web::Request& r, web::Responder respond,
+               const std::string&) { respond(IssueToken(r)); });
     router.Handle("GET", "/healthz", Healthz);
     return router;
+  }
+
+  // POST /api/v1/realtime/tokens. Writes nothing, so it is not a WriteRoute:
+  // a retry (with or without an Idempotency-Key) gets a fresh token, which
+  // is as good as the first.
+  web::Response IssueToken(const web::Request& r) {
+    absl::Status acceptable = CheckWriteRequest(r);
+    if (!acceptable.ok()) return ErrorResponse(acceptable);
+    auto request = ParseIssueRealtimeToken(r.body);
+    if (!request.ok()) return ErrorResponse(request.status());
+    const RealtimeTokenSettings& tokens = settings_.realtime_tokens;
+    if (tokens.secret.empty()) {
+      return web::Response::JsonError(
+          503, "not_configured",
+          "realtime tokens are off: set realtime.token_secret "
+          "(HERALD_REALTIME_TOKEN_SECRET) to the realtime workers' secret");
+    }
+    // Whole seconds: the token carries Unix seconds.
+    const absl::Time expires_at =
+        absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now() + tokens.ttl));
+    json::object o;
+    o["token"] =
+        realtime::SignToken(tokens.secret, request->user_id, expires_at);
+    o["channel"] = absl::StrCat("user.", request->user_id);
+    o["expires_at"] = FormatEventTime(expires_at);
+    return web::Response::Json(200, json::serialize(o));
   }
 
   // The admin port (admin_port): liveness, readiness and metrics, off the
@@ -475,7 +529,9 @@ class Gateway::Impl {
           // Reads the outbox backlog first; late, the last one read.
           reads_.Run(
               [this] {
-                RefreshBacklog();
+                // A failed read is kept as the backlog's state: the pending
+                // gauges then say unknown (-1).
+                RefreshBacklog().IgnoreError();
                 return MetricsText();
               },
               [this] { return MetricsText(); }, std::move(respond));

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
+#include "contracts/v1/realtime.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/migrations.h"
 #include "database/testing/backends.h"
@@ -24,6 +25,7 @@
 #include "gateway/store.h"
 #include "messaging/consumer.h"
 #include "messaging/mock_cluster.h"
+#include "messaging/realtime/token.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
 #include "web/json.h"
@@ -36,6 +38,7 @@ namespace {
 using contracts::v1::EmailNotification;
 using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
+using contracts::v1::RealtimeMessage;
 using contracts::v1::UserRegistered;
 using herald::MockCluster;
 using herald::testing::RunningConsumer;
@@ -54,6 +57,7 @@ class EventLog {
     Add<PaymentUpdated>(**consumer);
     Add<UserRegistered>(**consumer);
     Add<EmailNotification>(**consumer);
+    Add<RealtimeMessage>(**consumer);
     return std::make_unique<RunningConsumer>(*std::move(consumer));
   }
 
@@ -149,8 +153,9 @@ class GatewayTest : public db::testing::ForEachBackend {
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
-    for (const char* t : {"payment.created", "payment.updated",
-                          "user.registered", "notification.email"}) {
+    for (const char* t :
+         {"payment.created", "payment.updated", "user.registered",
+          "notification.email", "realtime.messages"}) {
       ASSERT_TRUE(cluster_->CreateTopic(t, kPartitions).ok());
     }
     config_ = TestConfig(*cluster_, "gateway-test-reader");
@@ -571,6 +576,150 @@ TEST_P(GatewayTest, AKeyWithoutTheRoutesScopeIs403) {
       client_->Send("GET", "/api/v1/payments/pay_x", "", WithKey(reader));
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(read->status, 404);
+}
+
+TEST_P(GatewayTest, RealtimeMessagesGoThroughTheOutbox) {
+  const std::string path = "/api/v1/realtime/channels/public.news/messages";
+  const std::string body = R"({"event":"note","data":{"n":1,"s":"é"}})";
+  auto first = Post(path, body, {{"Idempotency-Key", "note-1"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  EXPECT_EQ(Str(Json(first.body), "channel"), "public.news");
+  auto again = Post(path, body, {{"Idempotency-Key", "note-1"}});
+  EXPECT_EQ(again.status, 202);
+  EXPECT_EQ(again.body, first.body);  // replayed: same event id, no event
+  EXPECT_EQ(Post(path, R"({"event":"other","data":1})",
+                 {{"Idempotency-Key", "note-1"}})
+                .status,
+            409);
+  // Any JSON value is a payload; user channels too.
+  EXPECT_EQ(Post("/api/v1/realtime/channels/user.u42/messages",
+                 R"({"event":"x","data":null})")
+                .status,
+            202);
+  struct Bad {
+    std::string path, body, code;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"/api/v1/realtime/channels/news/messages", body, "invalid_channel"},
+           {"/api/v1/realtime/channels/public.a%20b/messages", body,
+            "invalid_channel"},
+           {"/api/v1/realtime/channels/user./messages", body,
+            "invalid_channel"},
+           {path, R"({"data":1})", "missing_field"},
+           {path, R"({"event":"note"})", "missing_field"},
+           {path, R"({"event":"a\nb","data":1})", "invalid_field"},
+           {path, R"({"event":"","data":1})", "invalid_field"},
+           {path, R"({"event":"x","data":1,"extra":2})", "unknown_field"},
+           {path, R"({"event":"x","data":)", "invalid_json"},
+       }) {
+    SCOPED_TRACE(bad.path + " " + bad.body);
+    auto r = Post(bad.path, bad.body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(Str(Json(r.body).at("error").as_object(), "code"), bad.code);
+  }
+  EXPECT_EQ(Post(path, body, {{"Content-Type", "text/plain"}}).status, 415);
+
+  // A sentinel behind them on the same channel (so the same partition):
+  // once it is here, every event before it is too.
+  ASSERT_EQ(Post(path, R"({"event":"sentinel","data":0})").status, 202);
+  ASSERT_TRUE(WaitFor(
+      [&] { return events_.Sentinels("realtime.messages").size() == 1; }));
+  std::vector<EventLog::Event> seen = events_.On("realtime.messages");
+  ASSERT_EQ(seen.size(), 2u);  // note-1 once, and user.u42's
+  std::map<std::string, std::string> by_channel;
+  for (const auto& e : seen) by_channel[e.key] = e.text;
+  EXPECT_THAT(by_channel["public.news"], HasSubstr(R"(event: "note")"));
+  EXPECT_THAT(by_channel["public.news"], HasSubstr(R"(n\":1)"));
+  EXPECT_THAT(by_channel["public.news"], HasSubstr("sent_at"));
+  EXPECT_THAT(by_channel["user.u42"], HasSubstr(R"(data_json: "null")"));
+  EXPECT_EQ(Str(Json(first.body), "event_id"),
+            seen[0].key == "public.news" ? seen[0].id : seen[1].id);
+}
+
+TEST_P(GatewayTest, RealtimeRoutesNeedTheirScopes) {
+  const std::string publisher = CreateKey(
+      DatabaseUrl(), "publisher", *auth::ParseScopes("realtime:publish"));
+  const std::string issuer =
+      CreateKey(DatabaseUrl(), "issuer", *auth::ParseScopes("realtime:tokens"));
+  const std::string publish = "/api/v1/realtime/channels/public.x/messages";
+  const std::string message = R"({"event":"e","data":{}})";
+  const std::string tokens = "/api/v1/realtime/tokens";
+  ASSERT_TRUE(WaitFor(
+      [&] { return Post(publish, message, WithKey(publisher)).status == 202; },
+      absl::Seconds(5)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Post(tokens, R"({"user_id":"u"})", WithKey(issuer)).status ==
+               503;  // no secret configured: reached the handler
+      },
+      absl::Seconds(5)));
+  auto refused = Post(publish, message, WithKey(issuer));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(Str(Json(refused.body).at("error").as_object(), "message"),
+              HasSubstr("realtime:publish"));
+  refused = Post(tokens, R"({"user_id":"u"})", WithKey(publisher));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(Str(Json(refused.body).at("error").as_object(), "message"),
+              HasSubstr("realtime:tokens"));
+  for (const std::string& route : {publish, tokens}) {
+    auto r = client_->Send("POST", route, R"({"user_id":"u"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 401) << route;
+  }
+}
+
+TEST_P(GatewayTest, RealtimeTokensAreSignedWithTheSharedSecret) {
+  const std::string tokens = "/api/v1/realtime/tokens";
+  auto off = Post(tokens, R"({"user_id":"u42"})");
+  EXPECT_EQ(off.status, 503) << off.body;
+  EXPECT_EQ(Str(Json(off.body).at("error").as_object(), "code"),
+            "not_configured");
+
+  const std::string secret = "a-secret-of-32-bytes-for-tests!!";
+  gateway_->Stop();
+  gateway_.reset();
+  settings_.realtime_tokens.secret = secret;
+  settings_.realtime_tokens.ttl = absl::Minutes(5);
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  const absl::Time before = absl::Now();
+  auto issued = Post(tokens, R"({"user_id":"u42"})");
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  json::object answer = Json(issued.body);
+  EXPECT_EQ(Str(answer, "channel"), "user.u42");
+  auto claims =
+      realtime::VerifyToken(secret, Str(answer, "token"), absl::Now());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->user_id, "u42");
+  EXPECT_GE(claims->expires_at, before + absl::Minutes(5) - absl::Seconds(1));
+  EXPECT_LE(claims->expires_at, absl::Now() + absl::Minutes(5));
+  EXPECT_FALSE(
+      realtime::VerifyToken(secret, Str(answer, "token"),
+                            absl::Now() + absl::Minutes(5) + absl::Seconds(1))
+          .ok());
+  EXPECT_FALSE(realtime::VerifyToken("another-secret-of-32-bytes!!!!!!",
+                                     Str(answer, "token"), absl::Now())
+                   .ok());
+  // Numeric user ids, like the payments'.
+  auto numeric = Post(tokens, R"({"user_id":456})");
+  ASSERT_EQ(numeric.status, 200) << numeric.body;
+  EXPECT_EQ(Str(Json(numeric.body), "channel"), "user.456");
+  for (const char* bad :
+       {R"({})", R"({"user_id":"a b"})", R"({"user_id":""})",
+        R"({"user_id":-1})", R"({"user_id":"u","ttl":5})", "[]"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(Post(tokens, bad).status, 400);
+  }
+  EXPECT_EQ(
+      Post(tokens, R"({"user_id":"u"})", {{"Content-Type", "text/x"}}).status,
+      415);
+
+  // A secret too short for HMAC stops the gateway at start, naming it.
+  gateway_->Stop();
+  gateway_.reset();
+  settings_.realtime_tokens.secret = "short";
+  auto refused = Gateway::Start(config_, settings_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("realtime.token_secret"));
 }
 
 TEST_P(GatewayTest, HealthzIsOpenAndAdminRoutesAreOnlyOnTheAdminPort) {

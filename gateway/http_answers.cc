@@ -54,6 +54,15 @@ RecordedAnswer HttpAnswers::EmailRequested(absl::string_view event_id) const {
   return {202, json::serialize(o)};
 }
 
+RecordedAnswer HttpAnswers::RealtimeMessagePublished(
+    absl::string_view event_id, absl::string_view channel) const {
+  json::object o;
+  o["status"] = "accepted";
+  o["event_id"] = std::string(event_id);
+  o["channel"] = std::string(channel);
+  return {202, json::serialize(o)};
+}
+
 web::Response ToResponse(Committed committed) {
   return web::Response::Json(committed.answer.status,
                              std::move(committed.answer.body));

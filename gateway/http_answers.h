@@ -11,6 +11,7 @@
 //   (HttpAnswers) payment        201 created, 200 status changed: the payment
 //   (HttpAnswers) user           201 {"user_id","email","name",...}
 //   (HttpAnswers) email request  202 {"status":"accepted","event_id"}
+//   (HttpAnswers) realtime msg   202 {"status":"accepted","event_id","channel"}
 //   Payment (a read)             200 the payment
 //   PaymentNotFound              404 payment_not_found
 //   TransitionNotAllowed         409 invalid_transition
@@ -61,6 +62,8 @@ class HttpAnswers : public AnswerRenderer {
   RecordedAnswer PaymentStatusChanged(const Payment& payment) const override;
   RecordedAnswer UserRegistered(const User& user) const override;
   RecordedAnswer EmailRequested(absl::string_view event_id) const override;
+  RecordedAnswer RealtimeMessagePublished(
+      absl::string_view event_id, absl::string_view channel) const override;
 };
 
 // ToResponse()

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "contracts/v1/limits.h"
 #include "gateway/api_error.h"
+#include "messaging/realtime/channel.h"
 #include "web/json.h"
 
 namespace herald {
@@ -22,6 +23,7 @@ constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxReasonLength = 1000;
 constexpr size_t kMaxSubjectLength = 998;  // RFC 5322 line limit
 constexpr size_t kMaxEmailBodyLength = 256 * 1024;
+constexpr size_t kMaxEventNameLength = 100;
 
 // A JSON object under validation: typed accessors that report the field.
 class Fields {
@@ -112,6 +114,14 @@ class Fields {
       return FieldError(name, "must be an integer (minor units, e.g. cents)");
     }
     return FieldError(name, "must be an integer");
+  }
+
+  // Any JSON value, re-serialized compactly (null included); the field must
+  // be present.
+  absl::StatusOr<std::string> AnyJson(const char* name) const {
+    const json::value* v = object_.if_contains(name);
+    if (v == nullptr) return Missing(name);
+    return json::serialize(*v);
   }
 
   absl::StatusOr<std::map<std::string, std::string>> StringMap(
@@ -318,6 +328,39 @@ absl::StatusOr<SendEmail> ParseSendEmail(absl::string_view body) {
   }
   HERALD_ASSIGN_OR_RETURN(
       request.body, fields->String("body", !templated, kMaxEmailBodyLength));
+  return request;
+}
+
+absl::StatusOr<PublishRealtimeMessage> ParsePublishRealtimeMessage(
+    absl::string_view channel, absl::string_view body) {
+  absl::Status valid = realtime::CheckChannel(channel);
+  if (!valid.ok()) return WithApiCode(valid, "invalid_channel");
+  absl::StatusOr<Fields> fields = Fields::Parse(body, {"event", "data"});
+  if (!fields.ok()) return fields.status();
+  PublishRealtimeMessage request;
+  request.channel = std::string(channel);
+  HERALD_ASSIGN_OR_RETURN(request.event,
+                          fields->String("event", true, kMaxEventNameLength));
+  // It becomes an SSE `event:` line: no line breaks, nothing to escape.
+  for (char c : request.event) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-' &&
+        c != ':') {
+      return FieldError("event", "may hold only letters, digits and ._-:");
+    }
+  }
+  HERALD_ASSIGN_OR_RETURN(request.data_json, fields->AnyJson("data"));
+  return request;
+}
+
+absl::StatusOr<IssueRealtimeToken> ParseIssueRealtimeToken(
+    absl::string_view body) {
+  absl::StatusOr<Fields> fields = Fields::Parse(body, {"user_id"});
+  if (!fields.ok()) return fields.status();
+  IssueRealtimeToken request;
+  HERALD_ASSIGN_OR_RETURN(request.user_id, fields->Id("user_id"));
+  if (!realtime::CheckChannel(absl::StrCat("user.", request.user_id)).ok()) {
+    return FieldError("user_id", "may hold only letters, digits and ._-:");
+  }
   return request;
 }
 

@@ -35,6 +35,18 @@ absl::StatusOr<RegisterUser> ParseRegisterUser(absl::string_view body);
 // POST /api/v1/notifications/email: subject and body, or a template.
 absl::StatusOr<SendEmail> ParseSendEmail(absl::string_view body);
 
+// POST /api/v1/realtime/channels/{channel}/messages: `channel` from the
+// path, `{"event": "...", "data": <any JSON value>}` from the body. A bad
+// channel is a 400 with code "invalid_channel".
+absl::StatusOr<PublishRealtimeMessage> ParsePublishRealtimeMessage(
+    absl::string_view channel, absl::string_view body);
+
+// POST /api/v1/realtime/tokens: `{"user_id": ...}` (a string, or a
+// non-negative integer like the payments' user_id) whose channel
+// `user.<user_id>` is well-formed.
+absl::StatusOr<IssueRealtimeToken> ParseIssueRealtimeToken(
+    absl::string_view body);
+
 // A write's Content-Type header (nullopt: none sent): none, or
 // application/json with any parameters (e.g. charset=utf-8), case-
 // insensitively. Otherwise InvalidArgument with API code

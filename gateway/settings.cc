@@ -1,5 +1,7 @@
 #include "gateway/settings.h"
 
+#include "messaging/realtime/token.h"
+
 namespace herald {
 namespace gateway {
 
@@ -45,6 +47,11 @@ std::vector<settings::Key> GatewayKeys(GatewaySettings& s) {
                       "gateway: how long an Idempotency-Key and its answer "
                       "are remembered"),
   };
+  keys.push_back(realtime::TokenSecretKey(&s.realtime_tokens.secret));
+  keys.push_back(settings::Milliseconds(
+      "realtime.token_ttl_ms", &s.realtime_tokens.ttl, 1000, 86400000,
+      "gateway: how long a realtime user token (POST "
+      "/api/v1/realtime/tokens) stays valid"));
   for (auto& key : db::DatabaseKeys(s.database)) keys.push_back(key);
   for (auto& key : outbox::OutboxKeys(s.relay)) keys.push_back(key);
   return keys;

@@ -11,6 +11,9 @@
 //     rate_limit_per_second: 1000        # per API key, per gateway
 //   idempotency:
 //     retention_hours: 24
+//   realtime:
+//     token_secret: ...                  # shared with the realtime workers
+//     token_ttl_ms: 600000
 //
 // Example:
 //
@@ -42,6 +45,16 @@ struct AuthSettings {
   int rate_limit_burst = 2000;
 };
 
+// Realtime user tokens (POST /api/v1/realtime/tokens).
+struct RealtimeTokenSettings {
+  // realtime.token_secret, the HMAC key the realtime workers verify with
+  // (messaging/realtime/token.h); empty: the endpoint answers 503
+  // not_configured.
+  std::string secret;
+  // How long an issued token opens its user's channel.
+  absl::Duration ttl = absl::Minutes(10);
+};
+
 struct GatewaySettings {
   // Address the HTTP API and the admin port listen on.
   std::string http_address = "0.0.0.0";
@@ -51,6 +64,7 @@ struct GatewaySettings {
   // free port).
   int admin_port = 9090;
   AuthSettings auth;
+  RealtimeTokenSettings realtime_tokens;
   // Threads serving HTTP. A request waiting for its group commit holds no
   // thread, so about one per core is enough.
   int http_threads = 2;

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
+#include "contracts/v1/realtime.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/delete_in_slices.h"
 #include "gateway/auth/api_keys.h"
@@ -390,6 +391,29 @@ void Store::RequestEmail(SendEmail command, std::optional<IdempotencyKey> key,
   write->answer = answers_.EmailRequested(encoded->event_id());
   write->event = *std::move(encoded);
   write->work = [](db::Transaction&, Write<RequestEmailResult>&) {
+    return absl::OkStatus();  // the event is all there is to write
+  };
+  Submit(db_, relay_, std::move(write));
+}
+
+void Store::PublishRealtime(PublishRealtimeMessage command,
+                            std::optional<IdempotencyKey> key,
+                            Done<PublishRealtimeResult> done) {
+  contracts::v1::RealtimeMessage event;
+  event.set_channel(command.channel);
+  event.set_event(std::move(command.event));
+  event.set_data_json(std::move(command.data_json));
+  SetTimestamp(event.mutable_sent_at(), absl::Now());
+  absl::StatusOr<outbox::OutboxRow> encoded =
+      outbox::EncodeOutboxRow(event, service_);
+  if (!encoded.ok()) return done(encoded.status());
+  auto write = std::make_shared<Write<PublishRealtimeResult>>();
+  write->key = std::move(key);
+  write->done = std::move(done);
+  write->answer =
+      answers_.RealtimeMessagePublished(encoded->event_id(), command.channel);
+  write->event = *std::move(encoded);
+  write->work = [](db::Transaction&, Write<PublishRealtimeResult>&) {
     return absl::OkStatus();  // the event is all there is to write
   };
   Submit(db_, relay_, std::move(write));

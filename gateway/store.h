@@ -75,6 +75,9 @@ class AnswerRenderer {
   virtual RecordedAnswer UserRegistered(const User& user) const = 0;
   // `event_id` is the id of the EmailNotification event.
   virtual RecordedAnswer EmailRequested(absl::string_view event_id) const = 0;
+  // `event_id` is the id of the RealtimeMessage event.
+  virtual RecordedAnswer RealtimeMessagePublished(
+      absl::string_view event_id, absl::string_view channel) const = 0;
 };
 
 // What became of a write.
@@ -116,6 +119,7 @@ using UpdatePaymentStatusResult =
 using RegisterUserResult =
     std::variant<Committed, Replayed, KeyReused, EmailTaken>;
 using RequestEmailResult = std::variant<Committed, Replayed, KeyReused>;
+using PublishRealtimeResult = std::variant<Committed, Replayed, KeyReused>;
 using GetPaymentResult = std::variant<Payment, PaymentNotFound>;
 
 // Receives a write's result once, on a database thread: keep it short.
@@ -156,6 +160,10 @@ class Store {
                     Done<RegisterUserResult> done);
   void RequestEmail(SendEmail command, std::optional<IdempotencyKey> key,
                     Done<RequestEmailResult> done);
+  // Only the event is written (to the outbox, like every other).
+  void PublishRealtime(PublishRealtimeMessage command,
+                       std::optional<IdempotencyKey> key,
+                       Done<PublishRealtimeResult> done);
 
   // The payment, or PaymentNotFound. A quick read that does not wait for
   // writes.

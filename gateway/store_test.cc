@@ -35,6 +35,10 @@ class DescribingAnswers : public AnswerRenderer {
   RecordedAnswer EmailRequested(absl::string_view event_id) const override {
     return {4, absl::StrCat("email ", event_id)};
   }
+  RecordedAnswer RealtimeMessagePublished(
+      absl::string_view event_id, absl::string_view channel) const override {
+    return {5, absl::StrCat("realtime ", event_id, " ", channel)};
+  }
 };
 
 // Runs an asynchronous store operation and waits for its result.

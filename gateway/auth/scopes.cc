@@ -19,6 +19,7 @@ constexpr std::pair<Scope, absl::string_view> kScopes[] = {
     {Scope::kUsersWrite, "users:write"},
     {Scope::kNotificationsSend, "notifications:send"},
     {Scope::kRealtimePublish, "realtime:publish"},
+    {Scope::kRealtimeTokens, "realtime:tokens"},
 };
 
 std::string AllNames() {

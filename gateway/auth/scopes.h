@@ -9,7 +9,8 @@
 //   payments:read       GET  /api/v1/payments/{id}
 //   users:write         POST /api/v1/users
 //   notifications:send  POST /api/v1/notifications/email
-//   realtime:publish    (the realtime routes)
+//   realtime:publish    POST /api/v1/realtime/channels/{channel}/messages
+//   realtime:tokens     POST /api/v1/realtime/tokens
 //
 // Example:
 //
@@ -36,6 +37,7 @@ enum class Scope : uint32_t {
   kUsersWrite = 1 << 3,
   kNotificationsSend = 1 << 4,
   kRealtimePublish = 1 << 5,
+  kRealtimeTokens = 1 << 6,
 };
 
 // "payments:write" for Scope::kPaymentsWrite.

@@ -15,7 +15,7 @@ namespace {
 TEST(ScopesTest, ParsesAndPrintsEveryScope) {
   auto all = ParseScopes(
       "payments:write, payments:status,payments:read,users:write,"
-      "notifications:send,realtime:publish");
+      "notifications:send,realtime:publish,realtime:tokens");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(*all, ScopeSet::All());
   EXPECT_EQ(ParseScopes(all->ToString()).value(), *all);

@@ -7,16 +7,20 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
+#include "contracts/v1/realtime.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "messaging/consumer.h"
 #include "messaging/contract.h"
 #include "messaging/dead_letter.h"
+#include "messaging/realtime/channel.h"
+#include "web/json.h"
 
 namespace herald {
 namespace ctl {
@@ -30,17 +34,18 @@ std::vector<const Descriptor*> Contracts() {
   return {contracts::v1::PaymentCreated::descriptor(),
           contracts::v1::PaymentUpdated::descriptor(),
           contracts::v1::UserRegistered::descriptor(),
-          contracts::v1::EmailNotification::descriptor()};
+          contracts::v1::EmailNotification::descriptor(),
+          contracts::v1::RealtimeMessage::descriptor()};
 }
 
 absl::StatusOr<const Descriptor*> TypeNamed(absl::string_view name) {
   for (const Descriptor* d : Contracts()) {
     if (d->name() == name || d->full_name() == name) return d;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown event type '", name,
-                   "'; known: PaymentCreated, PaymentUpdated, UserRegistered, "
-                   "EmailNotification"));
+  std::vector<std::string> known;
+  for (const Descriptor* d : Contracts()) known.push_back(d->name());
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown event type '", name, "'; known: ", absl::StrJoin(known, ", ")));
 }
 
 absl::StatusOr<const Descriptor*> TypeOfTopic(absl::string_view topic) {
@@ -56,6 +61,20 @@ absl::StatusOr<const Descriptor*> TypeOfTopic(absl::string_view topic) {
 std::string HeaderText(const Metadata& meta, const char* name) {
   std::optional<absl::string_view> v = meta.Header(name);
   return v.has_value() ? std::string(*v) : std::string();
+}
+
+// What the realtime worker would drop without a word: a RealtimeMessage
+// with a bad channel or a payload that is not one JSON value.
+absl::Status CheckRealtimeMessage(const contracts::v1::RealtimeMessage& m) {
+  absl::Status channel = realtime::CheckChannel(m.channel());
+  if (!channel.ok()) return channel;
+  json::error_code ec;
+  json::parse(m.data_json(), ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataJson must hold one JSON value (e.g. \"{}\"): ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -75,6 +94,11 @@ absl::StatusOr<DeliveryReport> SendJson(const Config& config,
     return absl::InvalidArgumentError(
         absl::StrCat("not a valid ", (*descriptor)->name(),
                      " in JSON: ", std::string(parsed.message())));
+  }
+  if (const auto* message =
+          dynamic_cast<const contracts::v1::RealtimeMessage*>(event.get())) {
+    absl::Status valid = CheckRealtimeMessage(*message);
+    if (!valid.ok()) return valid;
   }
   absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(config);
   if (!producer.ok()) return producer.status();

@@ -3,8 +3,10 @@
 // The logic of `heraldctl`, the command line for a Herald cluster:
 //
 //   heraldctl send PaymentCreated '{"paymentId":"pay_1","amount":"1999"}'
-//   heraldctl tail payment.created --count=10
-//   heraldctl tail payment.created.dlq      # dead letters with provenance
+//   heraldctl send RealtimeMessage
+//   '{"channel":"public.news","event":"note","dataJson":"{}"}' heraldctl tail
+//   payment.created --count=10 heraldctl tail payment.created.dlq      # dead
+//   letters with provenance
 //
 // Events are written and printed as Protobuf JSON; the type comes from the
 // contract (by its short or full name) or, when tailing, from the topic.

@@ -44,6 +44,39 @@ TEST(HeraldctlTest, SendsFromJsonAndTailsAsJson) {
   EXPECT_THAT(lines[0], HasSubstr("id=" + sent->event_id));
 }
 
+TEST(HeraldctlTest, SendsRealtimeMessages) {
+  auto cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("realtime.messages", 1).ok());
+  Config config = testing::TestConfig(**cluster);
+  auto sent = SendJson(
+      config, "RealtimeMessage",
+      R"({"channel":"public.news","event":"note","dataJson":"{\"n\":1}"})");
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->topic, "realtime.messages");
+  // What the realtime worker would drop is refused here, with the reason.
+  auto bad_channel = SendJson(config, "RealtimeMessage",
+                              R"({"channel":"news","dataJson":"{}"})");
+  ASSERT_FALSE(bad_channel.ok());
+  EXPECT_THAT(bad_channel.status().message(), HasSubstr("public.<name>"));
+  auto bad_data = SendJson(config, "RealtimeMessage",
+                           R"({"channel":"public.news","dataJson":"{"})");
+  ASSERT_FALSE(bad_data.ok());
+  EXPECT_THAT(bad_data.status().message(), HasSubstr("dataJson"));
+
+  TailOptions options;
+  options.topic = "realtime.messages";
+  options.count = 1;
+  options.timeout = absl::Seconds(30);
+  std::vector<std::string> lines;
+  auto printed = Tail(config, options,
+                      [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  ASSERT_EQ(lines.size(), 1u);  // the two refused were not sent
+  EXPECT_THAT(lines[0], HasSubstr("key=public.news"));
+  EXPECT_THAT(lines[0], HasSubstr(R"("event":"note")"));
+}
+
 TEST(HeraldctlTest, TailsDeadLettersWithProvenance) {
   auto cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok());

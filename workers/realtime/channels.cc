@@ -1,13 +1,12 @@
 #include "workers/realtime/channels.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/realtime.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "messaging/contract.h"
+#include "messaging/realtime/channel.h"
 #include "web/json.h"
 
 namespace herald {
@@ -18,6 +17,7 @@ using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
 using contracts::v1::RealtimeMessage;
 using contracts::v1::UserRegistered;
+using realtime::CheckChannel;
 
 template <typename T>
 const std::string& TopicOf() {
@@ -104,36 +104,6 @@ std::vector<Delivery> DeliveriesOf(const TailRecord& record) {
     Users(record, &out);
   }
   return out;
-}
-
-absl::Status CheckChannel(absl::string_view channel) {
-  absl::string_view name;
-  if (absl::StartsWith(channel, "public.")) {
-    name = channel.substr(7);
-  } else if (absl::StartsWith(channel, "user.")) {
-    name = channel.substr(5);
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("channel '", channel.substr(0, 64),
-                     "' is neither public.<name> nor user.<user_id>"));
-  }
-  if (name.empty() || channel.size() > 200) {
-    return absl::InvalidArgumentError("empty or too long channel name");
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-' &&
-        c != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("channel '", channel.substr(0, 64),
-                       "' has a character other than letters, digits, ._-:"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::string_view UserOfChannel(absl::string_view channel) {
-  if (!absl::StartsWith(channel, "user.")) return "";
-  return channel.substr(5);
 }
 
 }  // namespace workers

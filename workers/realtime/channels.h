@@ -6,8 +6,8 @@
 //     reason of an update) and to `public.payments` (no user id, no reason);
 //   - UserRegistered: to `public.users` (no email, no name: public
 //     channels carry no personal data).
-// Channel names: `public.<name>` (open) or `user.<user_id>` (a token for
-// that user), letters, digits and "._-:" (at most 200 bytes).
+// Channel names: messaging/realtime/channel.h (CheckChannel, shared with
+// the gateway and heraldctl).
 //
 // Example:
 //
@@ -18,8 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "messaging/tail_reader.h"
 
 namespace herald {
@@ -38,12 +36,6 @@ std::vector<std::string> RealtimeTopics();
 // What `record` (of one of RealtimeTopics()) sends to which channel; empty
 // for a record that does not decode or names a bad channel.
 std::vector<Delivery> DeliveriesOf(const TailRecord& record);
-
-// OK for a well-formed channel name; InvalidArgument otherwise.
-absl::Status CheckChannel(absl::string_view channel);
-
-// The user of a `user.<id>` channel, or "" for any other.
-absl::string_view UserOfChannel(absl::string_view channel);
 
 }  // namespace workers
 }  // namespace herald

@@ -1,0 +1,36 @@
+// The channel rule shared by the gateway, heraldctl and the realtime worker.
+#include "messaging/realtime/channel.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace herald {
+namespace realtime {
+namespace {
+
+TEST(ChannelTest, AcceptsPublicAndUserChannels) {
+  EXPECT_TRUE(CheckChannel("public.news").ok());
+  EXPECT_TRUE(CheckChannel("public.orders.eu-1:x_y").ok());
+  EXPECT_TRUE(CheckChannel("user.user_5f2c").ok());
+  EXPECT_TRUE(CheckChannel("user." + std::string(195, 'a')).ok());  // 200
+}
+
+TEST(ChannelTest, RefusesOtherNames) {
+  for (const char* bad :
+       {"", "news", "private.x", "public.", "user.", "public.a b", "public.a/b",
+        "public.é", "public.a\nb", "PUBLIC.x"}) {
+    EXPECT_EQ(CheckChannel(bad).code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_FALSE(CheckChannel("user." + std::string(196, 'a')).ok());  // 201
+}
+
+TEST(ChannelTest, UserOfChannel) {
+  EXPECT_EQ(UserOfChannel("user.u42"), "u42");
+  EXPECT_EQ(UserOfChannel("public.users"), "");
+}
+
+}  // namespace
+}  // namespace realtime
+}  // namespace herald
