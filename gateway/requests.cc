@@ -23,7 +23,6 @@ constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxReasonLength = 1000;
 constexpr size_t kMaxSubjectLength = 998;  // RFC 5322 line limit
 constexpr size_t kMaxEmailBodyLength = 256 * 1024;
-constexpr size_t kMaxEventNameLength = 100;
 
 // A JSON object under validation: typed accessors that report the field.
 class Fields {
@@ -339,14 +338,11 @@ absl::StatusOr<PublishRealtimeMessage> ParsePublishRealtimeMessage(
   if (!fields.ok()) return fields.status();
   PublishRealtimeMessage request;
   request.channel = std::string(channel);
-  HERALD_ASSIGN_OR_RETURN(request.event,
-                          fields->String("event", true, kMaxEventNameLength));
-  // It becomes an SSE `event:` line: no line breaks, nothing to escape.
-  for (char c : request.event) {
-    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-' &&
-        c != ':') {
-      return FieldError("event", "may hold only letters, digits and ._-:");
-    }
+  HERALD_ASSIGN_OR_RETURN(
+      request.event,
+      fields->String("event", true, realtime::kMaxEventNameBytes));
+  if (!realtime::CheckEventName(request.event).ok()) {
+    return FieldError("event", "may hold only letters, digits and ._-:");
   }
   HERALD_ASSIGN_OR_RETURN(request.data_json, fields->AnyJson("data"));
   return request;

@@ -34,6 +34,21 @@ absl::Status CheckChannel(absl::string_view channel) {
   return absl::OkStatus();
 }
 
+absl::Status CheckEventName(absl::string_view event) {
+  if (event.empty() || event.size() > kMaxEventNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an event name has 1 to ", kMaxEventNameBytes, " characters"));
+  }
+  for (char c : event) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-' &&
+        c != ':') {
+      return absl::InvalidArgumentError(
+          "an event name may hold only letters, digits and ._-:");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::string_view UserOfChannel(absl::string_view channel) {
   if (!absl::StartsWith(channel, "user.")) return "";
   return channel.substr(5);

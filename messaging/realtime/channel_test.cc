@@ -26,6 +26,20 @@ TEST(ChannelTest, RefusesOtherNames) {
   EXPECT_FALSE(CheckChannel("user." + std::string(196, 'a')).ok());  // 201
 }
 
+TEST(ChannelTest, EventNamesCannotBreakTheirSseLine) {
+  for (const char* good : {"note", "payment.created", "a:b_c-d.e", "X"}) {
+    EXPECT_TRUE(CheckEventName(good).ok()) << good;
+  }
+  for (const std::string& bad :
+       {std::string(""), std::string("a\nb"), std::string("a\rb"),
+        std::string("note\ndata: {}\n\nevent: forged"), std::string("a b"),
+        std::string(101, 'e'), std::string("caf\xc3\xa9")}) {
+    EXPECT_EQ(CheckEventName(bad).code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_TRUE(CheckEventName(std::string(100, 'e')).ok());
+}
+
 TEST(ChannelTest, UserOfChannel) {
   EXPECT_EQ(UserOfChannel("user.u42"), "u42");
   EXPECT_EQ(UserOfChannel("public.users"), "");

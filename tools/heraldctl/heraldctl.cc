@@ -64,10 +64,14 @@ std::string HeaderText(const Metadata& meta, const char* name) {
 }
 
 // What the realtime worker would drop without a word: a RealtimeMessage
-// with a bad channel or a payload that is not one JSON value.
+// with a bad channel or event name, or a payload that is not one JSON value.
 absl::Status CheckRealtimeMessage(const contracts::v1::RealtimeMessage& m) {
   absl::Status channel = realtime::CheckChannel(m.channel());
   if (!channel.ok()) return channel;
+  if (!m.event().empty()) {
+    absl::Status event = realtime::CheckEventName(m.event());
+    if (!event.ok()) return event;
+  }
   json::error_code ec;
   json::parse(m.data_json(), ec);
   if (ec) {

@@ -75,7 +75,11 @@ void Users(const TailRecord& record, std::vector<Delivery>* out) {
 
 void Messages(const TailRecord& record, std::vector<Delivery>* out) {
   RealtimeMessage m;
-  if (!m.ParseFromString(record.value) || !CheckChannel(m.channel()).ok()) {
+  // A producer other than the gateway or heraldctl may send anything: a
+  // bad channel, or an event name with a line break (it would forge SSE
+  // events), is dropped.
+  if (!m.ParseFromString(record.value) || !CheckChannel(m.channel()).ok() ||
+      (!m.event().empty() && !realtime::CheckEventName(m.event()).ok())) {
     return;
   }
   json::error_code ec;

@@ -384,6 +384,22 @@ TEST_F(RealtimeTest, ASlowClientIsDroppedWhileTheOthersKeepUp) {
   EXPECT_LT(rest, kMessages);
 }
 
+// Any producer may write to realtime.messages: an event name that would
+// break its SSE line (and forge events) is dropped; the sentinel after it is
+// the next event a client sees.
+TEST_F(RealtimeTest, AnEventNameThatWouldBreakItsLineIsDropped) {
+  auto worker = StartWorker();
+  ASSERT_TRUE(worker);
+  auto client = Sse(worker->port(), "/api/v1/realtime/sse?channels=public.x");
+  ASSERT_EQ(client->status(), 200);
+  ASSERT_TRUE(client->Next(kWait).ok());  // herald.subscribed
+  Publish("public.x", "1", "note\ndata: {\"forged\":true}\n\nevent: forged");
+  Publish("public.x", "2", "sentinel");
+  SseClient::Event event = NextEvent(*client);
+  EXPECT_EQ(event.event, "sentinel");
+  EXPECT_EQ(event.data, "2");
+}
+
 TEST_F(RealtimeTest, ConnectionsOverTheCapAreRefused) {
   RealtimeSettings settings;
   settings.max_connections = 2;
