@@ -1,7 +1,7 @@
 // The consumer is a small pipeline (messaging/pipeline/), run by the thread
 // that calls Run():
 //
-//   Reader  ->  Dispatcher  ->  handler (inline, or on HandlerThreads)
+//   Reader  ->  Dispatcher  ->  handler (inline, or on a ThreadPool)
 //   (poll)      (lanes by         |
 //                ordering)        v
 //                             Retrier: done / retry / split / outage /
@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/dependency_outage.h"
+#include "base/thread_pool.h"
 #include "messaging/pipeline/assignment.h"
 #include "messaging/pipeline/dead_letterer.h"
 #include "messaging/pipeline/dependency_watch.h"
@@ -362,7 +363,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     const int concurrency = std::max(1, config_.consumer.concurrency);
     scratch_.resize(concurrency);
     if (concurrency > 1) {
-      threads_ = std::make_unique<pipeline::HandlerThreads>(concurrency);
+      threads_ = std::make_unique<ThreadPool>(concurrency);
     }
   }
 
@@ -644,8 +645,8 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   std::unique_ptr<pipeline::DependencyWatch> watch_;
   pipeline::Retrier retrier_;
   std::unique_ptr<pipeline::DeadLetterer> dead_letters_;
-  std::unique_ptr<pipeline::HandlerThreads> threads_;  // null: inline
-  std::vector<pipeline::Scratch> scratch_;             // one per thread
+  std::unique_ptr<ThreadPool> threads_;     // null: inline
+  std::vector<pipeline::Scratch> scratch_;  // one per thread
   pipeline::Completions<Completion> done_;
   UndecodableCallback on_undecodable_;
   metrics::Registry* registry_ = nullptr;

@@ -2,14 +2,14 @@
 //
 // Where handlers run. With consumer.concurrency = 1 the polling thread runs
 // each unit itself, as soon as it is dispatched: no hand-off, no locks, the
-// cheapest path. With more, `HandlerThreads` runs units on a pool of that
-// many threads, and each finished unit comes back to the polling thread
+// cheapest path. With more, a ThreadPool (base/thread_pool.h) runs units on
+// that many threads, and each finished unit comes back to the polling thread
 // through a `Completions` queue, which wakes the poll.
 //
 // Example:
 //
 //   Completions<Unit*> done([&] { reader.Wake(); });
-//   HandlerThreads threads(16);
+//   ThreadPool threads(16);
 //   threads.Submit([&, unit](int thread) {
 //     Run(*unit, scratch[thread]);
 //     done.Push(unit);
@@ -20,42 +20,17 @@
 #ifndef HERALD_MESSAGING_PIPELINE_EXECUTOR_H_
 #define HERALD_MESSAGING_PIPELINE_EXECUTOR_H_
 
-#include <deque>
 #include <functional>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/thread_pool.h"
 
 namespace herald {
 namespace pipeline {
-
-// A fixed pool of threads running tasks in submission order.
-class HandlerThreads {
- public:
-  using Task = std::function<void(int thread)>;  // thread: 0..size-1
-
-  explicit HandlerThreads(int threads);
-  // Finishes the tasks already submitted, then joins.
-  ~HandlerThreads();
-
-  HandlerThreads(const HandlerThreads&) = delete;
-  HandlerThreads& operator=(const HandlerThreads&) = delete;
-
-  void Submit(Task task);
-  int size() const { return static_cast<int>(threads_.size()); }
-
- private:
-  void Loop(int thread);
-
-  absl::Mutex mu_;
-  std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
-};
 
 // Results handed from any thread to the polling thread.
 template <typename T>

@@ -19,7 +19,7 @@ TEST(ExecutorTest, TasksRunInParallelAndComeBackThroughCompletions) {
   int running = 0, max_running = 0;
   std::set<int> threads_seen;
   {
-    HandlerThreads threads(4);
+    ThreadPool threads(4);
     for (int i = 0; i < 8; ++i) {
       threads.Submit([&, i](int thread) {
         {
@@ -54,7 +54,7 @@ TEST(ExecutorTest, WaitUntilReturnsWhenSomethingArrivesOrAtTheDeadline) {
   absl::Time start = absl::Now();
   done.WaitUntil(start + absl::Milliseconds(50));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
-  HandlerThreads threads(1);
+  ThreadPool threads(1);
   threads.Submit([&](int) { done.Push(7); });
   done.WaitUntil(absl::InfiniteFuture());
   std::vector<int> out;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/thread_pool.h"
 #include "web/http.h"
 #include "workers/realtime/channels.h"
 #include "workers/realtime/position.h"
@@ -121,12 +122,7 @@ class Hub::Impl {
   void Stop() {
     if (stopping_.exchange(true)) return;
     if (thread_.joinable()) thread_.join();
-    std::vector<std::thread> replays;
-    {
-      absl::MutexLock lock(&replays_mu_);
-      replays.swap(replays_);
-    }
-    for (auto& t : replays) t.join();
+    replays_.reset();  // queued replays see stopping_ and return at once
     absl::MutexLock lock(&mu_);
     subscribers_.clear();
     index_.clear();
@@ -165,9 +161,8 @@ class Hub::Impl {
           absl::StrCat("{\"channels\":", channel_list, ",\"resumed\":true}")));
     }
     resumed_->Increment();
-    absl::MutexLock lock(&replays_mu_);
-    replays_.emplace_back([this, stream, resume = *std::move(resume),
-                           live_position = std::move(live_position)] {
+    replays_->Submit([this, stream, resume = *std::move(resume),
+                      live_position = std::move(live_position)](int) {
       Replay(stream, resume, live_position);
     });
   }
@@ -324,6 +319,7 @@ class Hub::Impl {
   // Reads [resume, live) again for one subscriber, then makes it live.
   void Replay(std::shared_ptr<Stream> stream, PartitionOffsets resume,
               PartitionOffsets live) {
+    if (stopping_.load()) return;  // queued when the hub stopped
     const absl::Time deadline = absl::Now() + options_.replay_timeout;
     std::set<std::string> channels;
     {
@@ -440,8 +436,8 @@ class Hub::Impl {
   std::unordered_map<Stream*, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string, std::set<Stream*>> index_
       ABSL_GUARDED_BY(mu_);
-  absl::Mutex replays_mu_;
-  std::vector<std::thread> replays_ ABSL_GUARDED_BY(replays_mu_);
+  std::unique_ptr<ThreadPool> replays_ =
+      std::make_unique<ThreadPool>(options_.replay_threads);
   metrics::Counter* fanned_out_;
   metrics::Counter* slow_dropped_;
   metrics::Counter* resumed_;

@@ -46,6 +46,11 @@ struct HubOptions {
   // A replay that has not reached the live position by then is given up
   // (history_lost).
   absl::Duration replay_timeout = absl::Seconds(20);
+  // Replays that read Kafka at once (each with a reader of its own); more
+  // wait their turn, so that a reconnect storm after a restart does not
+  // start a thread and a Kafka client per client. A waiting client's live
+  // messages wait with it (pending_limit).
+  int replay_threads = 8;
 };
 
 class Hub {

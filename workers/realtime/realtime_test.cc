@@ -53,10 +53,11 @@ class RealtimeTest : public ::testing::Test {
     producer_ = *std::move(producer);
   }
 
-  std::unique_ptr<RealtimeWorker> StartWorker(RealtimeSettings settings = {}) {
+  std::unique_ptr<RealtimeWorker> StartWorker(RealtimeSettings settings = {},
+                                              HubOptions hub = {}) {
     settings.http_port = 0;
     settings.token_secret = kSecret;
-    auto worker = RealtimeWorker::Start(config_, settings);
+    auto worker = RealtimeWorker::Start(config_, settings, hub);
     EXPECT_TRUE(worker.ok()) << worker.status();
     return worker.ok() ? *std::move(worker) : nullptr;
   }
@@ -308,6 +309,42 @@ TEST_F(RealtimeTest, ResumeOnEitherInstanceHasNoGapAndNoDuplicate) {
   ASSERT_EQ(again->status(), 200);
   SseClient::Event next = NextEvent(*again);
   EXPECT_EQ(next.data, "31");
+}
+
+// A reconnect storm: 24 clients resume at once on a hub that replays two
+// at a time. The others wait their turn (their live messages with them) and
+// each gets exactly what it missed, then the sentinel.
+TEST_F(RealtimeTest, ResumesBeyondTheReplayThreadsWaitTheirTurn) {
+  HubOptions hub;
+  hub.replay_threads = 2;
+  auto worker = StartWorker({}, hub);
+  ASSERT_TRUE(worker);
+  const std::string path = "/api/v1/realtime/sse?channels=public.storm";
+  auto first = Sse(worker->port(), path);
+  auto hello = first->Next(kWait);
+  ASSERT_TRUE(hello.ok());
+  const std::string from = hello->id;  // the position before any message
+  first.reset();
+  for (int i = 1; i <= 10; ++i) Publish("public.storm", absl::StrCat(i));
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int c = 0; c < 24; ++c) {
+    clients.push_back(Sse(worker->port(), path, {{"Last-Event-ID", from}}));
+    ASSERT_EQ(clients.back()->status(), 200);
+  }
+  Publish("public.storm", "\"sentinel\"");
+  std::multiset<std::string> want;
+  for (int i = 1; i <= 10; ++i) want.insert(absl::StrCat(i));
+  for (auto& client : clients) {
+    ASSERT_TRUE(client->Next(kWait).ok());  // herald.subscribed
+    std::multiset<std::string> got;
+    while (true) {
+      SseClient::Event e = NextEvent(*client);
+      ASSERT_NE(e.event, "herald.history_lost") << e.data;
+      if (e.data == "\"sentinel\"") break;
+      got.insert(e.data);
+    }
+    EXPECT_EQ(got, want);
+  }
 }
 
 TEST_F(RealtimeTest, AResumePointKafkaNoLongerHasSendsHistoryLost) {

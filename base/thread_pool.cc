@@ -1,15 +1,14 @@
-#include "messaging/pipeline/executor.h"
+#include "base/thread_pool.h"
 
 namespace herald {
-namespace pipeline {
 
-HandlerThreads::HandlerThreads(int threads) {
+ThreadPool::ThreadPool(int threads) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this, i] { Loop(i); });
   }
 }
 
-HandlerThreads::~HandlerThreads() {
+ThreadPool::~ThreadPool() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -17,12 +16,12 @@ HandlerThreads::~HandlerThreads() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void HandlerThreads::Submit(Task task) {
+void ThreadPool::Submit(Task task) {
   absl::MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
 }
 
-void HandlerThreads::Loop(int thread) {
+void ThreadPool::Loop(int thread) {
   while (true) {
     Task task;
     {
@@ -39,5 +38,4 @@ void HandlerThreads::Loop(int thread) {
   }
 }
 
-}  // namespace pipeline
 }  // namespace herald
