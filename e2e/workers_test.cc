@@ -500,7 +500,12 @@ TEST_P(EndToEndTest, DatabaseOutageMidStreamDeadLettersNothing) {
     })) << "last /healthz: "
         << health;
     EXPECT_THAT(health, HasSubstr("\"waiting_on\""));
-    EXPECT_EQ(worker->consumer().Stats().dead_lettered, 0);
+    // Nothing dead-lettered because of the outage: at most the sentinels,
+    // which need no database and go at once when they were fetched before
+    // their partition paused (which ones are good records is checked at
+    // the end, against the dead-letter topic itself).
+    EXPECT_LE(worker->consumer().Stats().dead_lettered,
+              static_cast<int64_t>(sentinels.size()));
   }
   absl::SleepFor(outage_start + kOutage - absl::Now());  // the outage lasts
   if (postgres) {
