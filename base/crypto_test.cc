@@ -15,10 +15,9 @@ TEST(CryptoTest, Sha256OfKnownInput) {
 
 // RFC 4231, test case 2.
 TEST(CryptoTest, HmacSha256OfRfc4231Case2) {
-  EXPECT_EQ(
-      absl::BytesToHexString(
-          HmacSha256("Jefe", "what do ya want for nothing?")),
-      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(absl::BytesToHexString(
+                HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(CryptoTest, ConstantTimeEqualsComparesWholeStrings) {
