@@ -62,6 +62,7 @@ const std::vector<std::string>& KnownKeys() {
       "realtime.http_threads",
       "realtime.max_connections",
       "realtime.client_buffer",
+      "realtime.write_delay_ms",
       "realtime.ping_interval_ms",
       "realtime.idle_timeout_ms",
       // messaging/realtime/token.h (the gateway and the realtime worker)

@@ -103,12 +103,34 @@ std::optional<std::string> QueryParam(absl::string_view query,
 
 namespace stream_internal {
 
+class StreamBase;
+
+// One event loop thread and the streams it serves.
+//
+// Streams with frames to write are gathered here from Send() on any thread
+// and started by one task on the loop: a message fanned out to thousands of
+// streams wakes each loop once, not once per stream (a post per stream made
+// the fanning thread pay a wake-up per client).
 struct Loop {
+  explicit Loop(absl::Duration write_delay) : write_delay(write_delay) {}
+
   asio::io_context ioc{1};
   std::thread thread;
-};
 
-class StreamBase;
+  // Has `stream` write what it queued (StreamBase::WriteNext) once the
+  // write delay has passed.
+  void Schedule(std::shared_ptr<StreamBase> stream);
+  bool delays_writes() const { return write_delay > absl::ZeroDuration(); }
+
+ private:
+  void Flush();
+
+  const absl::Duration write_delay;
+  asio::steady_timer delay_timer{ioc};  // on the loop's thread
+  absl::Mutex mu;
+  std::vector<std::shared_ptr<StreamBase>> ready ABSL_GUARDED_BY(mu);
+  bool flush_posted ABSL_GUARDED_BY(mu) = false;
+};
 
 // What sessions need of the server.
 class Core {
@@ -123,10 +145,10 @@ class Core {
 class StreamBase : public Stream,
                    public std::enable_shared_from_this<StreamBase> {
  public:
-  StreamBase(Core* core, asio::any_io_executor executor, Request request,
-             StreamCallbacks callbacks, Transport transport)
+  StreamBase(Core* core, Loop* loop, Request request, StreamCallbacks callbacks,
+             Transport transport)
       : core_(core),
-        executor_(std::move(executor)),
+        loop_(loop),
         request_(std::move(request)),
         callbacks_(std::move(callbacks)),
         transport_(transport) {}
@@ -144,7 +166,7 @@ class StreamBase : public Stream,
       if (writing_) return true;
       writing_ = true;
     }
-    asio::post(executor_, [self = shared_from_this()] { self->WriteNext(); });
+    loop_->Schedule(shared_from_this());
     return true;
   }
 
@@ -157,7 +179,7 @@ class StreamBase : public Stream,
       if (writing_) return;
       writing_ = true;
     }
-    asio::post(executor_, [self = shared_from_this()] { self->WriteNext(); });
+    loop_->Schedule(shared_from_this());
   }
 
   bool closing() const override {
@@ -168,13 +190,19 @@ class StreamBase : public Stream,
   std::shared_ptr<Stream> shared() override { return shared_from_this(); }
 
  protected:
-  // Writes `frame`, then calls Written(ok) on the loop's thread.
-  virtual void Write(const Frame& frame) = 0;
+  // Writes `frames` (one or more, in order; they stay alive until Written),
+  // then calls Written(ok) on the loop's thread.
+  virtual void Write(const std::vector<Frame>& frames) = 0;
+  // The most frames one Write() takes.
+  virtual size_t MaxBatch() const = 0;
   // Everything was sent after Close(): end the connection, then Finish().
   virtual void Shutdown() = 0;
 
   void Written(bool ok) {
     if (!ok) return Finish();
+    // With a write delay, what queued meanwhile waits for the loop's next
+    // flush too: at most one write per connection per delay.
+    if (loop_->delays_writes()) return loop_->Schedule(shared_from_this());
     WriteNext();
   }
 
@@ -207,19 +235,24 @@ class StreamBase : public Stream,
       if (writing_) return;
       writing_ = true;
     }
-    asio::post(executor_, [self = shared_from_this()] { self->WriteNext(); });
+    loop_->Schedule(shared_from_this());
   }
 
   Core* core_;
-  asio::any_io_executor executor_;
+  Loop* loop_;
   Request request_;
   StreamCallbacks callbacks_;
   bool finished_ = false;  // on the loop's thread
 
  private:
+  friend struct Loop;
+
+  // Takes everything queued (up to MaxBatch() frames, kMaxBatchBytes) into
+  // one write: a client that fell behind, or a burst, costs one system call
+  // for many frames instead of one each.
   void WriteNext() {
     if (finished_) return;
-    Frame next;
+    batch_.clear();
     bool shut = false;
     {
       absl::MutexLock lock(&mu_);
@@ -228,13 +261,22 @@ class StreamBase : public Stream,
         shut = closing_;
         if (shut) writing_ = true;  // no more writes
       } else {
-        next = std::move(queue_.front());
-        queue_.pop_front();
+        size_t bytes = 0;
+        const size_t most = MaxBatch();
+        while (!queue_.empty() && batch_.size() < most &&
+               bytes < kMaxBatchBytes) {
+          bytes += queue_.front()->size();
+          batch_.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
     }
-    if (next != nullptr) return Write(next);
+    if (!batch_.empty()) return Write(batch_);
     if (shut) Shutdown();
   }
+
+  static constexpr size_t kMaxBatchBytes = 64 * 1024;
+  std::vector<Frame> batch_;  // on the loop's thread: being written
 
   const Transport transport_;
   mutable absl::Mutex mu_;
@@ -243,14 +285,41 @@ class StreamBase : public Stream,
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+void Loop::Schedule(std::shared_ptr<StreamBase> stream) {
+  {
+    absl::MutexLock lock(&mu);
+    ready.push_back(std::move(stream));
+    if (flush_posted) return;
+    flush_posted = true;
+  }
+  if (write_delay == absl::ZeroDuration()) {
+    asio::post(ioc, [this] { Flush(); });
+    return;
+  }
+  asio::post(ioc, [this] {
+    delay_timer.expires_after(Chrono(write_delay));
+    delay_timer.async_wait([this](beast::error_code) { Flush(); });
+  });
+}
+
+void Loop::Flush() {
+  std::vector<std::shared_ptr<StreamBase>> streams;
+  {
+    absl::MutexLock lock(&mu);
+    streams.swap(ready);
+    flush_posted = false;
+  }
+  for (const auto& stream : streams) stream->WriteNext();
+}
+
 // A text/event-stream response: headers, then frames as they come, until
 // either side closes. The body ends with the connection (no length).
 class SseSession : public StreamBase {
  public:
-  SseSession(Core* core, tcp::socket socket, Request request,
+  SseSession(Core* core, Loop* loop, tcp::socket socket, Request request,
              StreamCallbacks callbacks)
-      : StreamBase(core, socket.get_executor(), std::move(request),
-                   std::move(callbacks), Transport::kSse),
+      : StreamBase(core, loop, std::move(request), std::move(callbacks),
+                   Transport::kSse),
         socket_(std::move(socket)),
         write_deadline_(socket_.get_executor()),
         ping_(socket_.get_executor()) {}
@@ -270,17 +339,23 @@ class SseSession : public StreamBase {
   }
 
  protected:
-  void Write(const Frame& frame) override {
+  void Write(const std::vector<Frame>& frames) override {
     write_deadline_.expires_after(Chrono(core_->options().idle_timeout));
     write_deadline_.async_wait([self = Self()](beast::error_code ec) {
       if (!ec) self->CloseSocket();  // stuck: the write fails now
     });
-    asio::async_write(socket_, asio::buffer(*frame),
-                      [self = Self(), frame](beast::error_code ec, size_t) {
+    buffers_.clear();
+    for (const Frame& frame : frames) buffers_.push_back(asio::buffer(*frame));
+    asio::async_write(socket_, buffers_,
+                      [self = Self()](beast::error_code ec, size_t) {
                         self->write_deadline_.cancel();
                         self->Written(!ec);
                       });
   }
+
+  // SSE events follow each other in the byte stream: any number go in one
+  // write.
+  size_t MaxBatch() const override { return 64; }
 
   void Shutdown() override {
     beast::error_code ignored;
@@ -323,15 +398,16 @@ class SseSession : public StreamBase {
   asio::steady_timer write_deadline_;
   asio::steady_timer ping_;
   std::array<char, 512> discard_;
+  std::vector<asio::const_buffer> buffers_;  // of the write under way
 };
 
 // A WebSocket connection: text frames both ways.
 class WebSocketSession : public StreamBase {
  public:
-  WebSocketSession(Core* core, beast::tcp_stream stream, Request request,
-                   StreamCallbacks callbacks)
-      : StreamBase(core, stream.get_executor(), std::move(request),
-                   std::move(callbacks), Transport::kWebSocket),
+  WebSocketSession(Core* core, Loop* loop, beast::tcp_stream stream,
+                   Request request, StreamCallbacks callbacks)
+      : StreamBase(core, loop, std::move(request), std::move(callbacks),
+                   Transport::kWebSocket),
         ws_(std::move(stream)) {}
 
   void Start(http::request<http::string_body> upgrade) {
@@ -343,6 +419,9 @@ class WebSocketSession : public StreamBase {
     ws_.set_option(timeout);
     ws_.read_message_max(64 * 1024);
     ws_.text(true);
+    // A message (several frames, one per line) goes out as one WebSocket
+    // frame in one write, not cut at Beast's write buffer size.
+    ws_.auto_fragment(false);
     ws_.async_accept(upgrade, [self = Self()](beast::error_code ec) {
       if (ec) return self->Finish();
       self->Opened();
@@ -351,11 +430,22 @@ class WebSocketSession : public StreamBase {
   }
 
  protected:
-  void Write(const Frame& frame) override {
-    ws_.async_write(asio::buffer(*frame),
-                    [self = Self(), frame](beast::error_code ec, size_t) {
-                      self->Written(!ec);
-                    });
+  void Write(const std::vector<Frame>& frames) override {
+    static const auto* newline = new std::string("\n");
+    buffers_.clear();
+    for (const Frame& frame : frames) {
+      if (!buffers_.empty()) buffers_.push_back(asio::buffer(*newline));
+      buffers_.push_back(asio::buffer(*frame));
+    }
+    ws_.async_write(buffers_, [self = Self()](beast::error_code ec, size_t) {
+      self->Written(!ec);
+    });
+  }
+
+  // Several frames share one message only when the server says so
+  // (StreamServerOptions::websocket_batches).
+  size_t MaxBatch() const override {
+    return core_->options().websocket_batches ? 32 : 1;
   }
 
   void Shutdown() override {
@@ -387,6 +477,7 @@ class WebSocketSession : public StreamBase {
 
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
+  std::vector<asio::const_buffer> buffers_;  // of the write under way
 };
 
 class Server;
@@ -395,8 +486,8 @@ class Server;
 // opens a stream (the socket then goes to the stream's session).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server* server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {}
+  Connection(Server* server, Loop* loop, tcp::socket socket)
+      : server_(server), loop_(loop), stream_(std::move(socket)) {}
   void Start() { Read(); }
 
  private:
@@ -405,6 +496,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Write(Response response, bool keep_alive);
 
   Server* server_;
+  Loop* loop_;  // the socket's
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -418,7 +510,7 @@ class Server : public Core {
         router_(std::move(router)),
         streams_(std::move(streams)) {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      loops_.push_back(std::make_unique<Loop>());
+      loops_.push_back(std::make_unique<Loop>(options_.write_delay));
       tcp::socket warm_up(loops_.back()->ioc);
     }
     acceptor_.emplace(loops_[0]->ioc);
@@ -511,7 +603,7 @@ class Server : public Core {
   void Accept() {
     Loop* loop = loops_[next_loop_++ % loops_.size()].get();
     acceptor_->async_accept(
-        loop->ioc, [this](beast::error_code ec, tcp::socket socket) {
+        loop->ioc, [this, loop](beast::error_code ec, tcp::socket socket) {
           if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
               return;
@@ -521,7 +613,7 @@ class Server : public Core {
           backoff_->Succeeded();
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<Connection>(this, std::move(socket))->Start();
+          std::make_shared<Connection>(this, loop, std::move(socket))->Start();
           Accept();
         });
   }
@@ -605,13 +697,13 @@ void Connection::OnRead(beast::error_code ec) {
   if (route->transport == Transport::kSse) {
     stream_.expires_never();
     auto session = std::make_shared<SseSession>(
-        server_, stream_.release_socket(), std::move(request_),
+        server_, loop_, stream_.release_socket(), std::move(request_),
         std::move(answer.callbacks));
     session->Start();
     return;
   }
   auto session = std::make_shared<WebSocketSession>(
-      server_, std::move(stream_), std::move(request_),
+      server_, loop_, std::move(stream_), std::move(request_),
       std::move(answer.callbacks));
   session->Start(std::move(raw));
 }

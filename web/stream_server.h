@@ -11,6 +11,11 @@
 //     queued to every connection without a copy;
 //   - each connection queues at most `max_queued_frames`; Send() answers
 //     false beyond that, and the application decides (close the laggard);
+//   - what a connection has queued goes out in one write (SSE events one
+//     after the other; WebSocket frames in one message, one per line, when
+//     `websocket_batches` is set), so a burst or a client that fell behind
+//     costs one system call for many frames; `write_delay` trades a little
+//     latency for fewer, bigger writes when messages flow fast;
 //   - at most `max_streams` streams are open; more are refused with 503;
 //   - SSE: a comment line (":\n\n") every `ping_interval`, and a write that
 //     does not finish within `idle_timeout` closes the connection;
@@ -131,6 +136,15 @@ struct StreamServerOptions {
   int threads = 2;
   int max_streams = 10000;
   size_t max_queued_frames = 256;
+  // WebSocket: frames queued together go in one text message, separated by
+  // '\n' (as Centrifugo's JSON protocol does); each frame must then hold no
+  // line break (compact JSON). Off: one message per frame.
+  bool websocket_batches = false;
+  // What queued for an idle connection waits this long for more before it
+  // is written (one timer per event loop thread, not per connection): at
+  // many messages a second to many clients, each write then carries several
+  // and the system calls fall by as much. Zero: written at once.
+  absl::Duration write_delay = absl::ZeroDuration();
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);
   size_t max_body_bytes = 64 * 1024;  // plain requests

@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <deque>
 #include <optional>
 
 #include "absl/strings/numbers.h"
@@ -155,6 +156,8 @@ class WebSocketClient::Impl {
   bool read_done = false;
   beast::error_code read_error;
   bool closed = false;
+  int messages = 0;
+  std::deque<std::string> lines;  // of messages read, not yet returned
 };
 
 WebSocketClient::WebSocketClient(std::unique_ptr<Impl> impl)
@@ -216,8 +219,24 @@ absl::StatusOr<std::string> WebSocketClient::Read(absl::Duration timeout) {
   }
   std::string text = beast::buffers_to_string(impl_->buffer.data());
   impl_->buffer.consume(impl_->buffer.size());
+  ++impl_->messages;
   return text;
 }
+
+absl::StatusOr<std::string> WebSocketClient::ReadLine(absl::Duration timeout) {
+  if (impl_->lines.empty()) {
+    absl::StatusOr<std::string> message = Read(timeout);
+    if (!message.ok()) return message.status();
+    for (absl::string_view line : absl::StrSplit(*message, '\n')) {
+      impl_->lines.emplace_back(line);
+    }
+  }
+  std::string line = std::move(impl_->lines.front());
+  impl_->lines.pop_front();
+  return line;
+}
+
+int WebSocketClient::messages() const { return impl_->messages; }
 
 void WebSocketClient::Close() {
   if (impl_ == nullptr || impl_->closed) return;

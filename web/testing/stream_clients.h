@@ -13,6 +13,8 @@
 //   auto ws = WebSocketClient::Connect(port, "/ws");
 //   (*ws)->Send(R"({"type":"subscribe","channels":["public.a"]})");
 //   absl::StatusOr<std::string> frame = (*ws)->Read(absl::Seconds(5));
+//   // or, for a server that batches frames one per line:
+//   absl::StatusOr<std::string> line = (*ws)->ReadLine(absl::Seconds(5));
 #ifndef HERALD_WEB_TESTING_STREAM_CLIENTS_H_
 #define HERALD_WEB_TESTING_STREAM_CLIENTS_H_
 
@@ -78,6 +80,12 @@ class WebSocketClient {
   // `timeout` (the read stays pending for the next call), Unavailable once
   // the connection closed.
   absl::StatusOr<std::string> Read(absl::Duration timeout);
+  // The next line of the messages received: a message that batches several
+  // frames one per line (StreamServerOptions::websocket_batches) gives them
+  // one by one; a message without a line break is one line.
+  absl::StatusOr<std::string> ReadLine(absl::Duration timeout);
+  // Messages received so far (not lines).
+  int messages() const;
   void Close();
 
   class Impl;

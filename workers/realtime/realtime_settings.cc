@@ -20,6 +20,10 @@ std::vector<settings::Key> RealtimeKeys(RealtimeSettings& s) {
                     "realtime worker: messages queued per connection; a "
                     "client further behind is disconnected and resumes"),
       settings::Milliseconds(
+          "realtime.write_delay_ms", &s.write_delay, 0, 1000,
+          "realtime worker: what queued for a connection waits this long for "
+          "more before it is written (fewer, bigger writes; 0: at once)"),
+      settings::Milliseconds(
           "realtime.ping_interval_ms", &s.ping_interval, 100, kHour,
           "realtime worker: an SSE keep-alive comment this often"),
       settings::Milliseconds("realtime.idle_timeout_ms", &s.idle_timeout, 100,

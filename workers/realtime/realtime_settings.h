@@ -29,6 +29,10 @@ struct RealtimeSettings {
   // Messages a connection may have queued, not yet written; a client
   // further behind is disconnected (it resumes from its last event id).
   int client_buffer = 256;
+  // What queued for a connection waits this long for more before it is
+  // written: fewer, bigger writes when messages flow fast (Centrifuge's
+  // WriteDelay), at the price of this much added latency.
+  absl::Duration write_delay = absl::Milliseconds(20);
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);
   // HMAC key of user tokens (realtime.token_secret); empty: user channels

@@ -114,7 +114,7 @@ TEST_F(RealtimeTest, EveryClientOfBothInstancesGetsEveryMessageOfItsChannels) {
   ASSERT_TRUE(ws.ok()) << ws.status();
   ASSERT_TRUE(
       (*ws)->Send(R"({"type":"subscribe","channels":["public.news"]})").ok());
-  auto subscribed = (*ws)->Read(kWait);
+  auto subscribed = (*ws)->ReadLine(kWait);
   ASSERT_TRUE(subscribed.ok());
   EXPECT_TRUE(absl::StrContains(*subscribed, "\"subscribed\"")) << *subscribed;
   // Not for them, then for them: a channel nobody reads is skipped.
@@ -129,7 +129,7 @@ TEST_F(RealtimeTest, EveryClientOfBothInstancesGetsEveryMessageOfItsChannels) {
     }
   }
   for (int i = 1; i <= 10; ++i) {
-    auto frame = (*ws)->Read(kWait);
+    auto frame = (*ws)->ReadLine(kWait);
     ASSERT_TRUE(frame.ok()) << frame.status();
     json::value v = json::parse(*frame);
     EXPECT_EQ(v.at("type").as_string(), "message");
@@ -254,7 +254,7 @@ TEST_F(RealtimeTest, UserChannelsNeedAValidTokenForThatUser) {
   ASSERT_TRUE(ws.ok());
   ASSERT_TRUE(
       (*ws)->Send(R"({"type":"subscribe","channels":["user.user_1"]})").ok());
-  auto answer = (*ws)->Read(kWait);
+  auto answer = (*ws)->ReadLine(kWait);
   ASSERT_TRUE(answer.ok());
   EXPECT_TRUE(absl::StrContains(*answer, "\"unauthenticated\"")) << *answer;
 }

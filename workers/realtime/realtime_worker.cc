@@ -138,6 +138,10 @@ class RealtimeWorker::Impl {
     options.max_queued_frames = static_cast<size_t>(settings_.client_buffer);
     options.ping_interval = settings_.ping_interval;
     options.idle_timeout = settings_.idle_timeout;
+    // Its frames are compact JSON: a client that falls behind gets what it
+    // missed in one message, one frame per line.
+    options.websocket_batches = true;
+    options.write_delay = settings_.write_delay;
     absl::StatusOr<std::unique_ptr<web::StreamServer>> server =
         web::StreamServer::Start(options, std::move(router),
                                  std::move(streams));

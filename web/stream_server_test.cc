@@ -1,0 +1,171 @@
+// web/stream_server.h over loopback with real SSE and WebSocket clients:
+// frames queued together go out together, in order, and the queue bound
+// holds. Frames sent from on_open are all queued before the first write
+// (on_open runs on the connection's loop thread), so what gets batched is
+// deterministic.
+#include "web/stream_server.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "web/testing/stream_clients.h"
+
+namespace herald {
+namespace web {
+namespace {
+
+using testing::SseClient;
+using testing::WebSocketClient;
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+
+Stream::Frame Share(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+// A server whose streams get `frames` (made by `frame(i)`) from on_open;
+// records how many Send()s were accepted.
+class BurstServer {
+ public:
+  BurstServer(StreamServerOptions options, int frames,
+              std::function<std::string(int)> frame) {
+    auto on_open = [this, frames, frame](std::shared_ptr<Stream> stream) {
+      int accepted = 0;
+      for (int i = 0; i < frames; ++i) {
+        if (stream->Send(Share(frame(i)))) ++accepted;
+      }
+      absl::MutexLock lock(&mu_);
+      accepted_.push_back(accepted);
+      streams_.push_back(std::move(stream));
+    };
+    StreamCallbacks callbacks;
+    callbacks.on_open = on_open;
+    StreamRoutes routes;
+    routes.Sse("/sse", [callbacks](const Request&) {
+      return StreamAnswer::Accept(callbacks);
+    });
+    routes.WebSocket("/ws", [callbacks](const Request&) {
+      return StreamAnswer::Accept(callbacks);
+    });
+    auto server = StreamServer::Start(options, Router(), std::move(routes));
+    EXPECT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  ~BurstServer() {
+    {
+      absl::MutexLock lock(&mu_);
+      streams_.clear();
+    }
+    server_->Stop();
+  }
+
+  int port() const { return server_->port(); }
+  // The first stream opened (waits for it).
+  std::shared_ptr<Stream> FirstStream() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::vector<std::shared_ptr<Stream>>* s) { return !s->empty(); },
+        &streams_));
+    return streams_.front();
+  }
+  std::vector<int> accepted() {
+    absl::MutexLock lock(&mu_);
+    return accepted_;
+  }
+
+ private:
+  std::unique_ptr<StreamServer> server_;
+  absl::Mutex mu_;
+  std::vector<int> accepted_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+std::string SseEvent(int i) {
+  return absl::StrCat("id: ", i, "\nevent: n\ndata: ", i, "\n\n");
+}
+std::string JsonFrame(int i) { return absl::StrCat("{\"n\":", i, "}"); }
+
+TEST(StreamServerTest, SseBurstArrivesWholeAndInOrder) {
+  BurstServer server({}, 200, SseEvent);
+  auto client = SseClient::Connect(server.port(), "/sse");
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_EQ((*client)->status(), 200);
+  for (int i = 0; i < 200; ++i) {
+    auto event = (*client)->Next(kWait);
+    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
+    EXPECT_EQ(event->id, absl::StrCat(i));
+    EXPECT_EQ(event->data, absl::StrCat(i));
+  }
+}
+
+TEST(StreamServerTest, WebSocketBatchesQueuedFramesOnePerLine) {
+  StreamServerOptions options;
+  options.websocket_batches = true;
+  BurstServer server(options, 50, JsonFrame);
+  auto ws = WebSocketClient::Connect(server.port(), "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  for (int i = 0; i < 50; ++i) {
+    auto line = (*ws)->ReadLine(kWait);
+    ASSERT_TRUE(line.ok()) << i << ": " << line.status();
+    EXPECT_EQ(*line, JsonFrame(i));
+  }
+  // All 50 were queued before the first write: 32 in the first message,
+  // 18 in the second.
+  EXPECT_EQ((*ws)->messages(), 2);
+}
+
+TEST(StreamServerTest, WebSocketWithoutBatchesSendsAMessagePerFrame) {
+  BurstServer server({}, 50, JsonFrame);
+  auto ws = WebSocketClient::Connect(server.port(), "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  for (int i = 0; i < 50; ++i) {
+    auto message = (*ws)->Read(kWait);
+    ASSERT_TRUE(message.ok()) << i << ": " << message.status();
+    EXPECT_EQ(*message, JsonFrame(i));
+  }
+}
+
+TEST(StreamServerTest, WriteDelayGathersFramesSentApartIntoOneWrite) {
+  StreamServerOptions options;
+  options.websocket_batches = true;
+  // Long enough that the ten Send()s below, from this thread, all happen
+  // within it.
+  options.write_delay = absl::Seconds(1);
+  BurstServer server(options, 0, JsonFrame);
+  auto ws = WebSocketClient::Connect(server.port(), "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  std::shared_ptr<Stream> stream = server.FirstStream();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->Send(Share(JsonFrame(i))));
+  for (int i = 0; i < 10; ++i) {
+    auto line = (*ws)->ReadLine(kWait);
+    ASSERT_TRUE(line.ok()) << i << ": " << line.status();
+    EXPECT_EQ(*line, JsonFrame(i));
+  }
+  EXPECT_EQ((*ws)->messages(), 1);
+  stream.reset();
+}
+
+TEST(StreamServerTest, QueueBoundRefusesFramesBeyondIt) {
+  StreamServerOptions options;
+  options.max_queued_frames = 100;
+  BurstServer server(options, 150, SseEvent);
+  auto client = SseClient::Connect(server.port(), "/sse");
+  ASSERT_TRUE(client.ok()) << client.status();
+  // Nothing was written while on_open ran (its writes wait for the loop
+  // thread it runs on), so the queue filled up to the bound: the response
+  // head, then 99 events.
+  for (int i = 0; i < 99; ++i) {
+    auto event = (*client)->Next(kWait);
+    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
+    EXPECT_EQ(event->id, absl::StrCat(i));
+  }
+  EXPECT_EQ(server.accepted(), std::vector<int>{99});
+}
+
+}  // namespace
+}  // namespace web
+}  // namespace herald
