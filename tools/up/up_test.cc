@@ -29,6 +29,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "database/database.h"
+#include "database/testing/backends.h"
+#include "devbroker/dev_broker.h"
+#include "gateway/auth/api_keys.h"
 
 namespace {
 
@@ -63,24 +67,28 @@ bool Running(pid_t pid) {
          stat[end + 2] != 'Z';
 }
 
+// A flag for each port `up` opens, on free ports.
+std::vector<std::string> FreePortFlags() {
+  std::vector<std::string> flags;
+  for (const char* port : {"http", "admin", "realtime", "broker", "email_admin",
+                           "analytics_admin", "crm_admin"}) {
+    flags.push_back(absl::StrCat("--", port, "_port=", FreePort()));
+  }
+  return flags;
+}
+
 // One run of `up` in a fresh directory, its output in a file.
 class Up {
  public:
-  explicit Up(const std::string& name) {
+  explicit Up(const std::string& name,
+              std::vector<std::string> flags = FreePortFlags()) {
     dir_ = absl::StrCat(getenv("TEST_TMPDIR"), "/", name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     output_ = absl::StrCat(dir_, "/up.log");
-    http_port_ = FreePort();
     std::vector<std::string> args = {
-        absl::StrCat(getenv("TEST_SRCDIR"), "/herald/tools/up/up"),
-        absl::StrCat("--http_port=", http_port_),
-        absl::StrCat("--admin_port=", FreePort()),
-        absl::StrCat("--realtime_port=", FreePort()),
-        absl::StrCat("--broker_port=", FreePort()),
-        absl::StrCat("--email_admin_port=", FreePort()),
-        absl::StrCat("--analytics_admin_port=", FreePort()),
-        absl::StrCat("--crm_admin_port=", FreePort())};
+        absl::StrCat(getenv("TEST_SRCDIR"), "/herald/tools/up/up")};
+    args.insert(args.end(), flags.begin(), flags.end());
     pid_ = fork();
     if (pid_ == 0) {
       if (chdir(dir_.c_str()) != 0) _exit(126);
@@ -164,7 +172,6 @@ class Up {
 
   std::string dir_;
   std::string output_;
-  int http_port_ = 0;
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
 };
@@ -312,5 +319,73 @@ TEST(UpTest, ChildrenDoNotOutliveAKilledSupervisor) {
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
 }
+
+// The same command against servers of one's own: --brokers (here a broker
+// the test runs: `up` starts none), --db (a PostgreSQL database, shared by
+// the gateway and the workers, where the key is made) and --config (a file
+// that moves the gateway's API port; the printed curl follows it).
+class UpServersTest : public herald::db::testing::ForEachBackend {};
+
+TEST_P(UpServersTest, PassesBrokersDbAndConfigThrough) {
+  if (IsSkipped()) return;
+  herald::devbroker::DevBrokerOptions options;
+  options.port = FreePort();
+  auto broker = herald::devbroker::DevBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string db_url = DatabaseUrl("herald");
+  ASSERT_FALSE(db_url.empty());
+  const int http_port = FreePort();
+  const std::string config =
+      absl::StrCat(getenv("TEST_TMPDIR"), "/servers.yaml");
+  std::ofstream(config) << "http_port: " << http_port << "\n";
+
+  std::vector<std::string> flags = {
+      absl::StrCat("--brokers=", (*broker)->address()),
+      absl::StrCat("--db=", db_url), absl::StrCat("--config=", config)};
+  for (const std::string& flag : FreePortFlags()) {
+    if (!absl::StartsWith(flag, "--http_port=") &&
+        !absl::StartsWith(flag, "--broker_port=")) {
+      flags.push_back(flag);
+    }
+  }
+  Up up("servers", flags);
+  ASSERT_TRUE(up.WaitFor("==== Herald is up ====")) << up.Output();
+  std::map<std::string, pid_t> children = up.Children();
+  EXPECT_EQ(children.count("broker"), 0u) << up.Output();
+  EXPECT_EQ(children.size(), AllProcesses().size() - 1) << up.Output();
+
+  const std::string curl = up.CurlLine();
+  ASSERT_THAT(curl, HasSubstr(absl::StrCat("localhost:", http_port, "/")));
+  EXPECT_THAT(Shell(curl), HasSubstr("\"user_id\":\"user_")) << curl;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (Emails(up.dir() + "/maildir").empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(Emails(up.dir() + "/maildir").size(), 1u) << up.Output();
+  // No SQLite file of their own: everything went to --db.
+  for (const char* file : {"herald.db", "email-worker.db", "crm-worker.db",
+                           "analytics-worker.db"}) {
+    EXPECT_FALSE(fs::exists(up.dir() + "/" + file)) << file;
+  }
+
+  ASSERT_EQ(kill(up.pid(), SIGTERM), 0);
+  std::optional<int> code = up.Wait();
+  ASSERT_TRUE(code.has_value()) << "up did not exit\n" << up.Output();
+  EXPECT_EQ(*code, 0) << up.Output();
+  for (const auto& [name, pid] : children) {
+    EXPECT_FALSE(Running(pid)) << name << " (pid " << pid << ") still runs";
+  }
+  auto db = herald::db::Database::Open(db_url);
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto keys = herald::gateway::auth::ListApiKeys(**db);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].name, "local-1");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, UpServersTest,
+    ::testing::Values(herald::db::testing::Backend::kPostgres),
+    herald::db::testing::BackendParamName);
 
 }  // namespace
