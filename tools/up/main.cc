@@ -47,8 +47,9 @@ ABSL_FLAG(int, analytics_admin_port, herald::up::StackPorts().analytics_admin,
 ABSL_FLAG(int, crm_admin_port, herald::up::StackPorts().crm_admin,
           "the CRM worker's /healthz and /metrics port");
 ABSL_FLAG(bool, keep_going, false,
-          "when a process exits on its own, report it and keep the others "
-          "running (default: stop them all and exit 1)");
+          "once everything is ready, when a process exits on its own, report "
+          "it and keep the others running (default: stop them all and exit "
+          "1)");
 ABSL_FLAG(absl::Duration, ready_timeout, absl::Minutes(2),
           "how long each stage (broker, gateway, workers) may take to be "
           "ready");

@@ -41,6 +41,7 @@ class Supervisor {
   }
 
   int Run(const std::function<void()>& on_ready) {
+    if (stages_.empty()) return 0;
     sigset_t signals;
     sigemptyset(&signals);
     for (int s : {SIGINT, SIGTERM, SIGCHLD}) sigaddset(&signals, s);
@@ -50,7 +51,6 @@ class Supervisor {
       log_.Say(absl::StrCat("signalfd: ", strerror(errno)));
       return 1;
     }
-    if (stages_.empty()) return 0;
     StartStage(*stages_.begin());
     while (true) {
       WaitForEvents();
@@ -151,7 +151,7 @@ class Supervisor {
       if (info.ssi_signo == SIGCHLD) continue;  // ReapChildren() looks
       if (phase_ != Phase::kStopping) {
         log_.Say(absl::StrCat("stopping (", strsignal(info.ssi_signo),
-                              "): workers, then the gateway, then the broker"));
+                              "), in the reverse order of the start"));
         BeginStop(0);
       } else {
         log_.Say("stopping again: killing what is left");
@@ -171,7 +171,10 @@ class Supervisor {
       ReadOutput(r);
       const std::string what = DescribeWaitStatus(*status);
       if (r.asked_to_stop) {
-        const bool clean = WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+        // Exit code 0, or the SIGTERM it was sent when it has no handler.
+        const bool clean =
+            (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) ||
+            (WIFSIGNALED(*status) && WTERMSIG(*status) == SIGTERM);
         log_.Say(absl::StrCat(r.spec->name, " stopped",
                               clean ? "" : absl::StrCat(" (", what, ")")));
         if (!clean) exit_code_ = 1;
@@ -183,7 +186,8 @@ class Supervisor {
       for (const std::string& line : log_.LastLines(r.spec->name)) {
         log_.Say(absl::StrCat("  ", r.spec->name, ": ", line));
       }
-      if (options_.keep_going) {
+      // While starting, its stage can never be ready: stop either way.
+      if (options_.keep_going && phase_ == Phase::kRunning) {
         log_.Say("--keep_going: the others go on");
       } else if (phase_ != Phase::kStopping) {
         log_.Say("stopping the others (--keep_going lets them run)");

@@ -8,9 +8,10 @@
 // the reverse order, a stage at a time: SIGTERM, wait (SIGKILL after
 // `stop_timeout`). A second SIGINT or SIGTERM kills what is left at once.
 //
-// The caller blocks SIGINT and SIGTERM first (herald::InitProcess does),
-// and calls from the thread that lives as long as the children (their
-// death signal follows that thread, tools/up/child.h).
+// Supervise receives SIGINT and SIGTERM on a signalfd: every other thread
+// must block them (threads started after herald::InitProcess do). Call it
+// from the thread that lives as long as the children (their death signal
+// follows that thread, tools/up/child.h).
 //
 // Example:
 //
@@ -37,15 +38,15 @@ struct SupervisorOptions {
   absl::Duration ready_timeout = absl::Minutes(2);
   // How long each stage may take to stop after SIGTERM before SIGKILL.
   absl::Duration stop_timeout = absl::Seconds(30);
-  // A process that exits on its own is reported and the others go on
-  // (false: they are stopped, and Supervise returns 1).
+  // Once everything is ready, a process that exits on its own is reported
+  // and the others go on (false: they are stopped, and Supervise returns 1).
   bool keep_going = false;
 };
 
 // Returns the exit code of `herald up`: 0 when stopped by a signal and every
-// process stopped cleanly (exit code 0 after SIGTERM); 1 when a process
-// could not start, was not ready in time, exited on its own (unless
-// keep_going), or had to be killed.
+// process stopped cleanly (exit code 0, or killed by the SIGTERM it was
+// sent); 1 when a process could not start, was not ready in time, exited on
+// its own (unless keep_going), or had to be killed.
 int Supervise(const std::vector<ProcessSpec>& plan,
               const SupervisorOptions& options, LogPrinter& log,
               const std::function<void()>& on_ready);
