@@ -19,12 +19,17 @@ PACKAGES=(
   libssl-dev                   # libcrypto: API key hashes, realtime tokens (base/crypto)
   chromium                     # headless browser of the realtime page's test (e2e)
   wrk                          # HTTP load generator for tools/ benchmarks
+  curl                         # the curl `./herald up` prints (tools/up test)
   clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
 )
 
+# One dpkg-query for all: a rerun on a machine that has them is quick
+# (`./herald up` runs this each time).
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+  awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }' || true)
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -qx -- "$p" <<<"$installed" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
