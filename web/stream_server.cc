@@ -117,8 +117,10 @@ struct Loop {
   asio::io_context ioc{1};
   std::thread thread;
 
-  // Has `stream` write what it queued (StreamBase::WriteNext) once the
-  // write delay has passed.
+  // Has `stream` write what it queued (StreamBase::WriteNext): at the
+  // loop's next flush, which comes at once when the last one is at least the
+  // write delay ago, else when it is (at most one flush per delay: an idle
+  // system adds no latency, a busy one gathers frames).
   void Schedule(std::shared_ptr<StreamBase> stream);
   bool delays_writes() const { return write_delay > absl::ZeroDuration(); }
 
@@ -126,7 +128,9 @@ struct Loop {
   void Flush();
 
   const absl::Duration write_delay;
-  asio::steady_timer delay_timer{ioc};  // on the loop's thread
+  // On the loop's thread:
+  asio::steady_timer delay_timer{ioc};
+  std::chrono::steady_clock::time_point last_flush;
   absl::Mutex mu;
   std::vector<std::shared_ptr<StreamBase>> ready ABSL_GUARDED_BY(mu);
   bool flush_posted ABSL_GUARDED_BY(mu) = false;
@@ -297,12 +301,15 @@ void Loop::Schedule(std::shared_ptr<StreamBase> stream) {
     return;
   }
   asio::post(ioc, [this] {
-    delay_timer.expires_after(Chrono(write_delay));
+    const auto due = last_flush + Chrono(write_delay);
+    if (std::chrono::steady_clock::now() >= due) return Flush();
+    delay_timer.expires_at(due);
     delay_timer.async_wait([this](beast::error_code) { Flush(); });
   });
 }
 
 void Loop::Flush() {
+  last_flush = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<StreamBase>> streams;
   {
     absl::MutexLock lock(&mu);

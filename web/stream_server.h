@@ -15,7 +15,8 @@
 //     after the other; WebSocket frames in one message, one per line, when
 //     `websocket_batches` is set), so a burst or a client that fell behind
 //     costs one system call for many frames; `write_delay` trades a little
-//     latency for fewer, bigger writes when messages flow fast;
+//     latency for fewer, bigger writes when messages flow fast (none when
+//     they do not);
 //   - at most `max_streams` streams are open; more are refused with 503;
 //   - SSE: a comment line (":\n\n") every `ping_interval`, and a write that
 //     does not finish within `idle_timeout` closes the connection;
@@ -140,10 +141,11 @@ struct StreamServerOptions {
   // '\n' (as Centrifugo's JSON protocol does); each frame must then hold no
   // line break (compact JSON). Off: one message per frame.
   bool websocket_batches = false;
-  // What queued for an idle connection waits this long for more before it
-  // is written (one timer per event loop thread, not per connection): at
-  // many messages a second to many clients, each write then carries several
-  // and the system calls fall by as much. Zero: written at once.
+  // At most one flush of queued frames per event loop thread per
+  // `write_delay`: frames queued within a delay of the last flush wait for
+  // the next (at many messages a second to many clients, each write then
+  // carries several and the system calls fall by as much); a frame queued
+  // after a quiet spell goes at once. Zero: every frame at once.
   absl::Duration write_delay = absl::ZeroDuration();
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);

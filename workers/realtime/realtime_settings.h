@@ -29,9 +29,9 @@ struct RealtimeSettings {
   // Messages a connection may have queued, not yet written; a client
   // further behind is disconnected (it resumes from its last event id).
   int client_buffer = 256;
-  // What queued for a connection waits this long for more before it is
-  // written: fewer, bigger writes when messages flow fast (Centrifuge's
-  // WriteDelay), at the price of this much added latency.
+  // At most one write per connection this often: what queues meanwhile
+  // goes out together (Centrifuge's WriteDelay). A message after a quiet
+  // spell goes at once; at many messages a second, writes carry several.
   absl::Duration write_delay = absl::Milliseconds(20);
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);
