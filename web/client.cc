@@ -25,7 +25,8 @@ std::optional<absl::string_view> ClientResponse::Header(
 
 class HttpClient::Impl {
  public:
-  Impl(std::string host, int port) : host_(std::move(host)), port_(port) {}
+  Impl(std::string host, int port, absl::Duration timeout)
+      : host_(std::move(host)), port_(port), timeout_(timeout) {}
 
   absl::Status Connect() {
     if (stream_ && stream_->socket().is_open()) return absl::OkStatus();
@@ -42,15 +43,44 @@ class HttpClient::Impl {
     return absl::OkStatus();
   }
 
+  // Runs one asynchronous operation on the connection to its end, within
+  // the timeout (Beast's tcp_stream cancels it then: error::timeout).
+  // `start(handler)` starts it.
+  template <typename Start>
+  beast::error_code Run(Start start) {
+    if (timeout_ == absl::InfiniteDuration()) {
+      stream_->expires_never();
+    } else {
+      stream_->expires_after(
+          std::chrono::microseconds(absl::ToInt64Microseconds(timeout_)));
+    }
+    beast::error_code result;
+    start([&result](beast::error_code ec, size_t) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    return result;
+  }
+
+  // An operation that ran out of the timeout, or another failure.
+  absl::Status Failed(absl::string_view doing, const beast::error_code& ec) {
+    if (ec == beast::error::timeout) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(doing, ": no answer from ", host_, ":", port_,
+                       " within ", absl::FormatDuration(timeout_)));
+    }
+    return absl::UnavailableError(absl::StrCat(doing, ": ", ec.message()));
+  }
+
   absl::StatusOr<ClientResponse> Read() {
     beast::error_code ec;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
-    http::read(*stream_, buffer_, parser, ec);
+    ec = Run([&](auto handler) {
+      http::async_read(*stream_, buffer_, parser, std::move(handler));
+    });
     if (ec) {
       stream_.reset();
-      return absl::UnavailableError(
-          absl::StrCat("reading the response: ", ec.message()));
+      return Failed("reading the response", ec);
     }
     http::response<http::string_body> res = parser.release();
     ClientResponse out;
@@ -81,10 +111,15 @@ class HttpClient::Impl {
       req.body() = body;
       req.prepare_payload();
       beast::error_code ec;
-      http::write(*stream_, req, ec);
+      ec = Run([&](auto handler) {
+        http::async_write(*stream_, req, std::move(handler));
+      });
       if (ec) {
-        stream_.reset();  // a stale keep-alive connection: reconnect once
-        continue;
+        stream_.reset();
+        if (ec == beast::error::timeout) {
+          return Failed("sending the request", ec);
+        }
+        continue;  // a stale keep-alive connection: reconnect once
       }
       return Read();
     }
@@ -95,21 +130,24 @@ class HttpClient::Impl {
     absl::Status connected = Connect();
     if (!connected.ok()) return connected;
     beast::error_code ec;
-    asio::write(stream_->socket(), asio::buffer(bytes), ec);
-    if (ec) return absl::UnavailableError(ec.message());
+    ec = Run([&](auto handler) {
+      asio::async_write(*stream_, asio::buffer(bytes), std::move(handler));
+    });
+    if (ec) return Failed("sending", ec);
     return Read();
   }
 
  private:
   std::string host_;
   int port_;
+  absl::Duration timeout_;
   asio::io_context ioc_;
   std::optional<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
 };
 
-HttpClient::HttpClient(std::string host, int port)
-    : impl_(std::make_unique<Impl>(std::move(host), port)) {}
+HttpClient::HttpClient(std::string host, int port, absl::Duration timeout)
+    : impl_(std::make_unique<Impl>(std::move(host), port, timeout)) {}
 HttpClient::~HttpClient() = default;
 
 absl::StatusOr<ClientResponse> HttpClient::Send(const std::string& method,

@@ -6,6 +6,8 @@
 // Example:
 //
 //   herald::web::HttpClient client("127.0.0.1", port);
+//   // or, giving up on a server that accepts and never answers:
+//   herald::web::HttpClient probe("127.0.0.1", port, absl::Seconds(2));
 //   absl::StatusOr<herald::web::ClientResponse> r =
 //       client.Send("POST", "/api/v1/users", R"({"email":"a@b.co"})");
 #ifndef HERALD_WEB_CLIENT_H_
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "web/http.h"
 
 namespace herald {
@@ -29,7 +32,11 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  HttpClient(std::string host, int port);
+  // `timeout` bounds each send and each read on the connection (a server
+  // that accepts and then never answers gives DeadlineExceeded); infinite
+  // by default.
+  HttpClient(std::string host, int port,
+             absl::Duration timeout = absl::InfiniteDuration());
   ~HttpClient();
 
   // Sends one request, (re)connecting when needed. Unavailable when the

@@ -333,6 +333,27 @@ TEST(ServerStartTest, PortInUseIsAnError) {
               HasSubstr(absl::StrCat(":", options.port)));
 }
 
+TEST(HttpClientTest, ATimeoutEndsTheWaitForAServerThatNeverAnswers) {
+  // A listening socket nobody accepts on: the kernel completes connects
+  // into its backlog, and no answer ever comes.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+            0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  HttpClient client("127.0.0.1", ntohs(address.sin_port),
+                    absl::Milliseconds(200));
+  absl::StatusOr<ClientResponse> answer = client.Send("GET", "/healthz");
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << answer.status();
+  close(fd);
+}
+
 TEST(JsonTest, QuotesWellFormedUtf8AndReplacesTheRest) {
   EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"),
             "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");

@@ -29,7 +29,9 @@ bool Accepts(int port) {
 
 bool IsReady(const ReadyCheck& check) {
   if (check.path.empty()) return Accepts(check.port);
-  web::HttpClient client("127.0.0.1", check.port);
+  // A process that accepts and never answers (stopped, wedged) is not
+  // ready, and must not hold up the poller.
+  web::HttpClient client("127.0.0.1", check.port, absl::Seconds(2));
   absl::StatusOr<web::ClientResponse> answer = client.Send("GET", check.path);
   return answer.ok() && answer->status == 200;
 }
