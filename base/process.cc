@@ -22,7 +22,8 @@ sigset_t StopSignals() {
 
 }  // namespace
 
-void InitProcess(int argc, char** argv) {
+void InitProcess(int argc, char** argv, const Usage& usage) {
+  HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/flags.h"
 #include "base/process.h"
+#include "base/usage.h"
 #include "database/flags.h"
 #include "gateway/gateway.h"
 #include "gateway/settings.h"
@@ -35,15 +36,29 @@ std::optional<std::string> Text(std::optional<int> value) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
-
   herald::Config config;
   herald::gateway::GatewaySettings gateway;
   std::vector<herald::settings::Key> keys = herald::MessagingKeys(config);
   for (auto& key : herald::gateway::GatewayKeys(gateway)) keys.push_back(key);
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"service", "gateway"}, {"client_id", "gateway"}};
+
+  herald::Usage usage;
+  usage.synopsis =
+      "gateway [--http_port=N] [--admin_port=N] [--brokers=LIST] [--db=URL] "
+      "[--config=FILE]";
+  usage.description =
+      "The Herald HTTP gateway: the REST API (payments, users, notifications,\n"
+      "realtime), written to its database and published to Kafka through the\n"
+      "outbox. With no brokers configured it starts the development broker.\n"
+      "API keys: heraldctl keys create.\n";
+  usage.keys = keys;
+  usage.defaults = defaults;
+  herald::InitProcess(argc, argv, usage);
+
   absl::Status loaded = herald::settings::Load(
       keys, herald::SourcesFromFlags(
-                {{"service", "gateway"}, {"client_id", "gateway"}},
+                defaults,
                 {herald::MessagingFlags(),
                  herald::db::DatabaseFlags(),
                  {{"http_port", Text(absl::GetFlag(FLAGS_http_port))},

@@ -21,6 +21,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "base/flags.h"
+#include "base/usage.h"
 #include "database/flags.h"
 #include "database/settings.h"
 #include "messaging/config.h"
@@ -35,7 +36,33 @@ ABSL_FLAG(std::string, name, "", "keys create: the key's name");
 ABSL_FLAG(std::string, scopes, "",
           "keys create: its scopes, e.g. payments:write,payments:read");
 
+namespace {
+
+constexpr char kCommands[] =
+    "Commands:\n"
+    "  send <Type> '<json>'        publish one event (Protobuf JSON)\n"
+    "  tail <topic>                print records (dead letters with where and\n"
+    "                              why) [--count --timeout_s "
+    "--from_beginning]\n"
+    "  keys create|list|revoke     the gateway's API keys [--db --name "
+    "--scopes]\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  {
+    // Only for --help: the keys show their defaults.
+    herald::Config config;
+    herald::db::DatabaseSettings database;
+    herald::Usage usage;
+    usage.synopsis = "heraldctl <command> [arguments] [flags]";
+    usage.description = kCommands;
+    usage.keys = herald::MessagingKeys(config);
+    for (auto& key : herald::db::DatabaseKeys(database)) {
+      usage.keys.push_back(key);
+    }
+    herald::HandleHelp(argc, argv, usage);
+  }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
@@ -45,10 +72,9 @@ int main(int argc, char** argv) {
   if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
     if (chdir(dir) != 0) std::cerr << "cannot enter " << dir << "\n";
   }
-  const char* usage =
-      "usage: heraldctl send <Type> '<json>' | heraldctl tail <topic> "
-      "[--count=N] [--timeout_s=S] [--from_beginning=false] | heraldctl keys "
-      "create|list|revoke ...\n";
+  const std::string usage =
+      absl::StrCat("usage: heraldctl <command> [arguments] [flags]\n",
+                   kCommands, "heraldctl --help: every flag and setting\n");
   if (args.size() >= 2 && std::string(args[1]) == "keys") {
     herald::db::DatabaseSettings database;
     absl::Status status = herald::settings::Load(
@@ -66,7 +92,7 @@ int main(int argc, char** argv) {
         flags, std::cout, std::cerr);
   }
   if (args.size() < 3) {
-    std::fputs(usage, stderr);
+    std::fputs(usage.c_str(), stderr);
     return 2;
   }
   herald::Config loaded;
@@ -109,6 +135,6 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  std::fputs(usage, stderr);
+  std::fputs(usage.c_str(), stderr);
   return 2;
 }
