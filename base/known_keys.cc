@@ -19,6 +19,7 @@ const std::vector<std::string>& KnownKeys() {
       "producer.enqueue_timeout_ms",
       "producer.close_timeout_ms",
       "producer.partitioner",
+      "log.format",
       "consumer.group_id",
       "consumer.auto_offset_reset",
       "consumer.session_timeout_ms",

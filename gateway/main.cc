@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "base/flags.h"
+#include "base/log_format.h"
 #include "base/process.h"
 #include "base/usage.h"
 #include "database/flags.h"
@@ -38,7 +39,9 @@ std::optional<std::string> Text(std::optional<int> value) {
 int main(int argc, char** argv) {
   herald::Config config;
   herald::gateway::GatewaySettings gateway;
+  herald::LogSettings log;
   std::vector<herald::settings::Key> keys = herald::MessagingKeys(config);
+  for (auto& key : herald::LogKeys(log)) keys.push_back(key);
   for (auto& key : herald::gateway::GatewayKeys(gateway)) keys.push_back(key);
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"service", "gateway"}, {"client_id", "gateway"}};
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  herald::ApplyLogFormat(log.format);
   auto running = herald::gateway::Gateway::Start(config, gateway);
   if (!running.ok()) {
     LOG(ERROR) << "gateway cannot start: " << running.status();

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/flags.h"
+#include "base/log_format.h"
 #include "base/process.h"
 #include "base/usage.h"
 #include "messaging/flags.h"
@@ -333,7 +334,9 @@ void RealtimeWorker::Stop() { impl_->Stop(); }
 int RealtimeMain(int argc, char** argv) {
   Config config;
   RealtimeSettings settings;
+  LogSettings log;
   std::vector<settings::Key> keys = MessagingKeys(config);
+  for (auto& key : LogKeys(log)) keys.push_back(key);
   for (auto& key : RealtimeKeys(settings)) keys.push_back(key);
   // consumer.fetch_wait_max_ms 10 instead of 100: an empty fetch is held
   // that long, and the development broker (librdkafka's mock cluster) holds
@@ -363,6 +366,7 @@ int RealtimeMain(int argc, char** argv) {
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  ApplyLogFormat(log.format);
   if (config.brokers.empty()) {
     config.brokers = "127.0.0.1:9092";
     LOG(INFO) << "no brokers configured: using the development broker at "

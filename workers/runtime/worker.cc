@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/log_format.h"
 #include "base/process.h"
 #include "base/redact.h"
 #include "base/usage.h"
@@ -221,7 +222,9 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
   Config config;
   WorkerSettings settings;
   if (spec.admin_port.has_value()) settings.admin_port = *spec.admin_port;
+  LogSettings log;
   std::vector<settings::Key> keys = MessagingKeys(config);
+  for (auto& key : LogKeys(log)) keys.push_back(key);
   for (auto& key : WorkerKeys(settings)) keys.push_back(key);
   if (spec.keys) {
     for (auto& key : spec.keys()) keys.push_back(key);
@@ -257,6 +260,7 @@ int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  ApplyLogFormat(log.format);
   if (config.brokers.empty()) {
     config.brokers = "127.0.0.1:9092";
     LOG(INFO) << "no brokers configured: using the development broker at "
