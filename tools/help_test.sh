@@ -44,6 +44,11 @@ check tools/bench/messaging_bench "messaging_bench " rounds -
 # The defaults shown are the binary's own, not the components'.
 "$root/workers/email" --help | grep -q "^  consumer.group_id = email-worker-group " \
   || { echo "FAIL email --help: not its own consumer group"; failed=1; }
+# heraldctl lists its commands.
+for command in "dlq replay" "outbox status" "topics ensure" "groups lag"; do
+  "$root/tools/heraldctl/heraldctl" --help | grep -q "^  $command " \
+    || { echo "FAIL heraldctl --help: no $command"; failed=1; }
+done
 # A mistyped flag is still refused.
 if "$root/gateway/gateway" --no_such_flag >/dev/null 2>&1; then
   echo "FAIL gateway accepted --no_such_flag"; failed=1

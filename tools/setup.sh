@@ -20,6 +20,7 @@ PACKAGES=(
   chromium                     # headless browser of the realtime page's test (e2e)
   wrk                          # HTTP load generator for tools/ benchmarks
   clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
+  prometheus                   # promtool: tools/observability's alert rules check
 )
 
 missing=()
