@@ -1,11 +1,15 @@
 #include "tools/heraldctl/admin.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "database/database.h"
 #include "messaging/contract_topics.h"
 #include "messaging/dead_letter.h"
@@ -34,6 +38,15 @@ std::vector<std::string> AllTopics() {
 }  // namespace
 
 absl::Status OutboxStatus(const std::string& db_url, std::ostream& out) {
+  // Opening a SQLite file that is not there would create an empty one.
+  if (absl::StartsWith(db_url, "sqlite:")) {
+    const std::string path(absl::StripPrefix(
+        absl::string_view(db_url).substr(0, db_url.find('?')), "sqlite:"));
+    if (access(path.c_str(), F_OK) != 0) {
+      return absl::NotFoundError(
+          absl::StrCat("no database at ", path, " (--db=sqlite:PATH)"));
+    }
+  }
   absl::StatusOr<std::unique_ptr<db::Database>> db = db::Database::Open(db_url);
   if (!db.ok()) return db.status();
   absl::StatusOr<std::map<std::string, outbox::Backlog>> topics =

@@ -4,9 +4,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <sstream>
 
 #include "contracts/v1/payments.pb.h"
@@ -66,11 +68,22 @@ TEST_P(OutboxStatusTest, PendingRowsAndOldestAgePerTopic) {
 }
 
 TEST_P(OutboxStatusTest, ADatabaseWithoutAnOutboxIsAnError) {
+  auto db = db::Database::Open(DatabaseUrl());  // there, but empty
+  ASSERT_TRUE(db.ok()) << db.status();
   std::ostringstream out;
   absl::Status status = OutboxStatus(DatabaseUrl(), out);
   ASSERT_FALSE(status.ok());
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("is this a gateway's database?"));
+}
+
+TEST(OutboxStatusFileTest, AMissingSqliteFileIsNotCreated) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-such.db");
+  std::ostringstream out;
+  absl::Status status = OutboxStatus("sqlite:" + path, out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxStatusTest,
