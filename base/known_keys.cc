@@ -18,6 +18,8 @@ const std::vector<std::string>& KnownKeys() {
       "producer.delivery_timeout_ms",
       "producer.enqueue_timeout_ms",
       "producer.close_timeout_ms",
+      "producer.partitioner",
+      "log.format",
       "consumer.group_id",
       "consumer.auto_offset_reset",
       "consumer.session_timeout_ms",

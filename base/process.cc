@@ -8,6 +8,7 @@
 
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
+#include "base/log_format.h"
 
 namespace herald {
 namespace {
@@ -22,10 +23,10 @@ sigset_t StopSignals() {
 
 }  // namespace
 
-void InitProcess(int argc, char** argv) {
+void InitProcess(int argc, char** argv, const Usage& usage) {
+  HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
+  InitLogging(argv[0]);
   // Under `bazel run`, relative paths (herald.db, maildir) mean the user's
   // directory, not the runfiles tree.
   if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {

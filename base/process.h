@@ -8,7 +8,9 @@
 //
 //   int main(int argc, char** argv) {
 //     // Blocks SIGINT and SIGTERM here and in every thread started later.
-//     herald::InitProcess(argc, argv);
+//     herald::Usage usage;  // what --help prints (base/usage.h)
+//     usage.synopsis = "my_tool [--flag=value]";
+//     herald::InitProcess(argc, argv, usage);
 //     ... start threads ...
 //     int signal = herald::WaitForStopSignal();
 //     ... stop ...
@@ -16,12 +18,15 @@
 #ifndef HERALD_BASE_PROCESS_H_
 #define HERALD_BASE_PROCESS_H_
 
+#include "base/usage.h"
+
 namespace herald {
 
-// Parses absl flags, initializes glog (to stderr), enters
-// $BUILD_WORKING_DIRECTORY when set, and blocks SIGINT and SIGTERM so that
-// WaitForStopSignal() receives them. Call before starting any thread.
-void InitProcess(int argc, char** argv);
+// Answers --help with `usage` (base/usage.h: prints and exits 0), parses absl
+// flags, initializes glog (to stderr), enters $BUILD_WORKING_DIRECTORY when
+// set, and blocks SIGINT and SIGTERM so that WaitForStopSignal() receives them.
+// Call before starting any thread.
+void InitProcess(int argc, char** argv, const Usage& usage);
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
 int WaitForStopSignal();

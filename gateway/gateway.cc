@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "base/redact.h"
+#include "base/trace_context.h"
 #include "database/database.h"
 #include "devbroker/dev_broker.h"
 #include "gateway/auth/authenticator.h"
@@ -379,18 +380,27 @@ class Gateway::Impl {
   void Api(web::Router& router, const char* method, const char* pattern,
            ApiHandler handler) {
     const Scope scope = ScopeOf(method, pattern);
-    router.HandleAsync(method, pattern,
-                       [this, scope, handler = std::move(handler)](
-                           const web::Request& r, web::Responder respond) {
-                         if (authenticator_ == nullptr)
-                           return handler(r, std::move(respond), "");
-                         auth::Verdict verdict = authenticator_->Check(
-                             r.Header("Authorization"), scope);
-                         if (verdict.outcome != auth::Outcome::kAllowed) {
-                           return respond(RefusalResponse(verdict));
-                         }
-                         handler(r, std::move(respond), verdict.key_name);
-                       });
+    router.HandleAsync(
+        method, pattern,
+        [this, scope, handler = std::move(handler)](const web::Request& r,
+                                                    web::Responder respond) {
+          // The caller's trace (W3C traceparent), or a new one: the events
+          // this request writes carry it, and log lines on this thread
+          // show it.
+          std::optional<trace::Context> caller =
+              trace::Parse(r.Header(trace::kTraceparent).value_or(""),
+                           r.Header(trace::kTracestate).value_or(""));
+          trace::Scope trace_scope(caller.has_value() ? trace::ChildOf(*caller)
+                                                      : trace::NewRoot());
+          if (authenticator_ == nullptr)
+            return handler(r, std::move(respond), "");
+          auth::Verdict verdict =
+              authenticator_->Check(r.Header("Authorization"), scope);
+          if (verdict.outcome != auth::Outcome::kAllowed) {
+            return respond(RefusalResponse(verdict));
+          }
+          handler(r, std::move(respond), verdict.key_name);
+        });
   }
 
   // A write route, once its key is checked: a JSON body (415 otherwise) and

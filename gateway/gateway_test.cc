@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/trace_context.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/realtime.pb.h"
@@ -66,6 +67,8 @@ class EventLog {
     std::string text;  // DebugString of the decoded event
     std::string id;
     int32_t partition = -1;
+    std::string traceparent;  // W3C trace context headers ("" when none)
+    std::string tracestate;
   };
 
   // The events seen on `topic`, sentinels apart.
@@ -88,18 +91,22 @@ class EventLog {
  private:
   template <typename T>
   void Add(Consumer& consumer) {
-    ASSERT_TRUE(consumer
-                    .Subscribe<T>([this](const T& event, const Metadata& meta) {
-                      Event seen{std::string(meta.key), event.DebugString(),
-                                 std::string(meta.event_id), meta.partition};
-                      const bool sentinel =
-                          absl::StrContains(seen.text, "sentinel");
-                      absl::MutexLock lock(&mu_);
-                      (sentinel ? sentinels_ : events_)[std::string(meta.topic)]
-                          .push_back(std::move(seen));
-                      return absl::OkStatus();
-                    })
-                    .ok());
+    ASSERT_TRUE(
+        consumer
+            .Subscribe<T>([this](const T& event, const Metadata& meta) {
+              Event seen{std::string(meta.key),
+                         event.DebugString(),
+                         std::string(meta.event_id),
+                         meta.partition,
+                         std::string(meta.Header("traceparent").value_or("")),
+                         std::string(meta.Header("tracestate").value_or(""))};
+              const bool sentinel = absl::StrContains(seen.text, "sentinel");
+              absl::MutexLock lock(&mu_);
+              (sentinel ? sentinels_ : events_)[std::string(meta.topic)]
+                  .push_back(std::move(seen));
+              return absl::OkStatus();
+            })
+            .ok());
   }
 
   absl::Mutex mu_;
@@ -322,6 +329,41 @@ TEST_P(GatewayTest, EveryRouteAnswersAndEmitsItsEvent) {
   EXPECT_THAT(metrics.body, HasSubstr("herald_events_published_total 4"));
   EXPECT_THAT(metrics.body,
               HasSubstr("herald_http_request_duration_seconds_bucket"));
+}
+
+// W3C trace context: the caller's traceparent (or a new root) is stored
+// with the outbox row and published as the record's headers, as a child:
+// the same trace id, a new span id; tracestate as it came.
+TEST_P(GatewayTest, TraceContextTravelsFromTheRequestToTheRecord) {
+  auto traced = Post(
+      "/api/v1/payments", R"({"user_id":"u1","amount":5,"currency":"EUR"})",
+      {{"traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+       {"tracestate", "congo=t61rcWkgMzE"}});
+  ASSERT_EQ(traced.status, 201) << traced.body;
+  auto untraced = Post("/api/v1/users", R"({"email":"a@b.c","name":"A"})");
+  ASSERT_EQ(untraced.status, 201) << untraced.body;
+  auto untraced_too = Post("/api/v1/users", R"({"email":"b@b.c","name":"B"})");
+  ASSERT_EQ(untraced_too.status, 201) << untraced_too.body;
+  ASSERT_TRUE(WaitFor([&] {
+    return events_.On("payment.created").size() == 1 &&
+           events_.On("user.registered").size() == 2;
+  }));
+  const EventLog::Event payment = events_.On("payment.created")[0];
+  std::optional<trace::Context> child = trace::Parse(payment.traceparent);
+  ASSERT_TRUE(child.has_value()) << payment.traceparent;
+  EXPECT_EQ(child->trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_NE(child->span_id(), "00f067aa0ba902b7");
+  EXPECT_EQ(payment.tracestate, "congo=t61rcWkgMzE");
+  // Without one, each request is a new root.
+  std::optional<trace::Context> first =
+      trace::Parse(events_.On("user.registered")[0].traceparent);
+  std::optional<trace::Context> second =
+      trace::Parse(events_.On("user.registered")[1].traceparent);
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_NE(first->trace_id(), second->trace_id());
+  EXPECT_NE(first->trace_id(), child->trace_id());
+  EXPECT_EQ(events_.On("user.registered")[0].tracestate, "");
 }
 
 // Answers are written without a JSON library object on the hot path: text

@@ -8,7 +8,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "base/flags.h"
+#include "base/log_format.h"
 #include "base/process.h"
+#include "base/usage.h"
 #include "database/flags.h"
 #include "gateway/gateway.h"
 #include "gateway/settings.h"
@@ -35,15 +37,31 @@ std::optional<std::string> Text(std::optional<int> value) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
-
   herald::Config config;
   herald::gateway::GatewaySettings gateway;
+  herald::LogSettings log;
   std::vector<herald::settings::Key> keys = herald::MessagingKeys(config);
+  for (auto& key : herald::LogKeys(log)) keys.push_back(key);
   for (auto& key : herald::gateway::GatewayKeys(gateway)) keys.push_back(key);
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"service", "gateway"}, {"client_id", "gateway"}};
+
+  herald::Usage usage;
+  usage.synopsis =
+      "gateway [--http_port=N] [--admin_port=N] [--brokers=LIST] [--db=URL] "
+      "[--config=FILE]";
+  usage.description =
+      "The Herald HTTP gateway: the REST API (payments, users, notifications,\n"
+      "realtime), written to its database and published to Kafka through the\n"
+      "outbox. With no brokers configured it starts the development broker.\n"
+      "API keys: heraldctl keys create.\n";
+  usage.keys = keys;
+  usage.defaults = defaults;
+  herald::InitProcess(argc, argv, usage);
+
   absl::Status loaded = herald::settings::Load(
       keys, herald::SourcesFromFlags(
-                {{"service", "gateway"}, {"client_id", "gateway"}},
+                defaults,
                 {herald::MessagingFlags(),
                  herald::db::DatabaseFlags(),
                  {{"http_port", Text(absl::GetFlag(FLAGS_http_port))},
@@ -53,6 +71,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  herald::ApplyLogFormat(log.format);
   auto running = herald::gateway::Gateway::Start(config, gateway);
   if (!running.ok()) {
     LOG(ERROR) << "gateway cannot start: " << running.status();

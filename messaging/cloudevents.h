@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/trace_context.h"
 
 namespace herald {
 
@@ -66,8 +67,9 @@ absl::StatusOr<absl::Time> ParseEventTime(absl::string_view text);
 // ForEachEventHeader()
 //
 // Calls `add(name, value)` for each CloudEvents header of one event, in the
-// order Herald writes them. The one list of those headers: EncodeEvent and
-// the producer's send path both build theirs from it.
+// order Herald writes them, then `traceparent` and `tracestate`. The one list
+// of those headers: EncodeEvent and the producer's send path both build theirs
+// from it.
 template <typename Add>
 void ForEachEventHeader(absl::string_view id, absl::string_view type,
                         absl::string_view source, absl::string_view time,
@@ -78,6 +80,17 @@ void ForEachEventHeader(absl::string_view id, absl::string_view type,
   add(ce::kSource, source);
   add(ce::kTime, time);
   add(ce::kContentType, ce::kProtobufContentType);
+  // W3C trace context: a child of the request or record this thread works
+  // for (base/trace_context.h), when it has one.
+  if (const trace::Context* parent = trace::Current()) {
+    char traceparent[trace::kTraceparentSize];
+    add(trace::kTraceparent,
+        absl::string_view(traceparent,
+                          trace::WriteChildTraceparent(*parent, traceparent)));
+    if (!parent->tracestate().empty()) {
+      add(trace::kTracestate, parent->tracestate());
+    }
+  }
 }
 
 // FindHeader()

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -41,6 +42,19 @@ std::vector<settings::Key> MessagingKeys(Config& c) {
           "how long a send waits when the local queue is full"),
       Int("producer.close_timeout_ms", &p.close_timeout_ms, 0, kHour,
           "how long closing waits for deliveries"),
+      settings::String(
+          "producer.partitioner", &p.partitioner,
+          "key to partition: murmur2_random is Java's, Spring's and "
+          "KafkaJS's (same key, same partition); consistent_random is "
+          "librdkafka's own default (CRC32); also murmur2, consistent, "
+          "fnv1a_random, fnv1a, random",
+          [](absl::string_view v) {
+            for (const char* name : kPartitioners) {
+              if (v == name) return absl::OkStatus();
+            }
+            return absl::InvalidArgumentError(absl::StrCat(
+                "expected one of ", absl::StrJoin(kPartitioners, ", ")));
+          }),
       settings::String("consumer.group_id", &k.group_id,
                        "consumer group (default: the worker's group)"),
       Choice("consumer.auto_offset_reset", &k.auto_offset_reset,

@@ -59,7 +59,18 @@ struct ProducerConfig {
   int enqueue_timeout_ms = 5000;
   // How long the destructor waits for outstanding deliveries.
   int close_timeout_ms = 10000;
+  // Which partition a key goes to (librdkafka's `partitioner`).
+  // murmur2_random is Java's (and Spring's, KafkaJS's) default: the same
+  // key lands on the same partition whichever client wrote it; records
+  // without a key are spread at random. See kPartitioners.
+  std::string partitioner = "murmur2_random";
 };
+
+// The values producer.partitioner accepts: librdkafka's partitioners.
+inline constexpr const char* kPartitioners[] = {
+    "murmur2_random", "murmur2",      "consistent_random",
+    "consistent",     "fnv1a_random", "fnv1a",
+    "random"};
 
 struct ConsumerConfig {
   // Consumer group id; workers set their own default.

@@ -61,4 +61,10 @@ absl::Time Metadata::EventTime() const {
   return timestamp;
 }
 
+std::optional<trace::Context> Metadata::Trace() const {
+  std::optional<absl::string_view> traceparent = Header(trace::kTraceparent);
+  if (!traceparent.has_value()) return std::nullopt;
+  return trace::Parse(*traceparent, Header(trace::kTracestate).value_or(""));
+}
+
 }  // namespace herald

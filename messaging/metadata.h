@@ -13,6 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/trace_context.h"
 #include "messaging/cloudevents.h"
 
 namespace herald {
@@ -42,6 +43,14 @@ class Metadata {
   //
   // The value of the last header named `name`, if any.
   std::optional<absl::string_view> Header(absl::string_view name) const;
+
+  // Trace()
+  //
+  // The W3C trace context of the record (its `traceparent` and
+  // `tracestate` headers), if it has a valid one. While a (single-record)
+  // handler runs, trace::Current() is this too, so the events it sends
+  // carry the trace on, as children.
+  std::optional<trace::Context> Trace() const;
 
   // AllHeaders()
   //

@@ -13,6 +13,7 @@ namespace herald {
 
 struct TailReader::Handle {
   rd_kafka_t* rk = nullptr;
+  TailReaderOptions options;
   ~Handle() {
     if (rk == nullptr) return;
     rd_kafka_consumer_close(rk);
@@ -21,7 +22,7 @@ struct TailReader::Handle {
 };
 
 absl::StatusOr<std::unique_ptr<TailReader>> TailReader::Create(
-    const Config& config) {
+    const Config& config, const TailReaderOptions& options) {
   Config own = config;
   // librdkafka wants a group id for assign(); with no subscribe() and no
   // commits the group is never joined, so a unique name keeps it inert.
@@ -40,6 +41,7 @@ absl::StatusOr<std::unique_ptr<TailReader>> TailReader::Create(
     if (!set.ok()) return set;
   }
   auto handle = std::make_unique<Handle>();
+  handle->options = options;
   char error[512];
   handle->rk =
       rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof(error));
@@ -155,6 +157,22 @@ std::vector<TailRecord> TailReader::Poll(absl::Duration timeout, int max) {
     rd_kafka_timestamp_type_t type;
     const int64_t ms = rd_kafka_message_timestamp(m, &type);
     record.timestamp = ms >= 0 ? absl::FromUnixMillis(ms) : absl::Now();
+    rd_kafka_headers_t* headers = nullptr;
+    if (handle_->options.headers &&
+        rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+           RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        record.headers.emplace_back(
+            name, value != nullptr
+                      ? std::string(static_cast<const char*>(value), size)
+                      : std::string());
+      }
+    }
     rd_kafka_message_destroy(m);
     out.push_back(std::move(record));
   }

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "messaging/cloudevents.h"
 #include "messaging/config.h"
 
 namespace herald {
@@ -49,6 +50,12 @@ struct TailRecord {
   std::string key;
   std::string value;
   absl::Time timestamp;  // the Kafka record timestamp
+  Headers headers;       // only with TailReaderOptions::headers
+};
+
+struct TailReaderOptions {
+  // Copy each record's headers into TailRecord::headers.
+  bool headers = false;
 };
 
 class TailReader {
@@ -56,7 +63,7 @@ class TailReader {
   // Fails with InvalidArgument on bad configuration (config.consumer's
   // group_id is not used).
   static absl::StatusOr<std::unique_ptr<TailReader>> Create(
-      const Config& config);
+      const Config& config, const TailReaderOptions& options = {});
   ~TailReader();
 
   TailReader(const TailReader&) = delete;

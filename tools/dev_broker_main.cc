@@ -15,7 +15,12 @@ ABSL_FLAG(int, brokers_count, 1, "mock brokers in the cluster");
 ABSL_FLAG(int, partitions, 6, "partitions of each contract topic");
 
 int main(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
+  herald::Usage usage;
+  usage.synopsis = "dev_broker [--port=9092] [--partitions=6]";
+  usage.description =
+      "The in-memory development broker (librdkafka's mock cluster) with\n"
+      "every contract topic; for development only: its data is lost on exit.\n";
+  herald::InitProcess(argc, argv, usage);
 
   herald::devbroker::DevBrokerOptions options;
   options.host = absl::GetFlag(FLAGS_host);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "base/log_format.h"
 #include "base/settings.h"
 #include "gateway/settings.h"
 #include "messaging/config.h"
@@ -24,7 +25,9 @@ std::vector<SettingRow> AllSettings() {
   workers::WorkerSettings worker;
   workers::EmailSettings email;
   workers::RealtimeSettings realtime;
+  LogSettings log;
   std::vector<settings::Key> keys = MessagingKeys(messaging);
+  for (auto& key : LogKeys(log)) keys.push_back(key);
   for (auto& key : gateway::GatewayKeys(gateway)) keys.push_back(key);
   for (auto& key : workers::WorkerKeys(worker)) keys.push_back(key);
   for (auto& key : workers::EmailKeys(email)) keys.push_back(key);

@@ -21,6 +21,7 @@ PACKAGES=(
   wrk                          # HTTP load generator for tools/ benchmarks
   curl                         # the curl `./herald up` prints (tools/up test)
   clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
+  prometheus                   # promtool: tools/observability's alert rules check
 )
 
 # One dpkg-query for all: a rerun on a machine that has them is quick

@@ -12,7 +12,12 @@ ABSL_FLAG(int, port, 8081, "port to listen on");
 ABSL_FLAG(int, threads, 8, "server threads");
 
 int main(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
+  herald::Usage usage;
+  usage.synopsis = "fixed_server [--port=8081] [--threads=8]";
+  usage.description =
+      "The gateway load benchmark's baseline: answers every POST with a\n"
+      "fixed 201.\n";
+  herald::InitProcess(argc, argv, usage);
 
   herald::web::Router router;
   router.Handle("POST", "/api/v1/payments", [](const herald::web::Request&) {

@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "base/process.h"
 #include "messaging/chaos/member.h"
 #include "messaging/chaos/plan.h"
-#include "base/process.h"
 
 ABSL_FLAG(std::string, brokers, "", "bootstrap servers of the mock cluster");
 ABSL_FLAG(std::string, group, "", "consumer group");
@@ -22,7 +22,12 @@ ABSL_FLAG(uint64_t, seed, 0, "the run's seed (messaging/chaos/plan.h)");
 ABSL_FLAG(std::string, name, "child", "member name recorded in effect rows");
 
 int main(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
+  herald::Usage usage;
+  usage.synopsis =
+      "chaos_member --brokers=HOST:PORT --group=G --db=URL --seed=N "
+      "[--name=child]";
+  usage.description = "The chaos test's child member (messaging/chaos).\n";
+  herald::InitProcess(argc, argv, usage);
   herald::chaos::MemberOptions options;
   options.brokers = absl::GetFlag(FLAGS_brokers);
   options.group = absl::GetFlag(FLAGS_group);

@@ -124,6 +124,7 @@ absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind) {
             {"compression.codec", CompressionName(p.compression)},
             {"linger.ms", absl::StrCat(p.linger_ms)},
             {"message.timeout.ms", absl::StrCat(p.delivery_timeout_ms)},
+            {"partitioner", p.partitioner},
         });
   } else {
     const ConsumerConfig& c = config.consumer;

@@ -504,5 +504,27 @@ absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
   return backlog;
 }
 
+absl::StatusOr<std::map<std::string, Backlog>> ReadBacklogByTopic(
+    db::Database& db) {
+  auto rows = db.ReadValue<std::vector<db::Row>>(
+      [](db::Transaction& tx) -> absl::StatusOr<std::vector<db::Row>> {
+        absl::StatusOr<int64_t> through = QueryPublishedThrough(tx);
+        if (!through.ok()) return through.status();
+        return tx.Query(
+            "SELECT topic, COUNT(*), MIN(created_at) FROM outbox"
+            " WHERE published_at IS NULL AND id > ? GROUP BY topic",
+            {*through});
+      });
+  if (!rows.ok()) return rows.status();
+  std::map<std::string, Backlog> backlogs;
+  const absl::Time now = absl::Now();
+  for (const db::Row& row : *rows) {
+    Backlog& backlog = backlogs[row.String(0)];
+    backlog.pending = row.Int(1);
+    backlog.oldest_age = now - absl::FromUnixMillis(row.Int(2));
+  }
+  return backlogs;
+}
+
 }  // namespace outbox
 }  // namespace herald

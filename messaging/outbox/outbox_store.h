@@ -28,6 +28,8 @@
 #define HERALD_MESSAGING_OUTBOX_OUTBOX_STORE_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -104,6 +106,9 @@ struct Backlog {
   absl::Duration oldest_age;
 };
 absl::StatusOr<Backlog> ReadBacklog(db::Database& db);
+// The same, per topic (topics with no pending row are left out).
+absl::StatusOr<std::map<std::string, Backlog>> ReadBacklogByTopic(
+    db::Database& db);
 
 // Headers as a row stores them, compactly: the CloudEvents names and the
 // values every record repeats take a byte each, and a ce_id equal to the

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include "base/trace_context.h"
 #include "messaging/pipeline/record.h"
 
 namespace herald {
@@ -72,6 +73,9 @@ void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
     Message* event = scratch.For(route);
     if (!DecodeInto(unit, held, metadata, *event, report)) return;
     unit.called.push_back(held);
+    // What the handler sends and logs carries the record's trace.
+    trace::Scope scope(metadata.Header(trace::kTraceparent),
+                       metadata.Header(trace::kTracestate));
     unit.status = route.handler(*event, metadata);
     return;
   }

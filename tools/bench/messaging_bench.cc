@@ -39,6 +39,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/usage.h"
 #include "contracts/v1/payments.pb.h"
 #include "messaging/cloudevents.h"
 #include "messaging/consumer.h"
@@ -471,6 +472,13 @@ double Median(std::vector<double> v) {
 }  // namespace herald
 
 int main(int argc, char** argv) {
+  herald::Usage usage;
+  usage.synopsis =
+      "messaging_bench [--messages=N] [--rounds=N] [--partitions=N]";
+  usage.description =
+      "Typed Send/Subscribe against raw librdkafka on the same mock "
+      "cluster,\nside by side in the same run.\n";
+  herald::HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

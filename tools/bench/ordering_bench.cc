@@ -45,6 +45,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/usage.h"
 #include "contracts/v1/payments.pb.h"
 #include "messaging/consumer.h"
 #include "messaging/envelope.h"
@@ -241,6 +242,14 @@ std::string Spread(const std::vector<double>& v, const char* format,
 }  // namespace herald
 
 int main(int argc, char** argv) {
+  herald::Usage usage;
+  usage.synopsis =
+      "ordering_bench [--records=N] [--keys=N] [--handler_ms=N] "
+      "[--concurrency=N]";
+  usage.description =
+      "consumer.ordering=partition against key on one partition, side by "
+      "side\nin the same run.\n";
+  herald::HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -39,6 +39,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/usage.h"
 #include "contracts/v1/realtime.pb.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
@@ -475,6 +476,12 @@ int Main() {
 }  // namespace herald
 
 int main(int argc, char** argv) {
+  herald::Usage usage;
+  usage.synopsis = "realtime_bench [--sse=N] [--ws=N] [--rate=N] [--seconds=N]";
+  usage.description =
+      "The realtime worker against a minimal Beast broadcaster: SSE "
+      "and\nWebSocket fan-out latency, side by side in the same run.\n";
+  herald::HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   return herald::Main();

@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/usage.h"
 #include "contracts/v1/payments.pb.h"
 #include "gateway/gateway.h"
 #include "gateway/schema.h"
@@ -93,6 +94,12 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace herald
 
 int main(int argc, char** argv) {
+  herald::Usage usage;
+  usage.synopsis = "worker_bench [--events=N] [--emails=N]";
+  usage.description =
+      "Analytics worker throughput (batches of 1 and 100) and "
+      "gateway-to-email\nlatency.\n";
+  herald::HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

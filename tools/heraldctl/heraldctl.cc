@@ -11,13 +11,11 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "contracts/v1/notifications.pb.h"
-#include "contracts/v1/payments.pb.h"
 #include "contracts/v1/realtime.pb.h"
-#include "contracts/v1/users.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "messaging/consumer.h"
 #include "messaging/contract.h"
+#include "messaging/contract_topics.h"
 #include "messaging/dead_letter.h"
 #include "messaging/realtime/channel.h"
 #include "web/json.h"
@@ -29,14 +27,7 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::Message;
 
-// The contracts heraldctl knows (linking them registers their descriptors).
-std::vector<const Descriptor*> Contracts() {
-  return {contracts::v1::PaymentCreated::descriptor(),
-          contracts::v1::PaymentUpdated::descriptor(),
-          contracts::v1::UserRegistered::descriptor(),
-          contracts::v1::EmailNotification::descriptor(),
-          contracts::v1::RealtimeMessage::descriptor()};
-}
+const std::vector<const Descriptor*>& Contracts() { return AllContracts(); }
 
 absl::StatusOr<const Descriptor*> TypeNamed(absl::string_view name) {
   for (const Descriptor* d : Contracts()) {

@@ -124,6 +124,9 @@ WorkerSpec AnalyticsWorkerSpec() {
   WorkerSpec spec{"analytics-worker", "analytics-worker-group",
                   &SetUpAnalytics};
   spec.admin_port = 9102;
+  spec.description =
+      "The analytics worker: daily payment and registration aggregates from\n"
+      "payment.created and user.registered. --report prints them and exits.\n";
   return spec;
 }
 

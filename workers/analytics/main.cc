@@ -16,8 +16,12 @@ ABSL_FLAG(bool, report, false, "print the aggregates and exit");
 namespace {
 
 int Report(int argc, char** argv) {
-  herald::InitProcess(argc, argv);
   herald::db::DatabaseSettings database;
+  herald::Usage usage;
+  usage.synopsis = "analytics --report [--db=URL] [--config=FILE]";
+  usage.description = "Prints the analytics worker's daily aggregates.\n";
+  usage.keys = herald::db::DatabaseKeys(database);
+  herald::InitProcess(argc, argv, usage);
   absl::Status loaded = herald::settings::Load(
       herald::db::DatabaseKeys(database),
       herald::SourcesFromFlags({{"db", "sqlite:analytics-worker.db"}},

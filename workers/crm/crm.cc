@@ -91,6 +91,10 @@ absl::Status SetUpCrm(WorkerContext& context) {
 WorkerSpec CrmWorkerSpec() {
   WorkerSpec spec{"crm-worker", "crm-worker-group", &SetUpCrm};
   spec.admin_port = 9103;
+  spec.description =
+      "The CRM worker: one contact per user (lead on user.registered,\n"
+      "customer after the first payment.created) and the total spent per\n"
+      "currency; each event counts once (inbox-deduplicated).\n";
   return spec;
 }
 

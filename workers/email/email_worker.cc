@@ -211,6 +211,10 @@ WorkerSpec EmailWorkerSpec(EmailSettings email) {
   };
   spec.keys = [settings] { return EmailKeys(*settings); };
   spec.admin_port = 9101;
+  spec.description =
+      "The email worker: renders notification.email, user.registered and\n"
+      "payment events into emails, delivered to a Maildir or over SMTP\n"
+      "(once each: inbox-deduplicated).\n";
   return spec;
 }
 

@@ -12,7 +12,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/flags.h"
+#include "base/log_format.h"
 #include "base/process.h"
+#include "base/usage.h"
 #include "messaging/flags.h"
 #include "messaging/realtime/channel.h"
 #include "messaging/realtime/token.h"
@@ -334,29 +336,41 @@ int RealtimeWorker::port() const { return impl_->port(); }
 void RealtimeWorker::Stop() { impl_->Stop(); }
 
 int RealtimeMain(int argc, char** argv) {
-  InitProcess(argc, argv);
-  std::vector<FlagOverride> own;
-  if (auto port = absl::GetFlag(FLAGS_http_port)) {
-    own.push_back({"realtime.http_port", absl::StrCat(*port)});
-  }
   Config config;
   RealtimeSettings settings;
+  LogSettings log;
   std::vector<settings::Key> keys = MessagingKeys(config);
+  for (auto& key : LogKeys(log)) keys.push_back(key);
   for (auto& key : RealtimeKeys(settings)) keys.push_back(key);
   // consumer.fetch_wait_max_ms 10 instead of 100: an empty fetch is held
   // that long, and the development broker (librdkafka's mock cluster) holds
   // it even when a record arrives meanwhile, so browsers would see messages
   // up to 100 ms late (p99 ~105 ms in tools/bench/realtime_bench, ~13 ms
   // at 10). Idle fetches every 10 ms cost a real broker little.
-  absl::Status loaded = settings::Load(
-      keys, SourcesFromFlags({{"service", "realtime-worker"},
-                              {"client_id", "realtime-worker"},
-                              {"consumer.fetch_wait_max_ms", "10"}},
-                             {MessagingFlags(), own}));
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"service", "realtime-worker"},
+      {"client_id", "realtime-worker"},
+      {"consumer.fetch_wait_max_ms", "10"}};
+  Usage usage;
+  usage.synopsis = "realtime [--http_port=N] [--brokers=LIST] [--config=FILE]";
+  usage.description =
+      "The realtime worker: fans realtime.messages out to browsers over SSE\n"
+      "and WebSocket (public.* channels, and user.* with a gateway token);\n"
+      "a live page on its port.\n";
+  usage.keys = keys;
+  usage.defaults = defaults;
+  InitProcess(argc, argv, usage);
+  std::vector<FlagOverride> own;
+  if (auto port = absl::GetFlag(FLAGS_http_port)) {
+    own.push_back({"realtime.http_port", absl::StrCat(*port)});
+  }
+  absl::Status loaded =
+      settings::Load(keys, SourcesFromFlags(defaults, {MessagingFlags(), own}));
   if (!loaded.ok()) {
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  ApplyLogFormat(log.format);
   if (config.brokers.empty()) {
     config.brokers = "127.0.0.1:9092";
     LOG(INFO) << "no brokers configured: using the development broker at "

@@ -14,8 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/log_format.h"
 #include "base/process.h"
 #include "base/redact.h"
+#include "base/usage.h"
 #include "database/flags.h"
 #include "database/migrations.h"
 #include "messaging/flags.h"
@@ -217,34 +219,48 @@ Consumer& Worker::consumer() { return impl_->consumer(); }
 
 int WorkerMain(int argc, char** argv, const WorkerSpec& spec,
                const std::function<std::vector<FlagOverride>()>& extra) {
-  InitProcess(argc, argv);
+  Config config;
+  WorkerSettings settings;
+  if (spec.admin_port.has_value()) settings.admin_port = *spec.admin_port;
+  LogSettings log;
+  std::vector<settings::Key> keys = MessagingKeys(config);
+  for (auto& key : LogKeys(log)) keys.push_back(key);
+  for (auto& key : WorkerKeys(settings)) keys.push_back(key);
+  if (spec.keys) {
+    for (auto& key : spec.keys()) keys.push_back(key);
+  }
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"service", spec.name},
+      {"client_id", spec.name},
+      {"consumer.group_id", spec.group},
+      // Its own file by default: no lock shared with the gateway's
+      // database.
+      {"db", absl::StrCat("sqlite:", spec.name, ".db")}};
+
+  Usage usage;
+  usage.synopsis = absl::StrCat(
+      argc > 0 ? absl::string_view(argv[0]).substr(
+                     absl::string_view(argv[0]).find_last_of('/') + 1)
+               : absl::string_view(spec.name),
+      " [--brokers=LIST] [--db=URL] [--admin_port=N] [--config=FILE]");
+  usage.description = spec.description;
+  usage.keys = keys;
+  usage.defaults = defaults;
+  InitProcess(argc, argv, usage);
 
   std::vector<FlagOverride> own;
   if (extra) own = extra();
   if (auto port = absl::GetFlag(FLAGS_admin_port)) {
     own.push_back({"admin_port", absl::StrCat(*port)});
   }
-  Config config;
-  WorkerSettings settings;
-  if (spec.admin_port.has_value()) settings.admin_port = *spec.admin_port;
-  std::vector<settings::Key> keys = MessagingKeys(config);
-  for (auto& key : WorkerKeys(settings)) keys.push_back(key);
-  if (spec.keys) {
-    for (auto& key : spec.keys()) keys.push_back(key);
-  }
   absl::Status loaded = settings::Load(
       keys,
-      SourcesFromFlags({{"service", spec.name},
-                        {"client_id", spec.name},
-                        {"consumer.group_id", spec.group},
-                        // Its own file by default: no lock shared with
-                        // the gateway's database.
-                        {"db", absl::StrCat("sqlite:", spec.name, ".db")}},
-                       {MessagingFlags(), db::DatabaseFlags(), own}));
+      SourcesFromFlags(defaults, {MessagingFlags(), db::DatabaseFlags(), own}));
   if (!loaded.ok()) {
     LOG(ERROR) << "bad configuration: " << loaded.message();
     return 2;
   }
+  ApplyLogFormat(log.format);
   if (config.brokers.empty()) {
     config.brokers = "127.0.0.1:9092";
     LOG(INFO) << "no brokers configured: using the development broker at "

@@ -78,6 +78,8 @@ struct WorkerSpec {
   // The keys of the worker's own settings, bound to the settings `setup`
   // reads (see workers/email/email_worker.h); none when null.
   std::function<std::vector<settings::Key>()> keys;
+  // What the worker does, a few lines for --help.
+  std::string description;
   // How often inbox claims older than consumer.inbox_retention_hours are
   // deleted.
   absl::Duration maintenance_every = absl::Minutes(10);
