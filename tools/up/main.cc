@@ -115,7 +115,18 @@ std::string ReadyMessage(const StackPorts& ports, const LocalKey& key,
 }
 
 int Main(int argc, char** argv) {
-  InitProcess(argc, argv);
+  Usage usage;
+  usage.synopsis =
+      "up [--brokers=LIST] [--db=URL] [--config=FILE] [--keep_going] "
+      "[--http_port=N ...]";
+  usage.description =
+      "Runs the whole system in one terminal (./herald up): the development\n"
+      "broker (unless --brokers), the gateway, then the email, analytics,\n"
+      "CRM and realtime workers; one stream of logs, each line prefixed\n"
+      "with its process; prints the live page, a local API key and a curl\n"
+      "once ready; Ctrl-C stops the workers, the gateway, then the broker.\n"
+      "--brokers, --db and --config go to every process.\n";
+  InitProcess(argc, argv, usage);
   // Its own INFO lines (the database's migrations, when it makes the key)
   // would stand unprefixed among the children's: it says what matters
   // itself.
