@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json_string.h"
 #include "base/trace_context.h"
 
 namespace herald {
@@ -27,33 +28,6 @@ void TextPrefix(std::ostream& s, const google::LogMessageInfo& info, void*) {
     s << " trace=" << context->trace_id();
   }
   s << "]";
-}
-
-void AppendJsonString(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 class JsonSink : public google::LogSink {
@@ -107,18 +81,18 @@ std::string JsonLogLine(absl::string_view level, absl::string_view time,
                         int64_t thread, absl::string_view file, int line,
                         absl::string_view trace_id, absl::string_view message) {
   std::string out = "{\"time\":";
-  AppendJsonString(out, time);
+  out += JsonQuote(time);
   out += ",\"level\":";
-  AppendJsonString(out, level);
+  out += JsonQuote(level);
   absl::StrAppend(&out, ",\"thread\":", thread, ",\"file\":");
-  AppendJsonString(out, file);
+  out += JsonQuote(file);
   absl::StrAppend(&out, ",\"line\":", line);
   if (!trace_id.empty()) {
     out += ",\"trace_id\":";
-    AppendJsonString(out, trace_id);
+    out += JsonQuote(trace_id);
   }
   out += ",\"message\":";
-  AppendJsonString(out, message);
+  out += JsonQuote(message);
   out += "}";
   return out;
 }

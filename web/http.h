@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "base/json_string.h"
 
 namespace herald {
 namespace web {
@@ -58,14 +59,10 @@ struct Response {
                             absl::string_view field = "");
 };
 
-// `text` as a JSON string literal, quotes included. Bytes that are not
-// valid UTF-8 (e.g. echoed from a request) become \ufffd (U+FFFD), so that the
-// result is always valid JSON.
-std::string JsonQuote(absl::string_view text);
-
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
-// code points beyond U+10FFFF).
-bool IsValidUtf8(absl::string_view text);
+// JSON string literals and UTF-8 checks (base/json_string.h), for web's
+// users.
+using ::herald::IsValidUtf8;
+using ::herald::JsonQuote;
 
 }  // namespace web
 }  // namespace herald
