@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "messaging/internal/kafka.h"
+
 namespace herald {
 namespace {
 
@@ -34,22 +36,8 @@ std::optional<absl::string_view> Metadata::Header(
 }
 
 Headers Metadata::AllHeaders() const {
-  Headers out;
-  rd_kafka_headers_t* headers = HeadersOf(record_);
-  if (headers == nullptr) return out;
-  const char* name;
-  const void* value;
-  size_t size;
-  for (size_t i = 0;
-       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-       RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    out.emplace_back(name,
-                     value == nullptr
-                         ? std::string()
-                         : std::string(static_cast<const char*>(value), size));
-  }
-  return out;
+  return kafka_internal::AllHeaders(
+      static_cast<const rd_kafka_message_t*>(record_));
 }
 
 absl::Time Metadata::EventTime() const {

@@ -157,22 +157,8 @@ std::vector<TailRecord> TailReader::Poll(absl::Duration timeout, int max) {
     rd_kafka_timestamp_type_t type;
     const int64_t ms = rd_kafka_message_timestamp(m, &type);
     record.timestamp = ms >= 0 ? absl::FromUnixMillis(ms) : absl::Now();
-    rd_kafka_headers_t* headers = nullptr;
-    if (handle_->options.headers &&
-        rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0;
-           rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-           RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        record.headers.emplace_back(
-            name, value != nullptr
-                      ? std::string(static_cast<const char*>(value), size)
-                      : std::string());
-      }
-    }
+    if (handle_->options.headers)
+      record.headers = kafka_internal::AllHeaders(m);
     rd_kafka_message_destroy(m);
     out.push_back(std::move(record));
   }

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "messaging/cloudevents.h"
 #include "messaging/config.h"
 
 namespace herald {
@@ -42,6 +43,10 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, absl::string_view name,
 // secret-named properties and passwords in broker URLs passed to NewConf().
 // librdkafka's log lines (routed into glog by NewConf) get the same.
 std::string RedactKafkaText(absl::string_view text);
+
+// Every header of `message`, in order (a header without a value has an
+// empty one). Empty when it has none.
+Headers AllHeaders(const rd_kafka_message_t* message);
 
 // Maps a librdkafka error to the closest absl code, keeping its text.
 absl::Status ToStatus(rd_kafka_resp_err_t err, absl::string_view context);
