@@ -52,7 +52,9 @@ class DevBroker {
   std::unique_ptr<Impl> impl_;
 };
 
-// The topics a development broker creates by default.
+// The topics a development broker creates by default: every contract's
+// topic (contracts/v1) and its `.dlq`, so that no client waits for a topic
+// to appear when it is first written.
 std::vector<std::string> DefaultTopics();
 
 }  // namespace devbroker

@@ -103,12 +103,13 @@ TEST(DevBrokerTest, ContractTopicsHaveTheConfiguredPartitionCount) {
   auto broker = DevBroker::Start(options);
   ASSERT_TRUE(broker.ok()) << broker.status();
   std::map<std::string, int> topics = TopicPartitions((*broker)->address());
-  EXPECT_EQ(DefaultTopics().size(), 8u);
+  EXPECT_EQ(DefaultTopics().size(), 10u);  // 5 contract topics, 5 .dlq
   for (const std::string& topic : DefaultTopics()) {
     ASSERT_EQ(topics.count(topic), 1u) << topic;
     EXPECT_EQ(topics[topic], 5) << topic;
   }
   EXPECT_EQ(topics.count("payment.created.dlq"), 1u);
+  EXPECT_EQ(topics.count("realtime.messages"), 1u);
 }
 
 TEST(DevBrokerTest, ThreeBrokersAreReachableThroughTheForwarder) {

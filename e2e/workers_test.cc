@@ -12,17 +12,21 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "database/database.h"
@@ -753,6 +757,69 @@ TEST_P(EndToEndTest, EmailWorkerMailsEveryRecordWithoutCloudEventsHeaders) {
   EXPECT_TRUE((*worker)->Stop().ok());
 }
 
+// The email worker handles notifications in batches; the few no retry can
+// help (an unknown template, a recipient that is no address) are
+// dead-lettered at once, each on its own, and every other email of their
+// batches is delivered and logged once.
+TEST_P(EndToEndTest, EmailBatchDeadLettersOnlyItsBadNotifications) {
+  constexpr int kGood = 120;
+  auto producer = Producer::Create(TestConfig(*cluster_));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  DeadLetterReader dead(*cluster_, "notification.email",
+                        std::make_unique<contracts::v1::EmailNotification>());
+  std::set<std::string> bad_keys;
+  auto sent = [](const DeliveryResult& r) { ASSERT_TRUE(r.ok()); };
+  for (int i = 0; i < kGood; ++i) {
+    contracts::v1::EmailNotification n;
+    n.set_to(absl::StrCat("user", i, "@example.com"));
+    n.set_subject(absl::StrCat("Note ", i));
+    n.set_body("hello");
+    (*producer)->Send(n, sent);
+    if (i % 40 == 20) {
+      contracts::v1::EmailNotification unknown;
+      unknown.set_to("ada@example.com");
+      unknown.set_template_name(absl::StrCat("no_such_template_", i));
+      (*producer)->Send(unknown, sent);
+      contracts::v1::EmailNotification bad_to;
+      bad_to.set_to(absl::StrCat("not an address ", i));
+      bad_to.set_subject("x");
+      (*producer)->Send(bad_to, sent);
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  const std::set<std::string> sentinels =
+      SendSentinels(**producer, "notification.email", 3);
+
+  WorkerSettings settings = SettingsFor(EmailSpec());
+  settings.batch.max_size = 100;
+  auto worker = Worker::Start(WorkerConfig(EmailSpec()), settings, EmailSpec());
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  const size_t expected_dead = sentinels.size() + 6;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return dead.size() == expected_dead &&
+               CountKeys(dead.Records(), sentinels) == sentinels.size() &&
+               Settled({worker->get()});
+      },
+      absl::Seconds(60)))
+      << dead.size() << " dead letters:" << Describe(dead.Records());
+  int unknown_templates = 0, bad_recipients = 0;
+  for (const DeadLetter& d : dead.Records()) {
+    if (sentinels.count(d.key) == 1) continue;
+    EXPECT_EQ(d.attempts, "1") << Describe({d});  // Permanent: no retries
+    if (absl::StrContains(d.error, "template")) ++unknown_templates;
+    if (absl::StrContains(d.error, "address")) ++bad_recipients;
+  }
+  EXPECT_EQ(unknown_templates, 3) << Describe(dead.Records());
+  EXPECT_EQ(bad_recipients, 3) << Describe(dead.Records());
+  EXPECT_EQ(Emails(tmp_ + "/maildir").size(), static_cast<size_t>(kGood));
+  auto db = db::Database::Open(DbFor("email-worker"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM email_log"), kGood);
+  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM inbox"), kGood);
+  EXPECT_TRUE((*worker)->Stop().ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EndToEndTest,
                          ::testing::ValuesIn(db::testing::AllBackends()),
                          db::testing::BackendParamName);
@@ -770,7 +837,10 @@ class KillTest : public ::testing::Test {
     fs::create_directories(tmp_);
   }
 
-  pid_t Launch(const std::string& name, std::vector<std::string> flags) {
+  // Runs workers/<name> with `flags`, and `env` (HERALD_* settings) over
+  // the defaults below.
+  pid_t Launch(const std::string& name, std::vector<std::string> flags,
+               const std::map<std::string, std::string>& env = {}) {
     std::string binary =
         absl::StrCat(getenv("TEST_SRCDIR"), "/herald/workers/", name);
     flags.insert(
@@ -787,6 +857,8 @@ class KillTest : public ::testing::Test {
       setenv("HERALD_CONSUMER_HEARTBEAT_INTERVAL_MS", "1000", 1);
       setenv("HERALD_CONSUMER_FETCH_WAIT_MAX_MS", "10", 1);
       setenv("HERALD_CONSUMER_BATCH_SIZE", "2", 1);
+      for (const auto& [key, value] : env)
+        setenv(key.c_str(), value.c_str(), 1);
       execv(binary.c_str(), argv.data());
       _exit(127);
     }
@@ -920,6 +992,130 @@ TEST_F(KillTest, AnalyticsAndEmailCountEveryEventOnceAcrossSigkill) {
   waitpid(analytics, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   Kill(email);
+}
+
+// File names in `dir` (none if it does not exist).
+std::set<std::string> FileNames(const std::string& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    names.insert(entry.path().filename());
+  }
+  return names;
+}
+
+// The email worker delivers a batch's emails (many files written, flushed
+// and moved into new/ together) before the batch's inbox transaction
+// commits. Killed with SIGKILL again and again while it works through a
+// backlog in batches of 200, at seeded random moments (in the middle of a
+// batch: files in new/ whose claims never committed), then restarted: one
+// .eml per event all the same, each logged once, nothing left in tmp/.
+TEST_F(KillTest, EmailWorkerKilledMidBatchSendsEachEmailOnce) {
+  constexpr int kPayments = 4000;
+  const uint32_t seed = static_cast<uint32_t>(absl::ToUnixMicros(absl::Now()));
+  std::printf("seed %u\n", seed);
+  std::mt19937 random(seed);
+  auto producer = Producer::Create(TestConfig(*cluster_));
+  ASSERT_TRUE(producer.ok());
+  contracts::v1::UserRegistered user;
+  user.set_user_id("u1");
+  user.set_email("ada@example.com");
+  user.set_name("Ada");
+  ASSERT_TRUE((*producer)->Send(user).get().ok());
+  for (int i = 0; i < kPayments; ++i) {
+    contracts::v1::PaymentCreated p;
+    p.set_payment_id(absl::StrCat("pay_", i));
+    p.set_user_id("u1");
+    p.set_amount(100);
+    p.set_currency("EUR");
+    (*producer)->Send(p, [](const DeliveryResult& r) { ASSERT_TRUE(r.ok()); });
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+
+  const std::string email_db = absl::StrCat("sqlite:", tmp_, "/mid.db");
+  const std::string maildir = tmp_ + "/mid_maildir";
+  const std::map<std::string, std::string> batches = {
+      {"HERALD_CONSUMER_BATCH_SIZE", "200"},
+      {"HERALD_CONSUMER_BATCH_WAIT_MS", "20"}};
+  auto launch = [&] {
+    return Launch("email", {"--db=" + email_db, "--maildir=" + maildir},
+                  batches);
+  };
+  auto files = [&] { return FileNames(maildir + "/new").size(); };
+  auto logged = [&]() -> int64_t {
+    auto db = db::Database::Open(email_db);
+    if (!db.ok()) return -1;
+    auto rows = (*db)->TransactValue<int64_t>(
+        [](db::Transaction& tx) -> absl::StatusOr<int64_t> {
+          auto r = tx.Query("SELECT COUNT(*) FROM email_log");
+          if (!r.ok()) return r.status();
+          return (*r)[0].Int(0);
+        });
+    return rows.ok() ? *rows : -1;
+  };
+  int caught_mid_batch = 0;
+  for (int kill = 0; kill < 3; ++kill) {
+    const size_t before = files();
+    pid_t email = launch();
+    // Some way into the backlog (50 to 650 emails after the last kill), the
+    // moment the files reach it: while a batch is being moved into new/, or
+    // just after, before its commit.
+    const size_t target = before + 50 + random() % 600;
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (files() < target && absl::Now() < deadline) {
+      absl::SleepFor(absl::Microseconds(200));
+    }
+    Kill(email);
+    ASSERT_GE(files(), target);
+    const size_t on_disk = files();
+    const int64_t committed = logged();
+    std::printf("kill %d: %zu emails in new/, %lld logged\n", kill, on_disk,
+                static_cast<long long>(committed));
+    if (static_cast<int64_t>(on_disk) > committed) ++caught_mid_batch;
+    ASSERT_LT(on_disk, static_cast<size_t>(kPayments + 1));
+  }
+  std::printf("%d of 3 kills between the files and their commit\n",
+              caught_mid_batch);
+
+  pid_t email = launch();
+  // Behind everything, a sentinel payment on every partition: once each has
+  // its email, every record before it was handled, redeliveries included.
+  const int sentinels = SendToEachPartition(**producer, 3, [](int i) {
+    contracts::v1::PaymentCreated p;
+    p.set_payment_id(absl::StrCat("sentinel_", i));
+    p.set_user_id("u1");
+    p.set_amount(100);
+    p.set_currency("GBP");
+    return p;
+  });
+  const int64_t expected = kPayments + 1 + sentinels;
+  ASSERT_TRUE(WaitFor([&] { return logged() == expected; }, absl::Seconds(90)))
+      << logged() << " logged, " << files() << " files";
+  Kill(email);
+
+  // One .eml per event: each payment's id in exactly one email.
+  std::map<std::string, int> emails_per_payment;
+  int welcomes = 0;
+  for (const std::string& eml : Emails(maildir)) {
+    size_t at = eml.find("pay_");
+    if (at == std::string::npos) at = eml.find("sentinel_");
+    if (at == std::string::npos) {
+      ++welcomes;
+      continue;
+    }
+    size_t end =
+        eml.find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789", at);
+    ++emails_per_payment[eml.substr(at, end - at)];
+  }
+  EXPECT_EQ(welcomes, 1);
+  EXPECT_EQ(static_cast<int64_t>(emails_per_payment.size()),
+            kPayments + sentinels);
+  for (const auto& [payment, count] : emails_per_payment) {
+    ASSERT_EQ(count, 1) << payment;
+  }
+  EXPECT_EQ(static_cast<int64_t>(files()), expected);
+  EXPECT_EQ(logged(), expected);
+  EXPECT_THAT(FileNames(maildir + "/tmp"), ::testing::IsEmpty());
 }
 
 int FreePort() {

@@ -113,6 +113,7 @@ class Producer::Impl {
       rd_kafka_flush(rk_, 1000);
     }
     stop_ = true;
+    if (warm_up_.joinable()) warm_up_.join();
     if (poller_.joinable()) poller_.join();
     rd_kafka_poll(rk_, 0);
     rd_kafka_destroy(rk_);
@@ -133,6 +134,21 @@ class Producer::Impl {
                        kafka_internal::RedactKafkaText(error)));
     }
     conf->release();  // owned by rk_ now
+    // The cluster's topics, fetched at once: a first send to a topic the
+    // producer has not seen waited for librdkafka's once-a-second scan of
+    // unknown topics (up to ~1 s); from the metadata cache it goes at once.
+    // Every topic is asked for, so none is auto-created.
+    warm_up_ = std::thread([this] {
+      for (int attempt = 0; attempt < 10 && !stop_; ++attempt) {
+        const rd_kafka_metadata_t* metadata = nullptr;
+        if (rd_kafka_metadata(rk_, /*all_topics=*/1, nullptr, &metadata,
+                              /*timeout_ms=*/500) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+          rd_kafka_metadata_destroy(metadata);
+          return;
+        }
+      }
+    });
     poller_ = std::thread([this] {
       while (!stop_) {
         // While senders serve reports themselves (see Enqueue), stay out of
@@ -350,6 +366,7 @@ class Producer::Impl {
   const Config config_;
   rd_kafka_t* rk_ = nullptr;
   std::thread poller_;
+  std::thread warm_up_;  // fetches the topics' metadata once, at start
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> sender_polled_ns_{0};

@@ -217,6 +217,32 @@ TEST_F(RoundTripTest, CallbackSendReportsDelivery) {
   EXPECT_EQ((*producer)->InFlight(), 0);
 }
 
+// A producer's first send to a topic it has not written before goes at
+// once: it fetches the cluster's topics when it starts, instead of waiting
+// for librdkafka's once-a-second scan of unknown topics (a first payment
+// after a start waited up to a second).
+TEST_F(RoundTripTest, FirstSendToEachTopicGoesAtOnce) {
+  auto producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok());
+  auto first_send = [&](const auto& event) {
+    absl::Time start = absl::Now();
+    DeliveryResult sent = (*producer)->Send(event).get();
+    EXPECT_TRUE(sent.ok()) << sent.status();
+    return absl::Now() - start;
+  };
+  PaymentCreated created;
+  created.set_payment_id("pay_1");
+  PaymentUpdated updated;
+  updated.set_payment_id("pay_1");
+  UserRegistered user;
+  user.set_user_id("u1");
+  // Before: the first topic went at once (the producer asks for it when it
+  // starts), each next one about a second later.
+  EXPECT_LT(first_send(created), absl::Milliseconds(400));
+  EXPECT_LT(first_send(updated), absl::Milliseconds(400));
+  EXPECT_LT(first_send(user), absl::Milliseconds(400));
+}
+
 // Under load the sending threads serve delivery reports too: from several
 // senders at once, every send still gets exactly one report, with its own
 // event id and an offset of its own.

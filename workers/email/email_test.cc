@@ -28,6 +28,7 @@
 #include "workers/email/email_message.h"
 #include "workers/email/mailer.h"
 #include "workers/email/templates.h"
+#include "workers/testing/smtp_sink.h"
 
 namespace herald {
 namespace workers {
@@ -36,283 +37,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// How an SmtpSink behaves, for the failures a real server shows.
-struct SinkBehavior {
-  // The first line; a 4xx or 5xx greeting is followed by a hang-up.
-  std::string greeting = "220 sink ESMTP";
-  // The answer to RCPT TO.
-  std::string rcpt_reply = "250 ok";
-  // Accepts connections and never says a word (a hung server).
-  bool silent = false;
-  // Resets the connection (RST) when the client says MAIL FROM.
-  bool reset_on_mail = false;
-};
-
-// Accepts SMTP sessions on a loopback port and keeps each message's DATA.
-class SmtpSink {
- public:
-  explicit SmtpSink(SinkBehavior behavior = {})
-      : behavior_(std::move(behavior)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen(fd_, 4);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~SmtpSink() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<std::string> messages() {
-    absl::MutexLock lock(&mu_);
-    return messages_;
-  }
-
- private:
-  void Serve() {
-    while (true) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      Session(c);
-      close(c);
-    }
-  }
-  void Session(int c) {
-    auto say = [c](const std::string& line) {
-      std::string out = line + "\r\n";
-      (void)!write(c, out.data(), out.size());
-    };
-    if (behavior_.silent) {
-      char ignored[256];
-      while (read(c, ignored, sizeof(ignored)) > 0) {
-      }
-      return;  // the client gave up
-    }
-    say(behavior_.greeting);
-    if (behavior_.greeting[0] != '2') return;
-    std::string buffer, data;
-    bool in_data = false;
-    char chunk[4096];
-    while (true) {
-      ssize_t n = read(c, chunk, sizeof(chunk));
-      if (n <= 0) return;
-      buffer.append(chunk, n);
-      size_t eol;
-      while ((eol = buffer.find("\r\n")) != std::string::npos) {
-        std::string line = buffer.substr(0, eol);
-        buffer.erase(0, eol + 2);
-        if (in_data) {
-          if (line == ".") {
-            in_data = false;
-            {
-              absl::MutexLock lock(&mu_);
-              messages_.push_back(data);
-            }
-            data.clear();
-            say("250 queued");
-          } else {
-            data += line + "\r\n";
-          }
-        } else if (line.rfind("DATA", 0) == 0) {
-          in_data = true;
-          say("354 go ahead");
-        } else if (line.rfind("QUIT", 0) == 0) {
-          say("221 bye");
-          return;
-        } else if (line.rfind("MAIL FROM", 0) == 0 && behavior_.reset_on_mail) {
-          linger reset{1, 0};  // close() sends RST
-          setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-          return;
-        } else if (line.rfind("RCPT TO", 0) == 0) {
-          say(behavior_.rcpt_reply);
-        } else {
-          say("250 ok");
-        }
-      }
-    }
-  }
-
-  const SinkBehavior behavior_;
-  int fd_;
-  int port_;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<std::string> messages_;
-};
-
-TEST(TemplatesTest, RendersVariablesAndEscapesHtml) {
-  auto email = RenderTemplate("welcome", {{"name", "Ada <3"}}, "ada@x.io");
-  ASSERT_TRUE(email.ok());
-  EXPECT_EQ(email->subject, "Welcome to Herald, Ada <3!");
-  EXPECT_THAT(email->text, HasSubstr("Hello Ada <3,"));
-  EXPECT_THAT(email->html, HasSubstr("Hello Ada &lt;3,"));
-  EXPECT_EQ(RenderTemplate("nope", {}, "a@b.co").status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(FormatAmount(1999, "EUR"), "19.99 EUR");
-  EXPECT_EQ(FormatAmount(500, "JPY"), "500 JPY");
-  EXPECT_EQ(FormatAmount(1234, "KWD"), "1.234 KWD");
-  EXPECT_EQ(FormatAmount(5, "USD"), "0.05 USD");
-}
-
-TEST(EmailMessageTest, IsRfc5322MultipartWithCrlf) {
-  Email email{"ada@x.io", "Grüße", "line one\nline two", "<p>hi</p>"};
-  std::string eml =
-      RenderRfc5322(email, "evt-1", absl::FromUnixSeconds(1764000000)).value();
-  EXPECT_THAT(eml, HasSubstr("To: ada@x.io\r\n"));
-  EXPECT_THAT(eml, HasSubstr("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n"));
-  EXPECT_THAT(eml, HasSubstr("Date: Mon, 24 Nov 2025 16:00:00 +0000\r\n"));
-  EXPECT_THAT(eml, HasSubstr("Message-ID: <evt-1@herald.local>\r\n"));
-  EXPECT_THAT(eml, HasSubstr("multipart/alternative"));
-  EXPECT_THAT(eml, HasSubstr("line one\r\nline two\r\n"));
-  EXPECT_THAT(eml, HasSubstr("Content-Type: text/html; charset=utf-8"));
-  EXPECT_EQ(eml.find("\n\n"), std::string::npos) << "bare LF";
-}
-
-// The header section of `eml`, its lines without their CRLF.
-std::vector<std::string> HeaderLines(const std::string& eml) {
-  return absl::StrSplit(eml.substr(0, eml.find("\r\n\r\n")), "\r\n");
-}
-
-TEST(EmailMessageTest, RecipientsThatAreNotOnePlainAddressAreRefused) {
-  for (const std::string& to : std::vector<std::string>{
-           "ada@x.io\r\nBcc: eve@evil.io", "ada@x.io\nBcc: eve@evil.io",
-           "ada@x.io, eve@evil.io", "ada@x.io;eve@evil.io", "Ada <ada@x.io>",
-           "ada", "@x.io", "ada@", "ada@x@y", "", "a da@x.io",
-           std::string("ada@x.io\0eve", 12), "ad\xc3\xa4@x.io",
-           std::string(250, 'a') + "@x.io"}) {
-    Email email{to, "Hello", "text", "<p>html</p>"};
-    absl::StatusOr<std::string> eml =
-        RenderRfc5322(email, "evt-1", absl::Now());
-    ASSERT_FALSE(eml.ok()) << absl::CEscape(to);
-    EXPECT_EQ(eml.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(eml.status().message()),
-                HasSubstr("not one plain address"));
-    // The reason may be logged: no raw line break in it.
-    EXPECT_EQ(eml.status().message().find_first_of("\r\n"),
-              absl::string_view::npos);
-  }
-  EXPECT_TRUE(ValidateAddress("ada.lovelace+herald@mail.example.com").ok());
-}
-
-TEST(EmailMessageTest, SubjectCannotAddHeaders) {
-  Email email{"ada@x.io", "Hi\r\nBcc: eve@evil.io\nX-Evil: 1\x7f", "t", "h"};
-  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
-  for (const std::string& line : HeaderLines(eml)) {
-    EXPECT_FALSE(absl::StartsWith(line, "Bcc")) << line;
-    EXPECT_FALSE(absl::StartsWith(line, "X-Evil")) << line;
-  }
-  EXPECT_THAT(eml, HasSubstr("Subject: Hi  Bcc: eve@evil.io X-Evil: 1 \r\n"));
-}
-
-// Decodes the encoded words of a Subject header written by RenderRfc5322.
-std::string DecodeSubject(const std::string& eml) {
-  std::string decoded;
-  bool in_subject = false;
-  for (const std::string& header : HeaderLines(eml)) {
-    absl::string_view line = header;
-    if (absl::ConsumePrefix(&line, "Subject: ")) {
-      in_subject = true;
-    } else if (!in_subject || !absl::ConsumePrefix(&line, " ")) {
-      in_subject = false;
-      continue;
-    }
-    absl::string_view word = line;
-    EXPECT_TRUE(absl::ConsumePrefix(&word, "=?UTF-8?B?")) << line;
-    EXPECT_TRUE(absl::ConsumeSuffix(&word, "?=")) << line;
-    std::string bytes;
-    EXPECT_TRUE(absl::Base64Unescape(word, &bytes)) << line;
-    decoded += bytes;
-  }
-  return decoded;
-}
-
-TEST(EmailMessageTest, LongAndNonAsciiSubjectsAreEncodedAndFolded) {
-  std::string subject;
-  for (int i = 0; i < 300; ++i) subject += "Grüße ";  // 2400 bytes
-  Email email{"ada@x.io", subject, "t", "h"};
-  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
-  for (absl::string_view line : absl::StrSplit(eml, "\r\n")) {
-    EXPECT_LE(line.size(), 76u) << line;
-  }
-  EXPECT_EQ(DecodeSubject(eml), subject);  // no character split
-  EXPECT_EQ(eml.find("ü"), std::string::npos) << "raw 8-bit in a header";
-}
-
-// Decodes a quoted-printable body.
-std::string DecodeQuotedPrintable(absl::string_view qp) {
-  std::string out;
-  for (size_t i = 0; i < qp.size(); ++i) {
-    if (qp[i] != '=') {
-      out.push_back(qp[i]);
-    } else if (qp.substr(i + 1, 2) == "\r\n") {
-      i += 2;  // soft line break
-    } else {
-      int byte = 0;
-      EXPECT_TRUE(absl::SimpleHexAtoi(qp.substr(i + 1, 2), &byte));
-      out.push_back(static_cast<char>(byte));
-      i += 2;
-    }
-  }
-  return out;
-}
-
-TEST(EmailMessageTest, BodiesAreQuotedPrintableWithShortLines) {
-  const std::string text =
-      absl::StrCat(std::string(5000, 'x'), " end= \n", "Grüße\r\nlast line\t");
-  Email email{"ada@x.io", "Hello", text, "<p>html</p>"};
-  std::string eml = RenderRfc5322(email, "evt-1", absl::Now()).value();
-  for (absl::string_view line : absl::StrSplit(eml, "\r\n")) {
-    EXPECT_LE(line.size(), 76u) << line;
-  }
-  const std::string start =
-      "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-  size_t body = eml.find(start) + start.size();
-  size_t end = eml.find("\r\n--=_herald_evt-1", body);
-  const std::string crlf = absl::StrReplaceAll(
-      absl::StrReplaceAll(text, {{"\r\n", "\n"}}), {{"\n", "\r\n"}});
-  EXPECT_TRUE(DecodeQuotedPrintable(eml.substr(body, end - body)) == crlf)
-      << eml.substr(body, 400);
-}
-
-TEST(EmailMessageTest, EventIdsBecomeSafeTokens) {
-  EXPECT_EQ(MessageToken("0b8e1c52-6c3e-4a7c-9f57-2f1d8e3b5a10"),
-            "0b8e1c52-6c3e-4a7c-9f57-2f1d8e3b5a10");
-  EXPECT_EQ(MessageToken("kafka-payment.created-0-42"),
-            "kafka-payment.created-0-42");
-  EXPECT_EQ(MessageToken("a\r\nBcc: x>"), "a=0D=0ABcc=3A=20x=3E");
-  EXPECT_EQ(MessageToken(".a..b."), "=2Ea=2E=2Eb=2E");
-  EXPECT_EQ(MessageToken("../../etc/passwd"), "=2E=2E=2F=2E=2E=2Fetc=2Fpasswd");
-  const std::string long_id(5000, 'x');
-  EXPECT_EQ(MessageToken(long_id).size(), 60u);
-  EXPECT_NE(MessageToken(long_id), MessageToken(long_id + "y"));
-  for (const std::string& id :
-       {std::string("a\r\nb"), long_id, std::string(".."), std::string(""),
-        std::string("ü"), std::string("x\0y", 3)}) {
-    EXPECT_TRUE(IsMessageToken(MessageToken(id))) << absl::CEscape(id);
-  }
-  // The renderer takes no raw id.
-  Email email{"ada@x.io", "Hello", "t", "h"};
-  for (const char* id : {"a\r\nBcc: x", "a b", "a>b", ""}) {
-    EXPECT_FALSE(RenderRfc5322(email, id, absl::Now()).ok()) << id;
-  }
-  std::string eml =
-      RenderRfc5322(email, MessageToken("a\r\nb"), absl::Now()).value();
-  EXPECT_THAT(eml, HasSubstr("Message-ID: <a=0D=0Ab@herald.local>\r\n"));
-  EXPECT_THAT(eml, HasSubstr(" boundary=\"=_herald_a=0D=0Ab\"\r\n"));
-}
-
-TEST(EmailMessageTest, HtmlEscapesEverythingThatOpensMarkup) {
-  EXPECT_EQ(HtmlEscape("<a href='x' title=\"y\">&</a>"),
-            "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;&lt;/a&gt;");
-}
 
 TEST(MaildirTest, SameIdDeliveredTwiceLeavesOneFile) {
   std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/maildir");
@@ -333,6 +57,76 @@ TEST(MaildirTest, SameIdDeliveredTwiceLeavesOneFile) {
   EXPECT_EQ(text.str(), "first");
   EXPECT_TRUE(fs::is_empty(dir + "/tmp"));
   EXPECT_FALSE((*mailer)->Deliver("../evil", "a@b.co", "x").ok());
+}
+
+int CountFiles(const std::string& dir) {
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  return files;
+}
+
+// A group: written, flushed and moved into new/ together. An email found in
+// new/ already is left as it is; one that cannot be delivered stops the
+// group there: the ones before it are delivered, none after it.
+TEST(MaildirTest, GroupIsDeliveredTogetherUpToItsFirstFailure) {
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/maildir_group");
+  auto mailer = NewMaildirMailer(dir);
+  ASSERT_TRUE(mailer.ok());
+  ASSERT_TRUE((*mailer)->Deliver("evt-7", "a@b.co", "delivered before").ok());
+  std::vector<OutgoingEmail> group;
+  for (int i = 0; i < 50; ++i) {
+    group.push_back({absl::StrCat("evt-", i), "a@b.co", absl::StrCat("#", i)});
+  }
+  GroupDelivery done = (*mailer)->DeliverAll(group);
+  EXPECT_EQ(done.delivered, 50u);
+  EXPECT_TRUE(done.error.ok()) << done.error;
+  EXPECT_EQ(CountFiles(dir + "/new"), 50);
+  std::ifstream in(dir + "/new/evt-7.eml");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "delivered before");
+
+  std::vector<OutgoingEmail> broken;
+  for (int i = 0; i < 10; ++i) {
+    broken.push_back({absl::StrCat("new-", i), "a@b.co", "x"});
+  }
+  broken[6].id = "../evil";
+  done = (*mailer)->DeliverAll(broken);
+  EXPECT_EQ(done.delivered, 6u);
+  EXPECT_EQ(done.error.code(), absl::StatusCode::kInvalidArgument)
+      << done.error;
+  EXPECT_EQ(CountFiles(dir + "/new"), 56);
+  EXPECT_TRUE(fs::exists(dir + "/new/new-5.eml"));
+  EXPECT_FALSE(fs::exists(dir + "/new/new-7.eml"));
+  EXPECT_TRUE(fs::is_empty(dir + "/tmp"));
+}
+
+// A group goes out on the mailer's few connections, which stay open for the
+// next group.
+TEST(SmtpTest, GroupsGoOutOnAFewReusedConnections) {
+  SmtpSink sink;
+  auto mailer = NewSmtpMailer(absl::StrCat("smtp://127.0.0.1:", sink.port()),
+                              "<no-reply@herald.local>", absl::Seconds(30),
+                              /*connections=*/3);
+  ASSERT_TRUE(mailer.ok());
+  Email email{"ada@x.io", "Hello", "body text", "<p>body</p>"};
+  for (int round = 0; round < 2; ++round) {
+    std::vector<OutgoingEmail> group;
+    for (int i = 0; i < 20; ++i) {
+      std::string id = absl::StrCat("evt-", round, "-", i);
+      group.push_back(
+          {id, "ada@x.io", RenderRfc5322(email, id, absl::Now()).value()});
+    }
+    GroupDelivery done = (*mailer)->DeliverAll(group);
+    EXPECT_EQ(done.delivered, 20u);
+    EXPECT_TRUE(done.error.ok()) << done.error;
+  }
+  EXPECT_EQ(sink.messages().size(), 40u);
+  EXPECT_LE(sink.connections(), 3);
+  EXPECT_GE(sink.connections(), 1);
 }
 
 TEST(SmtpTest, DeliversToAnSmtpServer) {
@@ -471,15 +265,6 @@ TEST(SmtpTest, ErrorsNeverHoldTheUrlsPassword) {
 // The Maildir's file system is the dependency: when it cannot take an email
 // (full, read-only...), that is an outage; a Maildir that is not set up as
 // one is not.
-
-int CountFiles(const std::string& dir) {
-  int files = 0;
-  for (auto& e : fs::directory_iterator(dir)) {
-    (void)e;
-    ++files;
-  }
-  return files;
-}
 
 TEST(MaildirTest, FullFileSystemIsAnOutageUntilThereIsRoom) {
   auto tmpfs = db::testing::Tmpfs::Mount(256 << 10);

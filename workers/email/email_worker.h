@@ -6,10 +6,13 @@
 //   payment.created     -> "payment_confirmation" to the payer
 //   payment.updated     -> "payment_status" to the payer
 //   notification.email  -> the given subject/body, or the named template
-// Each event's effects on the worker's tables happen once: the inbox claim
-// and those tables are written in one transaction. The email itself is
-// sent inside that transaction, before its commit, so an event that is
-// handled again (its commit failed, the worker died before it, or the
+// It reads in batches (consumer.batch_size, consumer.batch_wait_ms): one
+// transaction claims a batch's events in the inbox and writes their effects
+// on the worker's tables, and the batch's emails are delivered as a group
+// inside that transaction, before its commit (a Maildir writes them all,
+// then flushes them together). An event whose email fails alone is retried
+// alone (and dead-lettered if it keeps failing); its neighbours go on. An
+// event handled again (its commit failed, the worker died before it, or the
 // delivery reported an error after all) sends its email again:
 // - Maildir: still one email per event, since a delivery is idempotent by
 //   event id (the file <event id>.eml is written once).

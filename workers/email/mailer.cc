@@ -5,15 +5,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "base/dependency_outage.h"
 #include "base/redact.h"
+#include "base/thread_pool.h"
 #include "messaging/retry.h"
 
 namespace herald {
@@ -61,72 +65,126 @@ absl::Status SmtpError(CURLcode rc, long reply, const std::string& message) {
   }
 }
 
+// Runs fn(0, thread) ... fn(count - 1, thread) on `pool` (`thread`: the
+// pool thread running it) and waits for all of them.
+void RunOnPool(ThreadPool& pool, size_t count,
+               const std::function<void(size_t, int)>& fn) {
+  absl::BlockingCounter done(static_cast<int>(count));
+  for (size_t i = 0; i < count; ++i) {
+    pool.Submit([&, i](int thread) {
+      fn(i, thread);
+      done.DecrementCount();
+    });
+  }
+  done.Wait();
+}
+
+// Emails written and flushed at once: ext4 and its kind commit concurrent
+// fsyncs in one journal commit, so a group of emails costs a few commits,
+// not one each (measured here: 16 threads 2,100 emails/s, 64 threads 3,300).
+constexpr int kMaildirWriteThreads = 64;
+
 class MaildirMailer : public Mailer {
  public:
-  explicit MaildirMailer(fs::path dir) : dir_(std::move(dir)) {}
+  explicit MaildirMailer(fs::path dir)
+      : dir_(std::move(dir)), write_pool_(kMaildirWriteThreads) {}
 
-  absl::Status Deliver(absl::string_view id, absl::string_view,
-                       absl::string_view rfc5322) override {
-    for (char c : id) {
-      if (c == '/' || c == '\0') {
-        return absl::InvalidArgumentError("email id contains '/'");
+  // Writes each email not in new/ yet to tmp/ and flushes it, all in
+  // parallel; then moves them into new/ in order and flushes new/ once.
+  GroupDelivery DeliverAll(const std::vector<OutgoingEmail>& emails) override {
+    std::vector<Staged> files(emails.size());
+    auto write = [&](size_t i, int) { files[i] = WriteAndFlush(emails[i]); };
+    if (emails.size() == 1) {
+      write(0, 0);
+    } else {
+      RunOnPool(write_pool_, emails.size(), write);
+    }
+    GroupDelivery result{emails.size(), absl::OkStatus()};
+    for (size_t i = 0; i < files.size(); ++i) {
+      Staged& file = files[i];
+      if (result.delivered == emails.size() && !file.status.ok()) {
+        result = {i, file.status};
+      }
+      if (file.tmp_path.empty()) continue;  // in new/ already, or failed
+      // A failed attempt leaves nothing in tmp/ (on a full disk, it would
+      // hold on to the space).
+      if (i >= result.delivered) {
+        unlink(file.tmp_path.c_str());
+        continue;
+      }
+      std::error_code ec;
+      fs::rename(file.tmp_path, file.final_path, ec);
+      if (ec) {
+        unlink(file.tmp_path.c_str());
+        result = {
+            i, FileError(ec.value(), absl::StrCat("cannot move the email into ",
+                                                  file.final_path.string(),
+                                                  ": ", ec.message()))};
       }
     }
-    const std::string name = absl::StrCat(id, ".eml");
-    const fs::path final_path = dir_ / "new" / name;
-    std::error_code ec;
-    // Delivered already; its name in new/ is made durable again, in case
-    // the attempt that wrote it stopped short of that.
-    if (fs::exists(final_path, ec)) return SyncNew();
-    const fs::path tmp_path = dir_ / "tmp" / name;
-    int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-      const int error = errno;
-      return FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
-                                           ": ", std::strerror(error)));
+    // Emails found in new/ already are flushed again too, in case the
+    // attempt that wrote them stopped short of that.
+    if (result.delivered > 0) {
+      absl::Status synced = SyncNew();
+      if (!synced.ok()) result = {0, std::move(synced)};
     }
-    // A failed attempt leaves nothing in tmp/ (on a full disk, it would
-    // hold on to the space).
-    auto discard = [&](int error, absl::string_view message) {
-      close(fd);
-      unlink(tmp_path.c_str());
-      return FileError(error, message);
-    };
-    size_t written = 0;
-    while (written < rfc5322.size()) {
-      ssize_t n = write(fd, rfc5322.data() + written, rfc5322.size() - written);
-      if (n < 0) {
-        const int error = errno;
-        if (error == EINTR) continue;
-        return discard(error,
-                       absl::StrCat("write failed: ", std::strerror(error)));
-      }
-      written += static_cast<size_t>(n);
-    }
-    // Durable before it becomes visible in new/.
-    if (fsync(fd) != 0) {
-      const int error = errno;
-      return discard(error, absl::StrCat("cannot flush ", tmp_path.string(),
-                                         ": ", std::strerror(error)));
-    }
-    if (close(fd) != 0) {
-      const int error = errno;
-      unlink(tmp_path.c_str());
-      return FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
-                                           ": ", std::strerror(error)));
-    }
-    fs::rename(tmp_path, final_path, ec);
-    if (ec) {
-      return FileError(ec.value(),
-                       absl::StrCat("cannot move the email into ",
-                                    final_path.string(), ": ", ec.message()));
-    }
-    return SyncNew();
+    return result;
   }
 
  private:
-  // Flushes new/ itself, so that the renamed file's name survives a crash:
-  // only then may the inbox claim commit and the record be settled.
+  // One email of a group: written to tmp_path and flushed, to be moved to
+  // final_path; no tmp_path when it is in new/ already or failed (status).
+  struct Staged {
+    absl::Status status;
+    fs::path tmp_path;
+    fs::path final_path;
+  };
+
+  Staged WriteAndFlush(const OutgoingEmail& email) {
+    for (char c : email.id) {
+      if (c == '/' || c == '\0') {
+        return {absl::InvalidArgumentError("email id contains '/'")};
+      }
+    }
+    const std::string name = absl::StrCat(email.id, ".eml");
+    fs::path final_path = dir_ / "new" / name;
+    std::error_code ec;
+    if (fs::exists(final_path, ec)) return {};  // delivered before
+    fs::path tmp_path = dir_ / "tmp" / name;
+    int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+      const int error = errno;
+      return {FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
+                                            ": ", std::strerror(error)))};
+    }
+    auto discard = [&](int error, absl::string_view what) -> Staged {
+      close(fd);
+      unlink(tmp_path.c_str());
+      return {FileError(error, absl::StrCat(what, " ", tmp_path.string(), ": ",
+                                            std::strerror(error)))};
+    };
+    absl::string_view rest = email.rfc5322;
+    while (!rest.empty()) {
+      ssize_t n = write(fd, rest.data(), rest.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return discard(errno, "cannot write");
+      }
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+    // Durable before it becomes visible in new/.
+    if (fsync(fd) != 0) return discard(errno, "cannot flush");
+    if (close(fd) != 0) {
+      const int error = errno;
+      unlink(tmp_path.c_str());
+      return {FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
+                                            ": ", std::strerror(error)))};
+    }
+    return {absl::OkStatus(), std::move(tmp_path), std::move(final_path)};
+  }
+
+  // Flushes new/ itself, so that the renamed files' names survive a crash:
+  // only then may the inbox claims commit and the records be settled.
   absl::Status SyncNew() {
     const fs::path new_dir = dir_ / "new";
     int fd = open(new_dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -146,22 +204,59 @@ class MaildirMailer : public Mailer {
   }
 
   fs::path dir_;
+  ThreadPool write_pool_;
 };
 
+// Sends on up to `connections` connections at once: one curl handle per
+// thread of its pool, which keeps its connection open for the next email.
 class SmtpMailer : public Mailer {
  public:
-  SmtpMailer(std::string url, std::string from, absl::Duration timeout)
-      : url_(std::move(url)), from_(std::move(from)), timeout_(timeout) {}
+  SmtpMailer(std::string url, std::string from, absl::Duration timeout,
+             int connections)
+      : url_(std::move(url)),
+        from_(std::move(from)),
+        timeout_(timeout),
+        handles_(connections, nullptr),
+        pool_(connections) {}
 
-  absl::Status Deliver(absl::string_view, absl::string_view to,
-                       absl::string_view rfc5322) override {
-    CURL* curl = curl_easy_init();
+  ~SmtpMailer() override {
+    for (CURL* curl : handles_) {
+      if (curl != nullptr) curl_easy_cleanup(curl);  // says QUIT
+    }
+  }
+
+  // The emails go out on the pool's connections in order; after a failure
+  // no further one is started.
+  GroupDelivery DeliverAll(const std::vector<OutgoingEmail>& emails) override {
+    std::vector<absl::Status> sent(emails.size(),
+                                   absl::CancelledError("not sent"));
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    RunOnPool(pool_, std::min(emails.size(), handles_.size()),
+              [&](size_t, int thread) {
+                for (size_t i = next++; i < emails.size() && !failed;
+                     i = next++) {
+                  sent[i] = Send(thread, emails[i]);
+                  if (!sent[i].ok()) failed = true;
+                }
+              });
+    for (size_t i = 0; i < emails.size(); ++i) {
+      if (!sent[i].ok()) return {i, std::move(sent[i])};
+    }
+    return {emails.size(), absl::OkStatus()};
+  }
+
+ private:
+  // Sends one email on the connection of pool thread `thread`.
+  absl::Status Send(int thread, const OutgoingEmail& email) {
+    CURL*& curl = handles_[thread];
+    if (curl == nullptr) curl = curl_easy_init();
     if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
     struct Source {
       absl::string_view data;
       size_t pos = 0;
-    } source{rfc5322};
-    std::string recipient = absl::StrCat("<", to, ">");
+    } source{email.rfc5322};
+    std::string recipient = absl::StrCat("<", email.to, ">");
     curl_slist* recipients = curl_slist_append(nullptr, recipient.c_str());
     curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_.c_str());
@@ -185,13 +280,15 @@ class SmtpMailer : public Mailer {
     CURLcode rc = curl_easy_perform(curl);
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    // The list and `source` die here: the handle must not point at them.
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, nullptr);
+    curl_easy_setopt(curl, CURLOPT_READDATA, nullptr);
     curl_slist_free_all(recipients);
-    curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
       // Never the URL's password: this message reaches logs and, in a
       // dead-lettered record's headers, whoever reads the DLQ.
       std::string message =
-          absl::StrCat("SMTP delivery to ", to, " via ", RedactUrl(url_),
+          absl::StrCat("SMTP delivery to ", email.to, " via ", RedactUrl(url_),
                        " failed: ", curl_easy_strerror(rc));
       if (code != 0) absl::StrAppend(&message, " (last reply ", code, ")");
       return SmtpError(rc, code, message);
@@ -199,13 +296,21 @@ class SmtpMailer : public Mailer {
     return absl::OkStatus();
   }
 
- private:
-  std::string url_;
-  std::string from_;
-  absl::Duration timeout_;
+  const std::string url_;
+  const std::string from_;
+  const absl::Duration timeout_;
+  std::vector<CURL*> handles_;  // one per pool thread, used only by it
+  ThreadPool pool_;             // last: joined before the handles go
 };
 
 }  // namespace
+
+absl::Status Mailer::Deliver(absl::string_view id, absl::string_view to,
+                             absl::string_view rfc5322) {
+  GroupDelivery done = DeliverAll(
+      {OutgoingEmail{std::string(id), std::string(to), std::string(rfc5322)}});
+  return done.delivered == 1 ? absl::OkStatus() : done.error;
+}
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
     const std::string& dir) {
@@ -222,7 +327,8 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewMaildirMailer(
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
                                                       const std::string& from,
-                                                      absl::Duration timeout) {
+                                                      absl::Duration timeout,
+                                                      int connections) {
   if (!absl::StartsWith(url, "smtp://") && !absl::StartsWith(url, "smtps://")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "smtp_url '", RedactUrl(url), "' must start with smtp://"));
@@ -232,7 +338,11 @@ absl::StatusOr<std::unique_ptr<Mailer>> NewSmtpMailer(const std::string& url,
     return true;
   }();
   (void)initialized;
-  return std::unique_ptr<Mailer>(new SmtpMailer(url, from, timeout));
+  if (connections < 1) {
+    return absl::InvalidArgumentError("an SMTP mailer needs a connection");
+  }
+  return std::unique_ptr<Mailer>(
+      new SmtpMailer(url, from, timeout, connections));
 }
 
 absl::StatusOr<std::unique_ptr<Mailer>> NewMailer(

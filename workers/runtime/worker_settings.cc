@@ -11,7 +11,8 @@ std::vector<settings::Key> WorkerKeys(WorkerSettings& s) {
           "worker /healthz and /metrics port (0: any free port); each "
           "worker binary has its own default, below"),
       settings::Int("consumer.batch_size", &s.batch.max_size, 1, 100000,
-                    "analytics/CRM batch size"),
+                    "workers: records handled in one transaction (analytics, "
+                    "CRM, email)"),
       settings::Milliseconds("consumer.batch_wait_ms", &s.batch.max_wait, 0,
                              kHour, "how long a batch waits to fill"),
       settings::Hours("consumer.inbox_retention_hours", &s.inbox_retention, 1,
