@@ -6,11 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "contracts/v1/notifications.pb.h"
-#include "contracts/v1/payments.pb.h"
-#include "contracts/v1/realtime.pb.h"
-#include "contracts/v1/users.pb.h"
-#include "messaging/contract.h"
+#include "messaging/contract_topics.h"
 #include "messaging/dead_letter.h"
 #include "messaging/mock_cluster.h"
 #include "web/tcp_forwarder.h"
@@ -33,26 +29,10 @@ class DevBroker::Impl {
 };
 
 std::vector<std::string> DefaultTopics() {
-  // Every message with a topic in the contract files (contracts/v1), one
-  // message of each file standing for its file.
   std::vector<std::string> topics;
-  for (const google::protobuf::Descriptor* in_file :
-       {contracts::v1::PaymentCreated::descriptor(),
-        contracts::v1::UserRegistered::descriptor(),
-        contracts::v1::EmailNotification::descriptor(),
-        contracts::v1::RealtimeMessage::descriptor()}) {
-    const google::protobuf::FileDescriptor& file = *in_file->file();
-    for (int i = 0; i < file.message_type_count(); ++i) {
-      absl::StatusOr<const Contract*> contract =
-          ContractOf(*file.message_type(i));
-      if (!contract.ok()) continue;  // a message that is no event
-      const std::string& topic = (*contract)->topic;
-      if (std::find(topics.begin(), topics.end(), topic) != topics.end()) {
-        continue;
-      }
-      topics.push_back(topic);
-      topics.push_back(absl::StrCat(topic, dlt::kTopicSuffix));
-    }
+  for (const std::string& topic : ContractTopics()) {
+    topics.push_back(topic);
+    topics.push_back(absl::StrCat(topic, dlt::kTopicSuffix));
   }
   return topics;
 }

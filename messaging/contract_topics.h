@@ -19,7 +19,8 @@
 
 namespace herald {
 
-// The contracts' message types, in a fixed order.
+// The contracts' message types (every message with a topic in the contract
+// files), in a fixed order.
 const std::vector<const google::protobuf::Descriptor*>& AllContracts();
 
 // Their topics, sorted, each once (without the `.dlq` dead-letter topics).
