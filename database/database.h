@@ -192,6 +192,10 @@ class Database {
 
   // True when a trivial query succeeds (for readiness probes).
   virtual bool Ping() = 0;
+
+  // The database file (SQLite), "" for a server (PostgreSQL): what a
+  // single-instance role locks (database/file_lock.h).
+  virtual std::string file_path() const { return {}; }
 };
 
 }  // namespace db

@@ -337,6 +337,8 @@ class SqliteDatabase : public Database {
     }
   }
 
+  std::string file_path() const override { return options_.path; }
+
   ~SqliteDatabase() override {
     {
       absl::MutexLock lock(&mu_);

@@ -12,8 +12,10 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "database/file_lock.h"
 #include "messaging/outbox/outbox_store.h"
 #include "messaging/producer.h"
 
@@ -36,6 +38,22 @@ class OutboxRelay::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
+    if (!db_.file_path().empty()) {
+      // SQLite: one relay per file (see outbox_relay.h).
+      const std::string path = absl::StrCat(db_.file_path(), ".relay.lock");
+      absl::StatusOr<std::unique_ptr<db::FileLock>> lock =
+          db::FileLock::TryAcquire(path);
+      if (!lock.ok()) {
+        if (!absl::IsFailedPrecondition(lock.status())) return lock.status();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "another process (a gateway) already runs the outbox relay of "
+            "the SQLite database ",
+            db_.file_path(), " (it holds ", path,
+            "): a SQLite database serves one gateway; give each its own "
+            "`db` file, or set `db` to a postgresql:// URL to run several"));
+      }
+      file_lock_ = *std::move(lock);
+    }
     absl::StatusOr<int64_t> through = ReadPublishedThrough(db_);
     if (!through.ok()) return through.status();
     through_ = *through;
@@ -78,6 +96,7 @@ class OutboxRelay::Impl {
       producer_.reset();
     }
     FlushDelivered(/*final=*/true);
+    file_lock_.reset();  // another relay may take over the file now
   }
 
   void InjectFatalError() {
@@ -355,6 +374,7 @@ class OutboxRelay::Impl {
   }
 
   db::Database& db_;
+  std::unique_ptr<db::FileLock> file_lock_;  // SQLite: held while we run
   Config config_;
   const RelayOptions options_;
   // SQLite: deliveries move a position (see outbox_store.h).

@@ -19,6 +19,10 @@
 //   `max_in_flight` and resumes as deliveries complete.
 // - Process killed: on the next start every row not yet marked is published
 //   again (at least once; consumers dedupe on ce_id).
+// - SQLite: one relay per database file. It holds an exclusive lock on
+//   PATH.relay.lock (released by the kernel when the process dies, even by
+//   kill -9); a second relay on the file, i.e. a second gateway, fails to
+//   start with FailedPrecondition naming the `db` setting.
 // - Fatal producer error (e.g. the broker came back with a new identity):
 //   the producer is recreated and the unmarked rows are sent again.
 //

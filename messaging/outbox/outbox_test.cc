@@ -528,6 +528,30 @@ TEST(OutboxStoreTest, HeadersOfEarlierVersionsStillDecode) {
   EXPECT_EQ(*decoded, (Headers{{"ce_id", "e-1"}, {"ab", ""}, {"", ""}}));
 }
 
+// SQLite serves one gateway: a second relay on the same file (another
+// gateway) refuses to start, naming the setting, until the first stops.
+// PostgreSQL takes several (outbox_shards_test).
+TEST_P(OutboxTest, SecondRelayOnOneSqliteFileRefusesToStart) {
+  auto first = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto other_db = db::Database::Open(DatabaseUrl());
+  ASSERT_TRUE(other_db.ok()) << other_db.status();
+  auto second = OutboxRelay::Start(**other_db, config_);
+  if (backend() == Backend::kPostgres) {
+    EXPECT_TRUE(second.ok()) << second.status();
+    return;
+  }
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+  EXPECT_THAT(std::string(second.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("`db`"),
+                               ::testing::HasSubstr("postgresql://"),
+                               ::testing::HasSubstr("one gateway")));
+  (*first)->Stop();
+  auto after_stop = OutboxRelay::Start(**other_db, config_);
+  EXPECT_TRUE(after_stop.ok()) << after_stop.status();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,
                          ::testing::ValuesIn(db::testing::AllBackends()),
                          db::testing::BackendParamName);
