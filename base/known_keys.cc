@@ -36,6 +36,7 @@ const std::vector<std::string>& KnownKeys() {
       "db",
       // messaging/outbox/outbox_settings.h
       "outbox.retention_hours",
+      "outbox.lease_ms",
       // gateway/settings.h
       "http_address",
       "http_port",

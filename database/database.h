@@ -91,6 +91,7 @@ enum class Dialect { kSqlite, kPostgres };
 class Transaction {
  public:
   virtual ~Transaction() = default;
+  virtual Dialect dialect() const = 0;
   // Runs a statement; returns the number of rows it changed. Errors:
   // AlreadyExists (unique constraint), FailedPrecondition (other
   // constraints), InvalidArgument (bad SQL or data), Unavailable (locked /

@@ -147,6 +147,8 @@ class PostgresTransaction : public Transaction {
   // transaction then, and would turn a later COMMIT into a silent ROLLBACK.
   const absl::Status& first_error() const { return first_error_; }
 
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
   absl::Status Exec(absl::string_view sql) {
     return Run(sql, {}, nullptr, nullptr);
   }

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -11,11 +12,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "database/file_lock.h"
+#include "messaging/outbox/outbox_leases.h"
 #include "messaging/outbox/outbox_store.h"
 #include "messaging/producer.h"
 
@@ -28,7 +30,8 @@ class OutboxRelay::Impl {
       : db_(db),
         config_(config),
         options_(options),
-        track_position_(db.dialect() == db::Dialect::kSqlite) {
+        track_position_(db.dialect() == db::Dialect::kSqlite),
+        sharded_(db.dialect() == db::Dialect::kPostgres) {
     // Never expire a message: while Kafka is away rows wait, in order.
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.
@@ -56,6 +59,11 @@ class OutboxRelay::Impl {
     }
     absl::StatusOr<int64_t> through = ReadPublishedThrough(db_);
     if (!through.ok()) return through.status();
+    if (sharded_) {
+      leases_ = std::make_unique<ShardLeases>(db_, NewRelayOwnerName(),
+                                              options_.lease);
+      LeaseRoundNow();  // hold shards from the start, if there are free ones
+    }
     through_ = *through;
     highest_published_ = through_;
     absl::Status s = NewProducer();
@@ -70,7 +78,7 @@ class OutboxRelay::Impl {
     notified_ = true;
   }
 
-  void Handoff(int64_t id, OutboxRow outbox_row) {
+  void Handoff(const RowPosition& position, OutboxRow outbox_row) {
     absl::MutexLock lock(&mu_);
     wake_ = true;
     if (handoffs_.size() >= kMaxHandoffs) {
@@ -78,7 +86,9 @@ class OutboxRelay::Impl {
       return;
     }
     PendingRow row;
-    row.id = id;
+    row.id = position.id;
+    row.shard = position.shard;
+    row.seq = position.seq;
     row.row = std::move(outbox_row);
     handoffs_.push_back(std::move(row));
   }
@@ -97,6 +107,16 @@ class OutboxRelay::Impl {
     }
     FlushDelivered(/*final=*/true);
     file_lock_.reset();  // another relay may take over the file now
+    if (leases_ != nullptr && release_on_stop_) {
+      // The others take over at once instead of after the lease.
+      absl::Status s = leases_->ReleaseAll();
+      if (!s.ok()) LOG(WARNING) << "outbox relay: releasing leases: " << s;
+    }
+  }
+
+  void StopWithoutReleasing() {
+    release_on_stop_ = false;
+    Stop();
   }
 
   void InjectFatalError() {
@@ -112,6 +132,7 @@ class OutboxRelay::Impl {
     stats.producer_restarts = restarts_.load();
     stats.handed_off = handed_off_.load();
     stats.in_flight = in_flight_count_.load();
+    stats.shards_held = shards_held_.load();
     absl::MutexLock lock(&mu_);
     stats.kafka_reachable = reachable_;
     return stats;
@@ -152,6 +173,8 @@ class OutboxRelay::Impl {
         FlushDelivered(/*final=*/true);
         in_flight_.clear();
         in_flight_count_ = 0;
+        in_flight_per_shard_.fill(0);
+        for (auto& entry : shards_) entry.second.cursor = 0;
         undelivered_.clear();
         highest_published_ = through_;
         cursor = 0;
@@ -163,6 +186,9 @@ class OutboxRelay::Impl {
       }
 
       bool worked = FlushDelivered(/*final=*/false);
+      if (sharded_ && absl::Now() >= next_round_) {
+        if (LeaseRoundNow()) accept_handoffs = false;  // scan new shards
+      }
 
       int64_t room =
           options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
@@ -183,6 +209,22 @@ class OutboxRelay::Impl {
       // scan). A row not taken stays pending for the next scan, and later
       // handoffs wait until that scan has caught up.
       for (PendingRow& row : handed) {
+        if (sharded_) {
+          // The row right after the shard's cursor is the next one of its
+          // shard (numbers are gapless; see outbox_store.h).
+          ShardState* shard = ActiveShard(row.shard);
+          if (shard == nullptr || row.seq <= shard->cursor) continue;
+          if (!accept_handoffs || room <= 0 || row.seq != shard->cursor + 1) {
+            accept_handoffs = false;
+            continue;
+          }
+          shard->cursor = row.seq;
+          if (!Publish(row)) continue;
+          --room;
+          worked = true;
+          handed_off_++;
+          continue;
+        }
         if (row.id <= cursor) continue;  // a scan has seen it
         if (!accept_handoffs || room <= 0 || row.id != cursor + 1) {
           accept_handoffs = false;
@@ -201,7 +243,22 @@ class OutboxRelay::Impl {
       bool rescan = now - last_rescan > absl::Seconds(1);
       bool scan = rescan || notified || !accept_handoffs ||
                   now - last_scan >= options_.idle_poll;
-      if (room > 0 && scan) {
+      if (sharded_ && room > 0 && scan) {
+        last_scan = now;
+        if (rescan) last_rescan = now;
+        absl::StatusOr<bool> caught_up = ScanShards(
+            rescan,
+            static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
+            &worked);
+        if (!caught_up.ok()) {
+          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << caught_up.status();
+          backoff = std::min(absl::Seconds(5),
+                             std::max(absl::Milliseconds(50), backoff * 2));
+        } else {
+          backoff = absl::ZeroDuration();
+          if (*caught_up) accept_handoffs = true;
+        }
+      } else if (room > 0 && scan) {
         last_scan = now;
         // Scan from the start now and then: with PostgreSQL a lower id can
         // commit after a higher one.
@@ -227,7 +284,9 @@ class OutboxRelay::Impl {
         }
       }
 
-      if (absl::Now() - last_prune > options_.prune_every) {
+      // Several relays: the holder of shard 0 prunes for all.
+      if (absl::Now() - last_prune > options_.prune_every &&
+          (!sharded_ || ActiveShard(0) != nullptr)) {
         last_prune = absl::Now();
         absl::StatusOr<int64_t> pruned =
             PrunePublished(db_, absl::Now() - options_.retention);
@@ -238,8 +297,9 @@ class OutboxRelay::Impl {
 
       if (!worked) {
         absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Woken),
-                             std::max(backoff, options_.idle_poll));
+        absl::Duration wait = std::max(backoff, options_.idle_poll);
+        if (sharded_) wait = std::min(wait, next_round_ - absl::Now());
+        mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Woken), wait);
         wake_ = false;
       } else if (backoff > absl::ZeroDuration()) {
         absl::SleepFor(backoff);
@@ -261,7 +321,8 @@ class OutboxRelay::Impl {
       LOG(DFATAL) << "outbox relay: row " << row.id << ": " << s;
       return false;
     }
-    in_flight_.insert(row.id);
+    in_flight_.emplace(row.id, row.shard);
+    in_flight_per_shard_[row.shard]++;
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     undelivered_.insert(row.id);
     highest_published_ = std::max(highest_published_, row.id);
@@ -276,6 +337,105 @@ class OutboxRelay::Impl {
       OnDelivery(id, result);
     });
     return true;
+  }
+
+  void ForgetInFlight(int64_t id) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) return;
+    in_flight_per_shard_[it->second]--;
+    in_flight_.erase(it);
+  }
+
+  // PostgreSQL: a shard we hold and publish (not one we are giving back),
+  // while our leases are valid; nullptr otherwise.
+  struct ShardState {
+    int64_t cursor = 0;  // every row of the shard up to it was seen
+    bool draining = false;
+  };
+  ShardState* ActiveShard(int shard) {
+    if (absl::Now() >= valid_until_) return nullptr;
+    auto it = shards_.find(shard);
+    if (it == shards_.end() || it->second.draining) return nullptr;
+    return &it->second;
+  }
+
+  // One lease round (outbox_leases.h): gives back drained shards, forgets
+  // lost ones, starts new ones from their first pending row, and drains the
+  // surplus over the fair share. Returns whether new shards came.
+  bool LeaseRoundNow() {
+    next_round_ = absl::Now() + options_.lease / 4;
+    std::vector<int> give_back;
+    for (const auto& [shard, state] : shards_) {
+      if (state.draining && in_flight_per_shard_[shard] == 0) {
+        give_back.push_back(shard);
+      }
+    }
+    absl::StatusOr<LeaseRound> round = leases_->Round(give_back);
+    if (!round.ok()) {
+      LOG_EVERY_N(WARNING, 10)
+          << "outbox relay: lease round: " << round.status();
+      return false;
+    }
+    valid_until_ = round->valid_until;
+    absl::btree_map<int, ShardState> next;
+    bool gained = false;
+    for (int shard : round->held) {
+      auto it = shards_.find(shard);
+      if (it != shards_.end()) {
+        next.emplace(shard, it->second);
+      } else {
+        next.emplace(shard, ShardState());
+        gained = true;
+      }
+    }
+    int surplus = static_cast<int>(next.size()) - round->fair_share;
+    for (auto it = next.rbegin(); it != next.rend(); ++it) {
+      it->second.draining = surplus-- > 0;
+    }
+    if (gained || next.size() != shards_.size()) {
+      VLOG(1) << "outbox relay " << leases_->owner() << ": holds "
+              << next.size() << " shards of " << kOutboxShards << " ("
+              << round->live_relays << " relays live)";
+    }
+    shards_ = std::move(next);
+    shards_held_ = static_cast<int>(shards_.size());
+    return gained;
+  }
+
+  // Reads and publishes the pending rows of the active shards, each after
+  // its cursor (all of them with `rescan`); returns whether every shard
+  // has caught up (nothing pending past its cursor).
+  absl::StatusOr<bool> ScanShards(bool rescan, int per_shard_limit,
+                                  bool* worked) {
+    std::vector<ShardCursor> cursors;
+    for (const auto& [shard, state] : shards_) {
+      if (ActiveShard(shard) == nullptr) continue;
+      cursors.push_back({shard, rescan ? 0 : state.cursor});
+    }
+    if (cursors.empty()) return true;
+    absl::StatusOr<ShardScan> scan =
+        FetchPendingInShards(db_, cursors, per_shard_limit);
+    if (!scan.ok()) return scan.status();
+    absl::flat_hash_map<int, int> found;
+    for (PendingRow& row : scan->rows) {
+      found[row.shard]++;
+      ShardState* shard = ActiveShard(row.shard);
+      if (shard == nullptr) continue;
+      shard->cursor = std::max(shard->cursor, row.seq);
+      if (Publish(row)) *worked = true;
+    }
+    bool caught_up = true;
+    for (const auto& [shard, last_seq] : scan->last_seq) {
+      ShardState* state = ActiveShard(shard);
+      if (state == nullptr) continue;
+      if (found[shard] < per_shard_limit) {
+        // Every row of the shard up to last_seq is published or was found.
+        state->cursor = std::max(state->cursor, last_seq);
+      } else {
+        caught_up = false;
+      }
+    }
+    return caught_up;
   }
 
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -311,9 +471,15 @@ class OutboxRelay::Impl {
         undelivered_.erase(report.id);
         ids.push_back(report.id);
       } else {
-        // Left pending: a later fetch publishes it again. It stays
-        // undelivered, so the position stops below it.
-        in_flight_.erase(report.id);
+        // Left pending: a later fetch publishes it again (from the start of
+        // its shard, on PostgreSQL). It stays undelivered, so the position
+        // stops below it.
+        auto it = in_flight_.find(report.id);
+        if (it != in_flight_.end()) {
+          auto shard = shards_.find(it->second);
+          if (shard != shards_.end()) shard->second.cursor = 0;
+        }
+        ForgetInFlight(report.id);
       }
     }
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
@@ -366,8 +532,8 @@ class OutboxRelay::Impl {
       return false;
     }
     through_ = std::max(through_, through);
-    for (const auto& entry : done) in_flight_.erase(entry.first);
-    for (int64_t id : marks) in_flight_.erase(id);
+    for (const auto& entry : done) ForgetInFlight(entry.first);
+    for (int64_t id : marks) ForgetInFlight(id);
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     published_ += static_cast<int64_t>(done.size() + marks.size());
     return true;
@@ -379,6 +545,15 @@ class OutboxRelay::Impl {
   const RelayOptions options_;
   // SQLite: deliveries move a position (see outbox_store.h).
   const bool track_position_;
+  // PostgreSQL: rows by shard, shards by lease (loop thread).
+  const bool sharded_;
+  std::unique_ptr<ShardLeases> leases_;
+  bool release_on_stop_ = true;
+  std::atomic<int> shards_held_{0};
+  absl::btree_map<int, ShardState> shards_;
+  absl::Time valid_until_ = absl::InfinitePast();
+  absl::Time next_round_ = absl::InfinitePast();
+  std::array<int64_t, kOutboxShards> in_flight_per_shard_{};
   int64_t through_ = 0;  // the stored position (loop thread only)
   // Delivered rows not yet recorded: by id, and by arrival (loop thread).
   absl::btree_map<int64_t, absl::Time> held_;
@@ -408,8 +583,8 @@ class OutboxRelay::Impl {
   // published and not yet recorded; published or failed rows whose delivery
   // is not confirmed yet, and the highest id published: every row from the
   // position up to it was.
-  absl::flat_hash_set<int64_t> in_flight_;
-  std::atomic<int64_t> in_flight_count_{0};  // its size, for Stats()
+  absl::flat_hash_map<int64_t, int> in_flight_;  // id -> shard
+  std::atomic<int64_t> in_flight_count_{0};      // its size, for Stats()
   absl::btree_set<int64_t> undelivered_;
   int64_t highest_published_ = 0;
 };
@@ -426,17 +601,27 @@ OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutboxRelay::~OutboxRelay() = default;
 void OutboxRelay::Notify() { impl_->Notify(); }
 void OutboxRelay::Handoff(int64_t id, OutboxRow row) {
-  impl_->Handoff(id, std::move(row));
+  impl_->Handoff({id, 0, 0}, std::move(row));
+}
+void OutboxRelay::Handoff(const RowPosition& position, OutboxRow row) {
+  impl_->Handoff(position, std::move(row));
 }
 void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
+void OutboxRelay::StopWithoutReleasingForTesting() {
+  impl_->StopWithoutReleasing();
+}
 void OutboxRelay::Stop() { impl_->Stop(); }
 RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }
 
 std::vector<settings::Key> OutboxKeys(RelayOptions& options) {
-  return {settings::Hours("outbox.retention_hours", &options.retention, 1,
-                          87600,
-                          "gateway: published outbox rows are deleted once "
-                          "this old (from when they were written)")};
+  return {
+      settings::Hours("outbox.retention_hours", &options.retention, 1, 87600,
+                      "gateway: published outbox rows are deleted once "
+                      "this old (from when they were written)"),
+      settings::Milliseconds(
+          "outbox.lease_ms", &options.lease, 400, 600000,
+          "gateway on PostgreSQL: a dead gateway's outbox shards are "
+          "taken over by the others within this")};
 }
 
 }  // namespace outbox
