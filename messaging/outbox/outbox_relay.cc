@@ -13,7 +13,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "database/file_lock.h"
@@ -63,6 +65,16 @@ class OutboxRelay::Impl {
       leases_ = std::make_unique<ShardLeases>(db_, NewRelayOwnerName(),
                                               options_.lease);
       LeaseRoundNow();  // hold shards from the start, if there are free ones
+      absl::StatusOr<std::unique_ptr<db::Listening>> listening = db_.Listen(
+          kNotifyChannel,
+          [this](absl::string_view payload) { OnCommitNotice(payload); });
+      if (listening.ok()) {
+        listening_ = *std::move(listening);
+      } else {
+        LOG(WARNING) << "outbox relay: no wake-ups from other gateways ("
+                     << listening.status() << "); polling every "
+                     << options_.idle_poll;
+      }
     }
     through_ = *through;
     highest_published_ = through_;
@@ -99,6 +111,7 @@ class OutboxRelay::Impl {
       if (stop_) return;
       stop_ = true;
     }
+    listening_.reset();
     if (thread_.joinable()) thread_.join();
     // Give deliveries in progress a moment, then record what arrived.
     if (producer_ != nullptr) {
@@ -193,6 +206,7 @@ class OutboxRelay::Impl {
       int64_t room =
           options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
       std::vector<PendingRow> handed;
+      std::vector<std::pair<int, int64_t>> notices;
       {
         absl::MutexLock lock(&mu_);
         handed.swap(handoffs_);
@@ -200,7 +214,15 @@ class OutboxRelay::Impl {
         handoff_dropped_ = false;
         notified = notified_;
         notified_ = false;
+        notices.swap(notices_);
       }
+      // A row committed elsewhere (NOTIFY) in a shard we hold: scan, unless
+      // a handoff or a scan has already taken it.
+      for (const auto& [shard, seq] : notices) {
+        ShardState* state = ActiveShard(shard);
+        if (state != nullptr && seq > state->cursor) notified = true;
+      }
+      notices.clear();
       // Rows handed over by their writer, published without reading them
       // back: only while the scans below have caught up, and only the row
       // right after the cursor, so that no older row can still be waiting
@@ -240,7 +262,9 @@ class OutboxRelay::Impl {
       // (Notify), when handoffs were refused, and every idle_poll: reading
       // it on every wake-up would mostly race the handoffs to their rows.
       const absl::Time now = absl::Now();
-      bool rescan = now - last_rescan > absl::Seconds(1);
+      // (PostgreSQL needs none: a shard's cursor never passes a row it
+      // has not published.)
+      bool rescan = !sharded_ && now - last_rescan > absl::Seconds(1);
       bool scan = rescan || notified || !accept_handoffs ||
                   now - last_scan >= options_.idle_poll;
       if (sharded_ && room > 0 && scan) {
@@ -339,6 +363,23 @@ class OutboxRelay::Impl {
     return true;
   }
 
+  // A NOTIFY from a writer, on the listening thread: "shard:number".
+  void OnCommitNotice(absl::string_view payload) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(payload, absl::MaxSplits(':', 1));
+    int shard = 0;
+    int64_t seq = 0;
+    if (!absl::SimpleAtoi(parts.first, &shard) ||
+        !absl::SimpleAtoi(parts.second, &seq) || shard < 0 ||
+        shard >= kOutboxShards) {
+      return;
+    }
+    if ((held_mask_.load() & (uint64_t{1} << shard)) == 0) return;
+    absl::MutexLock lock(&mu_);
+    if (notices_.size() < kMaxHandoffs) notices_.emplace_back(shard, seq);
+    wake_ = true;
+  }
+
   void ForgetInFlight(int64_t id) {
     auto it = in_flight_.find(id);
     if (it == in_flight_.end()) return;
@@ -399,6 +440,9 @@ class OutboxRelay::Impl {
     }
     shards_ = std::move(next);
     shards_held_ = static_cast<int>(shards_.size());
+    uint64_t mask = 0;
+    for (const auto& entry : shards_) mask |= uint64_t{1} << entry.first;
+    held_mask_ = mask;
     return gained;
   }
 
@@ -550,6 +594,10 @@ class OutboxRelay::Impl {
   std::unique_ptr<ShardLeases> leases_;
   bool release_on_stop_ = true;
   std::atomic<int> shards_held_{0};
+  static_assert(kOutboxShards <= 64, "held_mask_ has a bit per shard");
+  std::atomic<uint64_t> held_mask_{0};  // for the listening thread
+  static constexpr char kNotifyChannel[] = "herald_outbox";
+  std::unique_ptr<db::Listening> listening_;
   absl::btree_map<int, ShardState> shards_;
   absl::Time valid_until_ = absl::InfinitePast();
   absl::Time next_round_ = absl::InfinitePast();
@@ -571,6 +619,7 @@ class OutboxRelay::Impl {
   static constexpr size_t kMaxHandoffs = 10000;
   std::vector<PendingRow> handoffs_ ABSL_GUARDED_BY(mu_);
   bool handoff_dropped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<int, int64_t>> notices_ ABSL_GUARDED_BY(mu_);
   bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   // Delivery reports not yet looked at by the loop.

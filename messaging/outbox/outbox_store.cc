@@ -367,14 +367,14 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
       " created_at, shard, shard_seq)"
       " SELECT ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bigint,"
       " s.shard, s.last_seq"
-      " FROM s, (SELECT pg_notify('herald_outbox', ?::text)) n"
+      " FROM s, LATERAL (SELECT pg_notify('herald_outbox',"
+      " s.shard || ':' || s.last_seq)) n"
       " RETURNING id, shard_seq";
   const int shard = ShardOf(row.key());
   std::vector<db::Value> params;
-  params.reserve(8);
+  params.reserve(7);
   params.emplace_back(int64_t{shard});
   params.insert(params.end(), row.values.begin(), row.values.end());
-  params.emplace_back(absl::StrCat(shard));
   absl::StatusOr<std::vector<db::Row>> inserted = tx.Query(kInsert, params);
   if (!inserted.ok()) return inserted.status();
   if (inserted->size() != 1) {

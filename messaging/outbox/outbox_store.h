@@ -14,8 +14,8 @@
 // its number) and become visible in order. A relay that has seen number n
 // of a shard has seen every row before it: no late commit is ever skipped
 // or overtaken. Relays lease shards (outbox_leases.h). The commit also
-// sends NOTIFY herald_outbox (payload: the shard) so that the relay that
-// holds the shard, on any gateway, wakes at once.
+// sends NOTIFY herald_outbox (payload "shard:number") so that the relay
+// that holds the shard, on any gateway, wakes at once.
 //
 // A row is published when its id is at most the relay position (SQLite,
 // where ids become visible in commit order: like a consumer offset, one
