@@ -208,8 +208,8 @@ class Database {
   // notifications sent meanwhile are lost, so keep polling as a fallback.
   // Unimplemented on SQLite (one process writes it).
   virtual absl::StatusOr<std::unique_ptr<Listening>> Listen(
-      absl::string_view channel,
-      std::function<void(absl::string_view payload)> on_notify) {
+      absl::string_view /*channel*/,
+      std::function<void(absl::string_view payload)> /*on_notify*/) {
     return absl::UnimplementedError("LISTEN needs PostgreSQL");
   }
 
