@@ -12,7 +12,7 @@
 // are allowed only because an instance was killed: the relay is at least
 // once across a crash; the workers' shared inbox absorbs them.)
 //
-// HERALD_CLUSTER_PAYMENTS scales the load (default 1500).
+// CLUSTER_PAYMENTS scales the load (default 1500).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,8 +21,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -91,9 +93,22 @@ class ClusterTest : public db::testing::ForEachBackend {
     tmp_ = absl::StrCat(getenv("TEST_TMPDIR"), "/cluster");
     maildir_ = tmp_ + "/maildir";
     fs::create_directories(tmp_);
-    if (const char* n = getenv("HERALD_CLUSTER_PAYMENTS")) {
+    if (const char* n = getenv("CLUSTER_PAYMENTS")) {
       ASSERT_TRUE(absl::SimpleAtoi(n, &payments_));
     }
+  }
+
+  // Logs of the processes, kept with the test's outputs.
+  std::string LogPath(const std::string& name) {
+    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    return absl::StrCat(outputs != nullptr ? outputs : tmp_, "/", name, ".log");
+  }
+
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
   }
 
   std::string Binary(const std::string& path) {
@@ -115,7 +130,7 @@ class ClusterTest : public db::testing::ForEachBackend {
          {"HERALD_AUTH_ENABLED", "false"},
          {"HERALD_OUTBOX_LEASE_MS", "2000"},
          {"HERALD_SERVICE", absl::StrCat("gateway-", i)}},
-        absl::StrCat(tmp_, "/gateway-", i, ".log"));
+        LogPath(absl::StrCat("gateway-", i)));
     ASSERT_TRUE(WaitFor(
         [&] {
           web::HttpClient admin("127.0.0.1", admin_ports_[i]);
@@ -123,7 +138,8 @@ class ClusterTest : public db::testing::ForEachBackend {
           return r.ok() && r->status == 200;
         },
         absl::Seconds(60)))
-        << "gateway " << i << " not ready";
+        << "gateway " << i << " not ready; its log:\n"
+        << ReadFile(LogPath(absl::StrCat("gateway-", i)));
   }
 
   std::unique_ptr<Process> StartWorker(const std::string& name, int i) {
@@ -140,7 +156,7 @@ class ClusterTest : public db::testing::ForEachBackend {
                            {{"HERALD_CONSUMER_SESSION_TIMEOUT_MS", "6000"},
                             {"HERALD_CONSUMER_HEARTBEAT_INTERVAL_MS", "1000"},
                             {"HERALD_CONSUMER_FETCH_WAIT_MAX_MS", "10"}},
-                           absl::StrCat(tmp_, "/", name, "-", i, ".log"));
+                           LogPath(absl::StrCat(name, "-", i)));
   }
 
   // POSTs `body` to `target`, starting at gateway `first` and moving to the
