@@ -33,7 +33,8 @@ class OutboxRelay::Impl {
         config_(config),
         options_(options),
         track_position_(db.dialect() == db::Dialect::kSqlite),
-        sharded_(db.dialect() == db::Dialect::kPostgres) {
+        sharded_(db.dialect() == db::Dialect::kPostgres &&
+                 options.shard_leases) {
     // Never expire a message: while Kafka is away rows wait, in order.
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.

@@ -63,6 +63,10 @@ struct RelayOptions {
   // PostgreSQL: a dead relay's shards are taken over within this
   // (outbox_leases.h).
   absl::Duration lease = absl::Milliseconds(3000);
+  // PostgreSQL: false runs the relay of one gateway alone, by id, without
+  // shards or leases, for rows written without shards (tools/bench's
+  // baseline of the cost of coordination; not a setting).
+  bool shard_leases = true;
 };
 
 // The settings keys of `options` (outbox.retention_hours, outbox.lease_ms;
