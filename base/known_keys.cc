@@ -36,8 +36,9 @@ const std::vector<std::string>& KnownKeys() {
       "kafka.properties.",
       // database/settings.h
       "db",
-      // messaging/outbox/outbox_settings.h
+      // messaging/outbox/outbox_relay.h (OutboxKeys)
       "outbox.retention_hours",
+      "outbox.lease_ms",
       // gateway/settings.h
       "http_address",
       "http_port",

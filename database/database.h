@@ -91,6 +91,7 @@ enum class Dialect { kSqlite, kPostgres };
 class Transaction {
  public:
   virtual ~Transaction() = default;
+  virtual Dialect dialect() const = 0;
   // Runs a statement; returns the number of rows it changed. Errors:
   // AlreadyExists (unique constraint), FailedPrecondition (other
   // constraints), InvalidArgument (bad SQL or data), Unavailable (locked /
@@ -109,6 +110,12 @@ class Transaction {
   virtual absl::StatusOr<int64_t> InsertReturningId(
       absl::string_view sql, absl::Span<const Value> params,
       absl::string_view id_column) = 0;
+};
+
+// What Database::Listen returns: listening stops when it is destroyed.
+class Listening {
+ public:
+  virtual ~Listening() = default;
 };
 
 class Database {
@@ -192,6 +199,23 @@ class Database {
 
   // True when a trivial query succeeds (for readiness probes).
   virtual bool Ping() = 0;
+
+  // Listen()
+  //
+  // PostgreSQL: calls `on_notify(payload)` for each NOTIFY on `channel` (an
+  // identifier), on a thread and a connection of its own, until the
+  // returned Listening is destroyed. A lost connection is reconnected;
+  // notifications sent meanwhile are lost, so keep polling as a fallback.
+  // Unimplemented on SQLite (one process writes it).
+  virtual absl::StatusOr<std::unique_ptr<Listening>> Listen(
+      absl::string_view /*channel*/,
+      std::function<void(absl::string_view payload)> /*on_notify*/) {
+    return absl::UnimplementedError("LISTEN needs PostgreSQL");
+  }
+
+  // The database file (SQLite), "" for a server (PostgreSQL): what a
+  // single-instance role locks (database/file_lock.h).
+  virtual std::string file_path() const { return {}; }
 };
 
 }  // namespace db

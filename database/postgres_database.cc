@@ -1,8 +1,10 @@
 #include "database/postgres_database.h"
 
 #include <glog/logging.h>
+#include <poll.h>
 #include <postgresql/libpq-fe.h>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -147,6 +149,8 @@ class PostgresTransaction : public Transaction {
   // transaction then, and would turn a later COMMIT into a silent ROLLBACK.
   const absl::Status& first_error() const { return first_error_; }
 
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
   absl::Status Exec(absl::string_view sql) {
     return Run(sql, {}, nullptr, nullptr);
   }
@@ -246,6 +250,88 @@ class PostgresTransaction : public Transaction {
   absl::Status first_error_;
 };
 
+// Database::Listen: a connection that LISTENs, served by a thread.
+class PostgresListening : public Listening {
+ public:
+  PostgresListening(std::string conninfo, std::vector<std::string> secrets,
+                    std::string channel,
+                    std::function<void(absl::string_view)> on_notify)
+      : conninfo_(std::move(conninfo)),
+        secrets_(std::move(secrets)),
+        channel_(std::move(channel)),
+        on_notify_(std::move(on_notify)) {}
+
+  ~PostgresListening() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (conn_ != nullptr) PQfinish(conn_);
+  }
+
+  // Connects and listens once here, so that a bad URL or channel is
+  // reported to the caller; then serves on a thread.
+  absl::Status Start() {
+    absl::Status s = Connect();
+    if (!s.ok()) return s;
+    thread_ = std::thread([this] { Serve(); });
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Connect() {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = PQconnectdb(conninfo_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return DependencyOutage(absl::UnavailableError(
+          absl::StrCat("cannot connect to PostgreSQL to listen: ",
+                       RedactText(PQerrorMessage(conn_), secrets_))));
+    }
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    char* quoted = PQescapeIdentifier(conn_, channel_.data(), channel_.size());
+    if (quoted == nullptr) {
+      return absl::InvalidArgumentError("bad LISTEN channel");
+    }
+    const std::string listen = absl::StrCat("LISTEN ", quoted);
+    PQfreemem(quoted);
+    PGresult* result = PQexec(conn_, listen.c_str());
+    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    PQclear(result);
+    if (!ok) {
+      return absl::UnavailableError(absl::StrCat(
+          "LISTEN failed: ", RedactText(PQerrorMessage(conn_), secrets_)));
+    }
+    return absl::OkStatus();
+  }
+
+  void Serve() {
+    while (!stop_) {
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        absl::SleepFor(absl::Milliseconds(200));
+        absl::Status s = Connect();
+        if (!s.ok()) {
+          LOG_EVERY_N(WARNING, 20) << s;
+        }
+        continue;
+      }
+      pollfd fd{PQsocket(conn_), POLLIN, 0};
+      if (poll(&fd, 1, /*timeout_ms=*/100) <= 0) continue;
+      if (PQconsumeInput(conn_) == 0) continue;  // broken: reconnect
+      while (PGnotify* notify = PQnotifies(conn_)) {
+        on_notify_(notify->extra);
+        PQfreemem(notify);
+      }
+    }
+  }
+
+  const std::string conninfo_;
+  const std::vector<std::string> secrets_;
+  const std::string channel_;
+  const std::function<void(absl::string_view)> on_notify_;
+  PGconn* conn_ = nullptr;  // the serving thread's, once started
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class PostgresDatabase : public Database {
  public:
   PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool,
@@ -341,6 +427,16 @@ class PostgresDatabase : public Database {
       }
     }
     tasks_.push_back({std::move(body), std::move(done)});
+  }
+
+  absl::StatusOr<std::unique_ptr<Listening>> Listen(
+      absl::string_view channel,
+      std::function<void(absl::string_view payload)> on_notify) override {
+    auto listening = std::make_unique<PostgresListening>(
+        conninfo_, secrets_, std::string(channel), std::move(on_notify));
+    absl::Status s = listening->Start();
+    if (!s.ok()) return s;
+    return std::unique_ptr<Listening>(std::move(listening));
   }
 
   bool Ping() override {

@@ -145,6 +145,8 @@ class SqliteTransaction : public Transaction {
         cache_(cache),
         read_only_connection_(read_only_connection) {}
 
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                   absl::Span<const Value> params) override {
     absl::StatusOr<std::vector<Row>> rows = Run(sql, params, false);
@@ -336,6 +338,8 @@ class SqliteDatabase : public Database {
       reporter_ = std::thread([this] { ReportLoop(); });
     }
   }
+
+  std::string file_path() const override { return options_.path; }
 
   ~SqliteDatabase() override {
     {

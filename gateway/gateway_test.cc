@@ -809,15 +809,23 @@ TEST_P(GatewayTest, IdempotencyKeysAreScopedByApiKey) {
             theirs.body);
 }
 
-// Two gateways share the database: each key has a bucket per gateway;
-// over it, 429 with Retry-After; a key revoked (as by heraldctl) is refused
-// by both within 5 seconds.
+// Two gateways share the database (PostgreSQL): each key has a bucket per
+// gateway; over it, 429 with Retry-After; a key revoked (as by heraldctl) is
+// refused by both within 5 seconds. A SQLite file serves one gateway: a
+// second one refuses to start, naming the setting.
 TEST_P(GatewayTest, RateLimitsAndRevocationAcrossTwoGateways) {
   GatewaySettings limited = settings_;
   limited.auth.rate_limit_per_second = 1;
   limited.auth.rate_limit_burst = 3;
   GatewayOptions options;
   auto second = Gateway::Start(config_, limited, options);
+  if (GetParam() == db::testing::Backend::kSqlite) {
+    ASSERT_FALSE(second.ok());
+    EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+    EXPECT_TRUE(absl::StrContains(second.status().message(), "`db`"))
+        << second.status();
+    return;
+  }
   ASSERT_TRUE(second.ok()) << second.status();
   web::HttpClient client("127.0.0.1", (*second)->port());
   const std::string body = R"({"user_id":"u","amount":1,"currency":"EUR"})";

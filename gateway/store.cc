@@ -101,7 +101,7 @@ struct Write {
   // one writer thread moves them, it does not copy them.
   RecordedAnswer answer;
   std::optional<outbox::OutboxRow> event;
-  int64_t outbox_id = 0;  // the event's row, once appended
+  outbox::RowPosition outbox_row;  // the event's row, once appended
   // Set when the write writes nothing: a replay (the transaction commits
   // nothing) or a rejection (it rolls back). `done` gets it instead of
   // Committed.
@@ -141,7 +141,7 @@ absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
   absl::Status s = write.work(tx, write);
   if (!s.ok()) return s;
   if (write.event.has_value()) {
-    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_id);
+    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_row);
     if (!s.ok()) return s;
   }
   if (key.has_value()) {
@@ -177,7 +177,7 @@ void Submit(db::Database& db, outbox::OutboxRelay* relay,
         if (!status.ok()) return write->done(status);
         if (write->event.has_value() && relay != nullptr) {
           // The relay publishes it from memory rather than reading it back.
-          relay->Handoff(write->outbox_id, *std::move(write->event));
+          relay->Handoff(write->outbox_row, *std::move(write->event));
         }
         write->done(Committed{std::move(write->answer)});
       });

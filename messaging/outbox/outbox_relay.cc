@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -11,9 +12,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "database/file_lock.h"
+#include "messaging/outbox/outbox_leases.h"
 #include "messaging/outbox/outbox_store.h"
 #include "messaging/producer.h"
 
@@ -26,7 +32,9 @@ class OutboxRelay::Impl {
       : db_(db),
         config_(config),
         options_(options),
-        track_position_(db.dialect() == db::Dialect::kSqlite) {
+        track_position_(db.dialect() == db::Dialect::kSqlite),
+        sharded_(db.dialect() == db::Dialect::kPostgres &&
+                 options.shard_leases) {
     // Never expire a message: while Kafka is away rows wait, in order.
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.
@@ -36,8 +44,39 @@ class OutboxRelay::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
+    if (!db_.file_path().empty()) {
+      // SQLite: one relay per file (see outbox_relay.h).
+      const std::string path = absl::StrCat(db_.file_path(), ".relay.lock");
+      absl::StatusOr<std::unique_ptr<db::FileLock>> lock =
+          db::FileLock::TryAcquire(path);
+      if (!lock.ok()) {
+        if (!absl::IsFailedPrecondition(lock.status())) return lock.status();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "another process (a gateway) already runs the outbox relay of "
+            "the SQLite database ",
+            db_.file_path(), " (it holds ", path,
+            "): a SQLite database serves one gateway; give each its own "
+            "`db` file, or set `db` to a postgresql:// URL to run several"));
+      }
+      file_lock_ = *std::move(lock);
+    }
     absl::StatusOr<int64_t> through = ReadPublishedThrough(db_);
     if (!through.ok()) return through.status();
+    if (sharded_) {
+      leases_ = std::make_unique<ShardLeases>(db_, NewRelayOwnerName(),
+                                              options_.lease);
+      LeaseRoundNow();  // hold shards from the start, if there are free ones
+      absl::StatusOr<std::unique_ptr<db::Listening>> listening = db_.Listen(
+          kNotifyChannel,
+          [this](absl::string_view payload) { OnCommitNotice(payload); });
+      if (listening.ok()) {
+        listening_ = *std::move(listening);
+      } else {
+        LOG(WARNING) << "outbox relay: no wake-ups from other gateways ("
+                     << listening.status() << "); polling every "
+                     << options_.idle_poll;
+      }
+    }
     through_ = *through;
     highest_published_ = through_;
     absl::Status s = NewProducer();
@@ -52,7 +91,7 @@ class OutboxRelay::Impl {
     notified_ = true;
   }
 
-  void Handoff(int64_t id, OutboxRow outbox_row) {
+  void Handoff(const RowPosition& position, OutboxRow outbox_row) {
     absl::MutexLock lock(&mu_);
     wake_ = true;
     if (handoffs_.size() >= kMaxHandoffs) {
@@ -60,7 +99,9 @@ class OutboxRelay::Impl {
       return;
     }
     PendingRow row;
-    row.id = id;
+    row.id = position.id;
+    row.shard = position.shard;
+    row.seq = position.seq;
     row.row = std::move(outbox_row);
     handoffs_.push_back(std::move(row));
   }
@@ -71,6 +112,7 @@ class OutboxRelay::Impl {
       if (stop_) return;
       stop_ = true;
     }
+    listening_.reset();
     if (thread_.joinable()) thread_.join();
     // Give deliveries in progress a moment, then record what arrived.
     if (producer_ != nullptr) {
@@ -78,6 +120,17 @@ class OutboxRelay::Impl {
       producer_.reset();
     }
     FlushDelivered(/*final=*/true);
+    file_lock_.reset();  // another relay may take over the file now
+    if (leases_ != nullptr && release_on_stop_) {
+      // The others take over at once instead of after the lease.
+      absl::Status s = leases_->ReleaseAll();
+      if (!s.ok()) LOG(WARNING) << "outbox relay: releasing leases: " << s;
+    }
+  }
+
+  void StopWithoutReleasing() {
+    release_on_stop_ = false;
+    Stop();
   }
 
   void InjectFatalError() {
@@ -93,6 +146,7 @@ class OutboxRelay::Impl {
     stats.producer_restarts = restarts_.load();
     stats.handed_off = handed_off_.load();
     stats.in_flight = in_flight_count_.load();
+    stats.shards_held = shards_held_.load();
     absl::MutexLock lock(&mu_);
     stats.kafka_reachable = reachable_;
     return stats;
@@ -133,6 +187,8 @@ class OutboxRelay::Impl {
         FlushDelivered(/*final=*/true);
         in_flight_.clear();
         in_flight_count_ = 0;
+        in_flight_per_shard_.fill(0);
+        for (auto& entry : shards_) entry.second.cursor = 0;
         undelivered_.clear();
         highest_published_ = through_;
         cursor = 0;
@@ -144,10 +200,14 @@ class OutboxRelay::Impl {
       }
 
       bool worked = FlushDelivered(/*final=*/false);
+      if (sharded_ && absl::Now() >= next_round_) {
+        if (LeaseRoundNow()) accept_handoffs = false;  // scan new shards
+      }
 
       int64_t room =
           options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
       std::vector<PendingRow> handed;
+      std::vector<std::pair<int, int64_t>> notices;
       {
         absl::MutexLock lock(&mu_);
         handed.swap(handoffs_);
@@ -155,7 +215,15 @@ class OutboxRelay::Impl {
         handoff_dropped_ = false;
         notified = notified_;
         notified_ = false;
+        notices.swap(notices_);
       }
+      // A row committed elsewhere (NOTIFY) in a shard we hold: scan, unless
+      // a handoff or a scan has already taken it.
+      for (const auto& [shard, seq] : notices) {
+        ShardState* state = ActiveShard(shard);
+        if (state != nullptr && seq > state->cursor) notified = true;
+      }
+      notices.clear();
       // Rows handed over by their writer, published without reading them
       // back: only while the scans below have caught up, and only the row
       // right after the cursor, so that no older row can still be waiting
@@ -164,6 +232,22 @@ class OutboxRelay::Impl {
       // scan). A row not taken stays pending for the next scan, and later
       // handoffs wait until that scan has caught up.
       for (PendingRow& row : handed) {
+        if (sharded_) {
+          // The row right after the shard's cursor is the next one of its
+          // shard (numbers are gapless; see outbox_store.h).
+          ShardState* shard = ActiveShard(row.shard);
+          if (shard == nullptr || row.seq <= shard->cursor) continue;
+          if (!accept_handoffs || room <= 0 || row.seq != shard->cursor + 1) {
+            accept_handoffs = false;
+            continue;
+          }
+          shard->cursor = row.seq;
+          if (!Publish(row)) continue;
+          --room;
+          worked = true;
+          handed_off_++;
+          continue;
+        }
         if (row.id <= cursor) continue;  // a scan has seen it
         if (!accept_handoffs || room <= 0 || row.id != cursor + 1) {
           accept_handoffs = false;
@@ -179,10 +263,27 @@ class OutboxRelay::Impl {
       // (Notify), when handoffs were refused, and every idle_poll: reading
       // it on every wake-up would mostly race the handoffs to their rows.
       const absl::Time now = absl::Now();
-      bool rescan = now - last_rescan > absl::Seconds(1);
+      // (PostgreSQL needs none: a shard's cursor never passes a row it
+      // has not published.)
+      bool rescan = !sharded_ && now - last_rescan > absl::Seconds(1);
       bool scan = rescan || notified || !accept_handoffs ||
                   now - last_scan >= options_.idle_poll;
-      if (room > 0 && scan) {
+      if (sharded_ && room > 0 && scan) {
+        last_scan = now;
+        if (rescan) last_rescan = now;
+        absl::StatusOr<bool> caught_up = ScanShards(
+            rescan,
+            static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
+            &worked);
+        if (!caught_up.ok()) {
+          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << caught_up.status();
+          backoff = std::min(absl::Seconds(5),
+                             std::max(absl::Milliseconds(50), backoff * 2));
+        } else {
+          backoff = absl::ZeroDuration();
+          if (*caught_up) accept_handoffs = true;
+        }
+      } else if (room > 0 && scan) {
         last_scan = now;
         // Scan from the start now and then: with PostgreSQL a lower id can
         // commit after a higher one.
@@ -208,7 +309,9 @@ class OutboxRelay::Impl {
         }
       }
 
-      if (absl::Now() - last_prune > options_.prune_every) {
+      // Several relays: the holder of shard 0 prunes for all.
+      if (absl::Now() - last_prune > options_.prune_every &&
+          (!sharded_ || ActiveShard(0) != nullptr)) {
         last_prune = absl::Now();
         absl::StatusOr<int64_t> pruned =
             PrunePublished(db_, absl::Now() - options_.retention);
@@ -219,8 +322,9 @@ class OutboxRelay::Impl {
 
       if (!worked) {
         absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Woken),
-                             std::max(backoff, options_.idle_poll));
+        absl::Duration wait = std::max(backoff, options_.idle_poll);
+        if (sharded_) wait = std::min(wait, next_round_ - absl::Now());
+        mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Woken), wait);
         wake_ = false;
       } else if (backoff > absl::ZeroDuration()) {
         absl::SleepFor(backoff);
@@ -242,7 +346,8 @@ class OutboxRelay::Impl {
       LOG(DFATAL) << "outbox relay: row " << row.id << ": " << s;
       return false;
     }
-    in_flight_.insert(row.id);
+    in_flight_.emplace(row.id, row.shard);
+    in_flight_per_shard_[row.shard]++;
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     undelivered_.insert(row.id);
     highest_published_ = std::max(highest_published_, row.id);
@@ -257,6 +362,125 @@ class OutboxRelay::Impl {
       OnDelivery(id, result);
     });
     return true;
+  }
+
+  // A NOTIFY from a writer, on the listening thread: "shard:number".
+  void OnCommitNotice(absl::string_view payload) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(payload, absl::MaxSplits(':', 1));
+    int shard = 0;
+    int64_t seq = 0;
+    if (!absl::SimpleAtoi(parts.first, &shard) ||
+        !absl::SimpleAtoi(parts.second, &seq) || shard < 0 ||
+        shard >= kOutboxShards) {
+      return;
+    }
+    if ((held_mask_.load() & (uint64_t{1} << shard)) == 0) return;
+    absl::MutexLock lock(&mu_);
+    if (notices_.size() < kMaxHandoffs) notices_.emplace_back(shard, seq);
+    wake_ = true;
+  }
+
+  void ForgetInFlight(int64_t id) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) return;
+    in_flight_per_shard_[it->second]--;
+    in_flight_.erase(it);
+  }
+
+  // PostgreSQL: a shard we hold and publish (not one we are giving back),
+  // while our leases are valid; nullptr otherwise.
+  struct ShardState {
+    int64_t cursor = 0;  // every row of the shard up to it was seen
+    bool draining = false;
+  };
+  ShardState* ActiveShard(int shard) {
+    if (absl::Now() >= valid_until_) return nullptr;
+    auto it = shards_.find(shard);
+    if (it == shards_.end() || it->second.draining) return nullptr;
+    return &it->second;
+  }
+
+  // One lease round (outbox_leases.h): gives back drained shards, forgets
+  // lost ones, starts new ones from their first pending row, and drains the
+  // surplus over the fair share. Returns whether new shards came.
+  bool LeaseRoundNow() {
+    next_round_ = absl::Now() + options_.lease / 4;
+    std::vector<int> give_back;
+    for (const auto& [shard, state] : shards_) {
+      if (state.draining && in_flight_per_shard_[shard] == 0) {
+        give_back.push_back(shard);
+      }
+    }
+    absl::StatusOr<LeaseRound> round = leases_->Round(give_back);
+    if (!round.ok()) {
+      LOG_EVERY_N(WARNING, 10)
+          << "outbox relay: lease round: " << round.status();
+      return false;
+    }
+    valid_until_ = round->valid_until;
+    absl::btree_map<int, ShardState> next;
+    bool gained = false;
+    for (int shard : round->held) {
+      auto it = shards_.find(shard);
+      if (it != shards_.end()) {
+        next.emplace(shard, it->second);
+      } else {
+        next.emplace(shard, ShardState());
+        gained = true;
+      }
+    }
+    int surplus = static_cast<int>(next.size()) - round->fair_share;
+    for (auto it = next.rbegin(); it != next.rend(); ++it) {
+      it->second.draining = surplus-- > 0;
+    }
+    if (gained || next.size() != shards_.size()) {
+      VLOG(1) << "outbox relay " << leases_->owner() << ": holds "
+              << next.size() << " shards of " << kOutboxShards << " ("
+              << round->live_relays << " relays live)";
+    }
+    shards_ = std::move(next);
+    shards_held_ = static_cast<int>(shards_.size());
+    uint64_t mask = 0;
+    for (const auto& entry : shards_) mask |= uint64_t{1} << entry.first;
+    held_mask_ = mask;
+    return gained;
+  }
+
+  // Reads and publishes the pending rows of the active shards, each after
+  // its cursor (all of them with `rescan`); returns whether every shard
+  // has caught up (nothing pending past its cursor).
+  absl::StatusOr<bool> ScanShards(bool rescan, int per_shard_limit,
+                                  bool* worked) {
+    std::vector<ShardCursor> cursors;
+    for (const auto& [shard, state] : shards_) {
+      if (ActiveShard(shard) == nullptr) continue;
+      cursors.push_back({shard, rescan ? 0 : state.cursor});
+    }
+    if (cursors.empty()) return true;
+    absl::StatusOr<ShardScan> scan =
+        FetchPendingInShards(db_, cursors, per_shard_limit);
+    if (!scan.ok()) return scan.status();
+    absl::flat_hash_map<int, int> found;
+    for (PendingRow& row : scan->rows) {
+      found[row.shard]++;
+      ShardState* shard = ActiveShard(row.shard);
+      if (shard == nullptr) continue;
+      shard->cursor = std::max(shard->cursor, row.seq);
+      if (Publish(row)) *worked = true;
+    }
+    bool caught_up = true;
+    for (const auto& [shard, last_seq] : scan->last_seq) {
+      ShardState* state = ActiveShard(shard);
+      if (state == nullptr) continue;
+      if (found[shard] < per_shard_limit) {
+        // Every row of the shard up to last_seq is published or was found.
+        state->cursor = std::max(state->cursor, last_seq);
+      } else {
+        caught_up = false;
+      }
+    }
+    return caught_up;
   }
 
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -292,9 +516,15 @@ class OutboxRelay::Impl {
         undelivered_.erase(report.id);
         ids.push_back(report.id);
       } else {
-        // Left pending: a later fetch publishes it again. It stays
-        // undelivered, so the position stops below it.
-        in_flight_.erase(report.id);
+        // Left pending: a later fetch publishes it again (from the start of
+        // its shard, on PostgreSQL). It stays undelivered, so the position
+        // stops below it.
+        auto it = in_flight_.find(report.id);
+        if (it != in_flight_.end()) {
+          auto shard = shards_.find(it->second);
+          if (shard != shards_.end()) shard->second.cursor = 0;
+        }
+        ForgetInFlight(report.id);
       }
     }
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
@@ -347,18 +577,32 @@ class OutboxRelay::Impl {
       return false;
     }
     through_ = std::max(through_, through);
-    for (const auto& entry : done) in_flight_.erase(entry.first);
-    for (int64_t id : marks) in_flight_.erase(id);
+    for (const auto& entry : done) ForgetInFlight(entry.first);
+    for (int64_t id : marks) ForgetInFlight(id);
     in_flight_count_ = static_cast<int64_t>(in_flight_.size());
     published_ += static_cast<int64_t>(done.size() + marks.size());
     return true;
   }
 
   db::Database& db_;
+  std::unique_ptr<db::FileLock> file_lock_;  // SQLite: held while we run
   Config config_;
   const RelayOptions options_;
   // SQLite: deliveries move a position (see outbox_store.h).
   const bool track_position_;
+  // PostgreSQL: rows by shard, shards by lease (loop thread).
+  const bool sharded_;
+  std::unique_ptr<ShardLeases> leases_;
+  bool release_on_stop_ = true;
+  std::atomic<int> shards_held_{0};
+  static_assert(kOutboxShards <= 64, "held_mask_ has a bit per shard");
+  std::atomic<uint64_t> held_mask_{0};  // for the listening thread
+  static constexpr char kNotifyChannel[] = "herald_outbox";
+  std::unique_ptr<db::Listening> listening_;
+  absl::btree_map<int, ShardState> shards_;
+  absl::Time valid_until_ = absl::InfinitePast();
+  absl::Time next_round_ = absl::InfinitePast();
+  std::array<int64_t, kOutboxShards> in_flight_per_shard_{};
   int64_t through_ = 0;  // the stored position (loop thread only)
   // Delivered rows not yet recorded: by id, and by arrival (loop thread).
   absl::btree_map<int64_t, absl::Time> held_;
@@ -376,6 +620,7 @@ class OutboxRelay::Impl {
   static constexpr size_t kMaxHandoffs = 10000;
   std::vector<PendingRow> handoffs_ ABSL_GUARDED_BY(mu_);
   bool handoff_dropped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<int, int64_t>> notices_ ABSL_GUARDED_BY(mu_);
   bool inject_fatal_ ABSL_GUARDED_BY(mu_) = false;
   bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   // Delivery reports not yet looked at by the loop.
@@ -388,8 +633,8 @@ class OutboxRelay::Impl {
   // published and not yet recorded; published or failed rows whose delivery
   // is not confirmed yet, and the highest id published: every row from the
   // position up to it was.
-  absl::flat_hash_set<int64_t> in_flight_;
-  std::atomic<int64_t> in_flight_count_{0};  // its size, for Stats()
+  absl::flat_hash_map<int64_t, int> in_flight_;  // id -> shard
+  std::atomic<int64_t> in_flight_count_{0};      // its size, for Stats()
   absl::btree_set<int64_t> undelivered_;
   int64_t highest_published_ = 0;
 };
@@ -406,17 +651,27 @@ OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutboxRelay::~OutboxRelay() = default;
 void OutboxRelay::Notify() { impl_->Notify(); }
 void OutboxRelay::Handoff(int64_t id, OutboxRow row) {
-  impl_->Handoff(id, std::move(row));
+  impl_->Handoff({id, 0, 0}, std::move(row));
+}
+void OutboxRelay::Handoff(const RowPosition& position, OutboxRow row) {
+  impl_->Handoff(position, std::move(row));
 }
 void OutboxRelay::InjectFatalErrorForTesting() { impl_->InjectFatalError(); }
+void OutboxRelay::StopWithoutReleasingForTesting() {
+  impl_->StopWithoutReleasing();
+}
 void OutboxRelay::Stop() { impl_->Stop(); }
 RelayStats OutboxRelay::Stats() const { return impl_->Stats(); }
 
 std::vector<settings::Key> OutboxKeys(RelayOptions& options) {
-  return {settings::Hours("outbox.retention_hours", &options.retention, 1,
-                          87600,
-                          "gateway: published outbox rows are deleted once "
-                          "this old (from when they were written)")};
+  return {
+      settings::Hours("outbox.retention_hours", &options.retention, 1, 87600,
+                      "gateway: published outbox rows are deleted once "
+                      "this old (from when they were written)"),
+      settings::Milliseconds(
+          "outbox.lease_ms", &options.lease, 400, 600000,
+          "gateway on PostgreSQL: a dead gateway's outbox shards are "
+          "taken over by the others within this")};
 }
 
 }  // namespace outbox

@@ -6,19 +6,27 @@
 // them committed:
 //
 // - SQLite: ids become visible in commit order, so rows go out in id order.
-// - PostgreSQL: a lower id can commit after a higher one; the relay then
-//   finds it on its next scan from the start (within about a second) and
-//   publishes it after the higher ids it has already sent.
+// - PostgreSQL: several relays (one per gateway) share the rows by shard
+//   (outbox_store.h): each publishes only the shards it leases
+//   (outbox_leases.h), each shard in the order its rows committed, from a
+//   cursor per shard. A shard that changes hands is given back only once
+//   its rows in flight are confirmed, so a row goes out once unless a relay
+//   dies (or loses its lease) with rows in flight. The relay LISTENs for
+//   herald_outbox: a row committed on any gateway wakes the relay that
+//   holds its shard; polling stays as the fallback.
 //
-// Either way, rows of one key written one after the other (the second
-// after the first committed, as when a client waits for its answer) go out
-// in that order; rows written concurrently go out in either order.
+// Either way, rows of one key go out in the order they committed (rows
+// written concurrently commit in either order).
 //
 // - Kafka unreachable: rows wait in librdkafka (the relay's producer never
 //   times a message out) and in the table; the relay stops fetching at
 //   `max_in_flight` and resumes as deliveries complete.
 // - Process killed: on the next start every row not yet marked is published
 //   again (at least once; consumers dedupe on ce_id).
+// - SQLite: one relay per database file. It holds an exclusive lock on
+//   PATH.relay.lock (released by the kernel when the process dies, even by
+//   kill -9); a second relay on the file, i.e. a second gateway, fails to
+//   start with FailedPrecondition naming the `db` setting.
 // - Fatal producer error (e.g. the broker came back with a new identity):
 //   the producer is recreated and the unmarked rows are sent again.
 //
@@ -52,9 +60,17 @@ struct RelayOptions {
   // written).
   absl::Duration retention = absl::Hours(24);
   absl::Duration prune_every = absl::Minutes(1);
+  // PostgreSQL: a dead relay's shards are taken over within this
+  // (outbox_leases.h).
+  absl::Duration lease = absl::Milliseconds(3000);
+  // PostgreSQL: false runs the relay of one gateway alone, by id, without
+  // shards or leases, for rows written without shards (tools/bench's
+  // baseline of the cost of coordination; not a setting).
+  bool shard_leases = true;
 };
 
-// The settings keys of `options` (outbox.retention_hours; base/settings.h).
+// The settings keys of `options` (outbox.retention_hours, outbox.lease_ms;
+// base/settings.h).
 std::vector<settings::Key> OutboxKeys(RelayOptions& options);
 
 struct RelayStats {
@@ -63,6 +79,7 @@ struct RelayStats {
   int64_t in_flight = 0;
   int64_t producer_restarts = 0;
   int64_t handed_off = 0;  // rows published from a Handoff, not a scan
+  int shards_held = 0;     // PostgreSQL: leases held (outbox_leases.h)
   bool kafka_reachable = true;
 };
 
@@ -82,12 +99,19 @@ class OutboxRelay {
   // when it cannot take one (no room, or catching up on a backlog), the row
   // waits in the table for the next scan, as an announced one would.
   void Handoff(int64_t id, OutboxRow row);
+  // The same with the row's shard and number (PostgreSQL: a handoff without
+  // them waits for a scan).
+  void Handoff(const RowPosition& position, OutboxRow row);
 
   // Stops the thread; rows in flight stay pending in the table (they are
   // published again on the next start) unless delivered before the stop.
   void Stop();
 
   RelayStats Stats() const;
+
+  // Stops like a process that died: its leases stay until they expire
+  // (tests of the takeover).
+  void StopWithoutReleasingForTesting();
 
   // Makes the current producer fail fatally (tests of the recovery path).
   void InjectFatalErrorForTesting();

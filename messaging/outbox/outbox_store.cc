@@ -85,7 +85,39 @@ std::vector<db::Migration> OutboxMigrations() {
           // Nothing to change in the tables: new rows hold their headers in
           // format 2 (EncodeHeaders), which earlier versions cannot read.
           // Recorded so that such a version refuses this database.
-          {4, "outbox: headers in format 2", "", ""}};
+          {4, "outbox: headers in format 2", "", ""},
+          // PostgreSQL, several gateways (see outbox_store.h): shards with
+          // a gapless number per shard, leases on shards, live relays.
+          // Rows pending at the upgrade go to shard 0, numbered by id.
+          // SQLite serves one gateway: nothing changes there.
+          {5, "outbox: shards, shard leases (PostgreSQL)", "",
+           "ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;"
+           "ALTER TABLE outbox ADD COLUMN shard_seq BIGINT;"
+           "UPDATE outbox SET shard_seq = id WHERE published_at IS NULL;"
+           "CREATE INDEX outbox_shard_pending ON outbox(shard, shard_seq)"
+           " WHERE published_at IS NULL;"
+           "CREATE TABLE outbox_shards ("
+           " shard INTEGER PRIMARY KEY, last_seq BIGINT NOT NULL);"
+           "INSERT INTO outbox_shards(shard, last_seq)"
+           " SELECT g, 0 FROM generate_series(0, 63) g;"
+           "UPDATE outbox_shards SET last_seq ="
+           " (SELECT COALESCE(MAX(id), 0) FROM outbox) WHERE shard = 0;"
+           "CREATE TABLE outbox_leases ("
+           " shard INTEGER PRIMARY KEY, owner TEXT NOT NULL,"
+           " lease_until BIGINT NOT NULL);"
+           "INSERT INTO outbox_leases(shard, owner, lease_until)"
+           " SELECT g, '', 0 FROM generate_series(0, 63) g;"
+           "CREATE TABLE outbox_relays ("
+           " owner TEXT PRIMARY KEY, seen_until BIGINT NOT NULL)"}};
+}
+
+int ShardOf(absl::string_view key) {
+  uint32_t hash = 2166136261u;
+  for (char c : key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  return static_cast<int>(hash % kOutboxShards);
 }
 
 namespace {
@@ -319,7 +351,50 @@ OutboxRow PrepareOutboxRow(const OutgoingMessage& message) {
 }
 
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
+                            RowPosition* position) {
+  if (tx.dialect() != db::Dialect::kPostgres) {
+    int64_t id = 0;
+    absl::Status s = AppendToOutbox(tx, row, &id);
+    if (position != nullptr) *position = {id, 0, 0};
+    return s;
+  }
+  // One round trip: take the shard's next number (locking its row until
+  // commit: see outbox_store.h), insert, and announce the shard.
+  static constexpr char kInsert[] =
+      "WITH s AS (UPDATE outbox_shards SET last_seq = last_seq + 1"
+      " WHERE shard = ?::integer RETURNING shard, last_seq)"
+      " INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+      " created_at, shard, shard_seq)"
+      " SELECT ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bigint,"
+      " s.shard, s.last_seq"
+      " FROM s, LATERAL (SELECT pg_notify('herald_outbox',"
+      " s.shard || ':' || s.last_seq)) n"
+      " RETURNING id, shard_seq";
+  const int shard = ShardOf(row.key());
+  std::vector<db::Value> params;
+  params.reserve(7);
+  params.emplace_back(int64_t{shard});
+  params.insert(params.end(), row.values.begin(), row.values.end());
+  absl::StatusOr<std::vector<db::Row>> inserted = tx.Query(kInsert, params);
+  if (!inserted.ok()) return inserted.status();
+  if (inserted->size() != 1) {
+    return absl::DataLossError(
+        absl::StrCat("outbox_shards has no row for shard ", shard));
+  }
+  if (position != nullptr) {
+    *position = {(*inserted)[0].Int(0), shard, (*inserted)[0].Int(1)};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id) {
+  if (tx.dialect() == db::Dialect::kPostgres) {
+    RowPosition position;
+    absl::Status s = AppendToOutbox(tx, row, &position);
+    if (id != nullptr) *id = position.id;
+    return s;
+  }
   static constexpr char kInsert[] =
       "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
       " created_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -372,6 +447,58 @@ absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
     out.push_back(std::move(pending));
   }
   return out;
+}
+
+absl::StatusOr<ShardScan> FetchPendingInShards(
+    db::Database& db, const std::vector<ShardCursor>& cursors,
+    int per_shard_limit) {
+  ShardScan scan;
+  if (cursors.empty()) return scan;
+  std::string shards = "{", afters = "{";
+  for (size_t i = 0; i < cursors.size(); ++i) {
+    const char* sep = i == 0 ? "" : ",";
+    absl::StrAppend(&shards, sep, cursors[i].shard);
+    absl::StrAppend(&afters, sep, cursors[i].after);
+  }
+  shards += "}";
+  afters += "}";
+  auto rows = db.ReadValue<std::vector<db::Row>>([&](db::Transaction& tx) {
+    return tx.Query(
+        "SELECT c.shard, s.last_seq, o.id, o.event_id, o.topic, o.msg_key,"
+        " o.headers, o.value, o.created_at, o.shard_seq"
+        " FROM unnest(?::integer[], ?::bigint[]) AS c(shard, after)"
+        " JOIN outbox_shards s ON s.shard = c.shard"
+        " LEFT JOIN LATERAL (SELECT id, event_id, topic, msg_key, headers,"
+        " value, created_at, shard_seq FROM outbox"
+        " WHERE shard = c.shard AND shard_seq > c.after"
+        " AND published_at IS NULL ORDER BY shard_seq LIMIT ?::integer) o"
+        " ON true ORDER BY c.shard, o.shard_seq",
+        {shards, afters, int64_t{per_shard_limit}});
+  });
+  if (!rows.ok()) return rows.status();
+  for (const db::Row& row : *rows) {
+    const int shard = static_cast<int>(row.Int(0));
+    if (scan.last_seq.empty() || scan.last_seq.back().first != shard) {
+      scan.last_seq.emplace_back(shard, row.Int(1));
+    }
+    if (row.IsNull(2)) continue;  // nothing pending in the shard
+    PendingRow pending;
+    pending.id = row.Int(2);
+    pending.created_at = absl::FromUnixMillis(row.Int(8));
+    pending.row = MakeRow(row.String(3), row.String(4), row.String(5),
+                          row.String(6), row.String(7), row.Int(8));
+    pending.shard = shard;
+    pending.seq = row.Int(9);
+    absl::Status valid =
+        VisitHeaders(pending.row.headers(), pending.row.event_id(),
+                     [](absl::string_view, absl::string_view) {});
+    if (!valid.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("outbox row ", pending.id, ": ", valid.message()));
+    }
+    scan.rows.push_back(std::move(pending));
+  }
+  return scan;
 }
 
 absl::StatusOr<int64_t> ReadPublishedThrough(db::Database& db) {

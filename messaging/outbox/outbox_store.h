@@ -6,6 +6,17 @@
 // Kafka in id order and records their delivery. A crash anywhere loses
 // nothing: a committed row stays pending until a delivery report confirms it.
 //
+// PostgreSQL, several gateways: each row carries a shard, ShardOf(its key),
+// and a per-shard sequence number taken, in the writing transaction, from
+// the shard's row of `outbox_shards` (UPDATE ... RETURNING): that row stays
+// locked until the writer commits, so the writers of one shard commit one
+// after the other, and a shard's numbers are gapless (a rollback returns
+// its number) and become visible in order. A relay that has seen number n
+// of a shard has seen every row before it: no late commit is ever skipped
+// or overtaken. Relays lease shards (outbox_leases.h). The commit also
+// sends NOTIFY herald_outbox (payload "shard:number") so that the relay
+// that holds the shard, on any gateway, wakes at once.
+//
 // A row is published when its id is at most the relay position (SQLite,
 // where ids become visible in commit order: like a consumer offset, one
 // small write per batch) or it carries its own published_at mark (rows
@@ -46,6 +57,21 @@ namespace outbox {
 // The schema, applied with db::Migrate(db, "outbox", OutboxMigrations()).
 std::vector<db::Migration> OutboxMigrations();
 
+// The number of shards of PostgreSQL's outbox: fixed, because a key's shard
+// must never change while its rows are pending. More shards than relays
+// ever run, so that leases spread evenly.
+constexpr int kOutboxShards = 64;
+// The shard of a partition key (FNV-1a, mod kOutboxShards).
+int ShardOf(absl::string_view key);
+
+// Where AppendToOutbox put a row: its id, and (PostgreSQL) its shard and
+// number in the shard (0 on SQLite).
+struct RowPosition {
+  int64_t id = 0;
+  int shard = 0;
+  int64_t seq = 0;
+};
+
 // Adds `message` as a pending row, inside the caller's transaction; with
 // `id`, stores the new row's id there (for OutboxRelay::Handoff).
 absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
@@ -73,6 +99,8 @@ absl::StatusOr<OutboxRow> EncodeOutboxRow(
     const google::protobuf::Message& event, absl::string_view source);
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id = nullptr);
+absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
+                            RowPosition* position);
 // The row as a message (e.g. to look at its headers).
 absl::StatusOr<OutgoingMessage> ToMessage(const OutboxRow& row);
 
@@ -81,12 +109,30 @@ struct PendingRow {
   int64_t id = 0;
   absl::Time created_at;
   OutboxRow row;
+  int shard = 0;    // PostgreSQL
+  int64_t seq = 0;  // PostgreSQL: number in the shard
 };
 
 // Up to `limit` pending rows with id > `after_id`, oldest first.
 absl::StatusOr<std::vector<PendingRow>> FetchPending(db::Database& db,
                                                      int64_t after_id,
                                                      int limit);
+
+// PostgreSQL: pending rows of some shards, each shard's after its number
+// `after` (in number order, up to `per_shard_limit` per shard), read on one
+// snapshot with each shard's last number: a shard that returned fewer rows
+// than the limit has no pending row up to `last_seq`.
+struct ShardCursor {
+  int shard = 0;
+  int64_t after = 0;
+};
+struct ShardScan {
+  std::vector<PendingRow> rows;
+  std::vector<std::pair<int, int64_t>> last_seq;  // (shard, last number)
+};
+absl::StatusOr<ShardScan> FetchPendingInShards(
+    db::Database& db, const std::vector<ShardCursor>& cursors,
+    int per_shard_limit);
 
 // Records confirmed deliveries in one transaction: with `through` > 0 it
 // moves the relay position there (every row up to it is published, with no

@@ -150,27 +150,28 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
   auto relay = OutboxRelay::Start(*db_, config_);
   ASSERT_TRUE(relay.ok()) << relay.status();
   auto consumer = Consume();
-  auto commit = [&](int i, int64_t* id) {
+  auto commit = [&](int i, RowPosition* position) {
     PaymentCreated p;
     p.set_payment_id(absl::StrCat("pay_", i % 5));
     p.set_amount(i);
     auto message = EncodeEvent(p, "test");
     EXPECT_TRUE(message.ok());
+    OutboxRow row = PrepareOutboxRow(*message);
     EXPECT_TRUE(db_->Transact([&](db::Transaction& tx) {
-                     return AppendToOutbox(tx, *message, id);
+                     return AppendToOutbox(tx, row, position);
                    })
                     .ok());
-    return *message;
+    return row;
   };
   for (int i = 100; i < 400; ++i) {
-    int64_t id = 0;
-    OutgoingMessage message = commit(i, &id);
-    ASSERT_GT(id, 0);
+    RowPosition position;
+    OutboxRow row = commit(i, &position);
+    ASSERT_GT(position.id, 0);
     if (i % 7 == 0) continue;  // nobody announces it: a scan finds it
     if (i % 3 == 0) {
       (*relay)->Notify();
     } else {
-      (*relay)->Handoff(id, PrepareOutboxRow(message));
+      (*relay)->Handoff(position, std::move(row));
     }
   }
   ASSERT_TRUE(WaitFor([&] {
@@ -180,9 +181,9 @@ TEST_P(OutboxTest, HandoffsMixedWithScannedRowsArriveOnceInOrder) {
   // Caught up: consecutive handoffs now go straight out.
   const int64_t handed_before = (*relay)->Stats().handed_off;
   for (int i = 400; i < 500; ++i) {
-    int64_t id = 0;
-    OutgoingMessage message = commit(i, &id);
-    (*relay)->Handoff(id, PrepareOutboxRow(message));
+    RowPosition position;
+    OutboxRow row = commit(i, &position);
+    (*relay)->Handoff(position, std::move(row));
   }
   ASSERT_TRUE(WaitFor([&] { return total() >= 500; })) << total();
   ASSERT_TRUE(WaitFor([&] {
@@ -526,6 +527,30 @@ TEST(OutboxStoreTest, HeadersOfEarlierVersionsStillDecode) {
   auto decoded = DecodeHeaders(format1, "e-1");
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, (Headers{{"ce_id", "e-1"}, {"ab", ""}, {"", ""}}));
+}
+
+// SQLite serves one gateway: a second relay on the same file (another
+// gateway) refuses to start, naming the setting, until the first stops.
+// PostgreSQL takes several (outbox_shards_test).
+TEST_P(OutboxTest, SecondRelayOnOneSqliteFileRefusesToStart) {
+  auto first = OutboxRelay::Start(*db_, config_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto other_db = db::Database::Open(DatabaseUrl());
+  ASSERT_TRUE(other_db.ok()) << other_db.status();
+  auto second = OutboxRelay::Start(**other_db, config_);
+  if (backend() == Backend::kPostgres) {
+    EXPECT_TRUE(second.ok()) << second.status();
+    return;
+  }
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+  EXPECT_THAT(std::string(second.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("`db`"),
+                               ::testing::HasSubstr("postgresql://"),
+                               ::testing::HasSubstr("one gateway")));
+  (*first)->Stop();
+  auto after_stop = OutboxRelay::Start(**other_db, config_);
+  EXPECT_TRUE(after_stop.ok()) << after_stop.status();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,

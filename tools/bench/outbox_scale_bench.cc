@@ -1,0 +1,333 @@
+// The outbox on one PostgreSQL with several gateways' relays (issue 14):
+//
+//   1. published events/s with 1, 2 and 3 gateways under the same load
+//      (writer threads committing one event per transaction, as requests
+//      do, spread over the gateways, each handing its rows to its relay);
+//   2. the cost of coordination: one gateway with shards and leases against
+//      one without (main's relay: ids, no shards), same load, same run;
+//   3. the drain of a backlog: rows committed while the broker is down for
+//      --outage_s, then the broker back: events/s until none is pending;
+//   4. wake-up latency: a row committed by one gateway for a shard another
+//      holds, until its delivery is confirmed.
+//
+// Medians of --rounds rounds, with the spread. The PostgreSQL server is the
+// tests' throwaway one (fsync off: commits are cheaper than on a real
+// server), the broker the in-process mock cluster.
+//
+//   bazel run -c opt //tools/bench:outbox_scale_bench -- --rounds=3
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/usage.h"
+#include "contracts/v1/payments.pb.h"
+#include "database/database.h"
+#include "database/migrations.h"
+#include "database/testing/postgres_server.h"
+#include "messaging/mock_cluster.h"
+#include "messaging/outbox/outbox_relay.h"
+#include "messaging/outbox/outbox_store.h"
+
+ABSL_FLAG(int, rounds, 3, "rounds of each figure");
+ABSL_FLAG(int, seconds, 5, "load per round, seconds");
+ABSL_FLAG(int, writers, 8, "writer threads, spread over the gateways");
+ABSL_FLAG(int, backlog, 200000, "rows pending for the drain");
+ABSL_FLAG(int, outage_s, 30, "broker outage before the drain, seconds");
+
+namespace herald {
+namespace {
+
+using contracts::v1::PaymentCreated;
+
+struct Env {
+  std::unique_ptr<db::testing::PostgresServer> server;
+  std::unique_ptr<MockCluster> cluster;
+  Config config;
+  int databases = 0;
+  std::string last_url;
+};
+
+std::unique_ptr<db::Database> FreshDatabase(Env& env) {
+  auto url = env.server->CreateDatabase(absl::StrCat("b", env.databases++));
+  if (!url.ok()) {
+    std::fprintf(stderr, "%s\n", url.status().ToString().c_str());
+    std::exit(1);
+  }
+  env.last_url = *url;
+  auto db = db::Database::Open(absl::StrCat(*url, "?pool_size=6"));
+  if (!db.ok() ||
+      !db::Migrate(**db, "outbox", outbox::OutboxMigrations()).ok()) {
+    std::fprintf(stderr, "cannot open/migrate %s\n", url->c_str());
+    std::exit(1);
+  }
+  return *std::move(db);
+}
+
+// Another gateway's pool on the newest database.
+std::unique_ptr<db::Database> Reopen(Env& env) {
+  auto db = db::Database::Open(absl::StrCat(env.last_url, "?pool_size=6"));
+  if (!db.ok()) std::exit(1);
+  return *std::move(db);
+}
+
+outbox::OutboxRow Row(int64_t i) {
+  PaymentCreated p;
+  p.set_payment_id(absl::StrCat("pay_", i % 10000));
+  p.set_amount(i + 1);
+  p.set_currency("EUR");
+  return *outbox::EncodeOutboxRow(p, "bench");
+}
+
+// Main's insert: no shard, no number, no NOTIFY.
+absl::Status InsertUnsharded(db::Transaction& tx, const outbox::OutboxRow& row,
+                             int64_t* id) {
+  absl::StatusOr<int64_t> new_id = tx.InsertReturningId(
+      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+      " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.values, "id");
+  if (!new_id.ok()) return new_id.status();
+  *id = *new_id;
+  return absl::OkStatus();
+}
+
+int64_t Pending(db::Database& db) {
+  auto backlog = outbox::ReadBacklog(db);
+  return backlog.ok() ? backlog->pending : -1;
+}
+
+void WaitDrained(db::Database& db) {
+  while (Pending(db) != 0) absl::SleepFor(absl::Milliseconds(20));
+}
+
+// Figure 1/2: `gateways` gateways, each a database pool and a relay;
+// writers commit for --seconds; returns events published per second
+// (committed rows / time until the last is confirmed).
+double RunLoad(Env& env, int gateways, bool shard_leases) {
+  std::vector<std::unique_ptr<db::Database>> dbs;
+  dbs.push_back(FreshDatabase(env));
+  for (int g = 1; g < gateways; ++g) dbs.push_back(Reopen(env));
+  outbox::RelayOptions options;
+  options.shard_leases = shard_leases;
+  std::vector<std::unique_ptr<outbox::OutboxRelay>> relays;
+  for (auto& db : dbs) {
+    relays.push_back(*outbox::OutboxRelay::Start(*db, env.config, options));
+  }
+  // Let the leases settle (each relay its share) before the clock starts.
+  absl::SleepFor(absl::Milliseconds(shard_leases && gateways > 1 ? 2500 : 0));
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> committed{0};
+  std::vector<std::thread> writers;
+  const absl::Time start = absl::Now();
+  for (int w = 0; w < absl::GetFlag(FLAGS_writers); ++w) {
+    writers.emplace_back([&, w] {
+      const int g = w % gateways;
+      for (int64_t i = w; !stop; i += 1000) {
+        outbox::OutboxRow row = Row(i);
+        outbox::RowPosition position;
+        int64_t id = 0;
+        absl::Status s = dbs[g]->Transact([&](db::Transaction& tx) {
+          return shard_leases ? outbox::AppendToOutbox(tx, row, &position)
+                              : InsertUnsharded(tx, row, &id);
+        });
+        if (!s.ok()) continue;
+        committed++;
+        if (shard_leases) {
+          relays[g]->Handoff(position, std::move(row));
+        } else {
+          relays[g]->Handoff(id, std::move(row));
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  const absl::Duration writing = absl::Now() - start;
+  const int64_t pending_at_end = Pending(*dbs[0]);
+  WaitDrained(*dbs[0]);
+  // The writers' own rate: with main's relay it falls behind and the drain
+  // takes the rest.
+  std::fprintf(stderr,
+               "  %d gateway(s), %s: committed %.0f/s, %lld pending "
+               "when the writers stopped\n",
+               gateways, shard_leases ? "shards + leases" : "main's relay",
+               committed.load() / absl::ToDoubleSeconds(writing),
+               static_cast<long long>(pending_at_end));
+  const double rate =
+      committed.load() / absl::ToDoubleSeconds(absl::Now() - start);
+  for (auto& relay : relays) relay->Stop();
+  return rate;
+}
+
+// Figure 3: a backlog committed while the broker is down, then drained by
+// `gateways` relays; returns events/s from the broker's return to none
+// pending.
+double RunDrain(Env& env, int gateways) {
+  std::vector<std::unique_ptr<db::Database>> dbs;
+  dbs.push_back(FreshDatabase(env));
+  for (int g = 1; g < gateways; ++g) dbs.push_back(Reopen(env));
+  std::vector<std::unique_ptr<outbox::OutboxRelay>> relays;
+  for (auto& db : dbs) {
+    relays.push_back(*outbox::OutboxRelay::Start(*db, env.config));
+  }
+  absl::SleepFor(absl::Milliseconds(gateways > 1 ? 2500 : 0));
+  env.cluster->SetBrokerDown(1).IgnoreError();
+  const absl::Time down = absl::Now();
+  // The backlog: commits of 500 rows each, on 4 threads.
+  const int backlog = absl::GetFlag(FLAGS_backlog);
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&] {
+      while (true) {
+        const int64_t first = next.fetch_add(500);
+        if (first >= backlog) return;
+        const int64_t end = std::min<int64_t>(backlog, first + 500);
+        dbs[0]
+            ->Transact([&](db::Transaction& tx) {
+              for (int64_t i = first; i < end; ++i) {
+                absl::Status s = outbox::AppendToOutbox(tx, Row(i));
+                if (!s.ok()) return s;
+              }
+              return absl::OkStatus();
+            })
+            .IgnoreError();
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  const absl::Duration left =
+      absl::Seconds(absl::GetFlag(FLAGS_outage_s)) - (absl::Now() - down);
+  if (left > absl::ZeroDuration()) absl::SleepFor(left);
+  const int64_t pending = Pending(*dbs[0]);
+  env.cluster->SetBrokerUp(1).IgnoreError();
+  const absl::Time up = absl::Now();
+  WaitDrained(*dbs[0]);
+  const double rate = pending / absl::ToDoubleSeconds(absl::Now() - up);
+  for (auto& relay : relays) relay->Stop();
+  return rate;
+}
+
+// Figure 4: gateway A commits rows (no handoff: A holds no shard) that
+// gateway B's relay holds; milliseconds from commit to confirmed delivery.
+std::vector<double> RunWakeups(Env& env, int rows) {
+  auto db_b = FreshDatabase(env);
+  auto db_a = Reopen(env);
+  outbox::RelayOptions options;
+  options.idle_poll = absl::Seconds(5);  // the fallback, far away
+  auto relay_b = *outbox::OutboxRelay::Start(*db_b, env.config, options);
+  std::vector<double> ms;
+  for (int i = 0; i < rows; ++i) {
+    const int64_t before = relay_b->Stats().published;
+    absl::Time committed;
+    db_a->Transact([&](db::Transaction& tx) {
+          return outbox::AppendToOutbox(tx, Row(i));
+        })
+        .IgnoreError();
+    committed = absl::Now();
+    while (relay_b->Stats().published == before) {
+      absl::SleepFor(absl::Microseconds(100));
+    }
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - committed));
+  }
+  relay_b->Stop();
+  return ms;
+}
+
+struct Figure {
+  double median, low, high;
+};
+Figure Summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+std::string Show(const Figure& f) {
+  return absl::StrFormat("%9.0f (%.0f-%.0f)", f.median, f.low, f.high);
+}
+
+}  // namespace
+}  // namespace herald
+
+int main(int argc, char** argv) {
+  using namespace herald;  // NOLINT
+  Usage usage;
+  usage.synopsis = "outbox_scale_bench [--rounds=N]";
+  usage.description =
+      "The outbox with several gateways' relays on one PostgreSQL: events/s\n"
+      "with 1, 2, 3 gateways, the cost of coordination, backlog drain and\n"
+      "wake-up latency.\n";
+  HandleHelp(argc, argv, usage);
+  absl::ParseCommandLine(argc, argv);
+  Env env;
+  auto server = db::testing::PostgresServer::Start();
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  env.server = *std::move(server);
+  env.cluster = *MockCluster::Start(1);
+  env.cluster->CreateTopic("payment.created", 6).IgnoreError();
+  env.config.brokers = env.cluster->bootstrap_servers();
+  env.config.service = "bench";
+  const int rounds = absl::GetFlag(FLAGS_rounds);
+
+  std::printf(
+      "outbox on one PostgreSQL, %d writer threads, %d s of load, "
+      "%d rounds (median (min-max) events/s)\n",
+      absl::GetFlag(FLAGS_writers), absl::GetFlag(FLAGS_seconds), rounds);
+  // 2: with and without coordination, alternating within each round.
+  std::vector<double> with, without, ratio;
+  std::vector<double> by_gateways[4];
+  for (int r = 0; r < rounds; ++r) {
+    without.push_back(RunLoad(env, 1, /*shard_leases=*/false));
+    with.push_back(RunLoad(env, 1, /*shard_leases=*/true));
+    ratio.push_back(with.back() / without.back());
+    by_gateways[1].push_back(with.back());
+    for (int g = 2; g <= 3; ++g)
+      by_gateways[g].push_back(RunLoad(env, g, true));
+    std::fflush(stdout);
+  }
+  std::printf("one gateway, main's relay (no shards, no leases): %s\n",
+              Show(Summarize(without)).c_str());
+  std::printf("one gateway, shards + leases + NOTIFY:            %s\n",
+              Show(Summarize(with)).c_str());
+  Figure r = Summarize(ratio);
+  std::printf(
+      "coordination cost: with/without = %.3f (%.3f-%.3f; target "
+      ">= 0.9)\n",
+      r.median, r.low, r.high);
+  for (int g = 1; g <= 3; ++g) {
+    std::printf("%d gateway(s), same load:                          %s\n", g,
+                Show(Summarize(by_gateways[g])).c_str());
+  }
+  std::fflush(stdout);
+
+  std::vector<double> wake = RunWakeups(env, 200);
+  Figure w = Summarize(wake);
+  std::sort(wake.begin(), wake.end());
+  std::printf(
+      "wake-up across gateways (commit on A -> delivery confirmed by "
+      "B): median %.2f ms, p99 %.2f ms, max %.2f ms (target ~10 ms; "
+      "B polls every 5 s)\n",
+      w.median, wake[wake.size() * 99 / 100], w.high);
+  std::fflush(stdout);
+
+  std::vector<double> drain;
+  for (int round = 0; round < rounds; ++round) {
+    drain.push_back(RunDrain(env, 1));
+    std::fflush(stdout);
+  }
+  std::printf(
+      "drain after a %d s broker outage, %d rows pending, one "
+      "gateway: %s (target >= 50,000)\n",
+      absl::GetFlag(FLAGS_outage_s), absl::GetFlag(FLAGS_backlog),
+      Show(Summarize(drain)).c_str());
+  return 0;
+}
