@@ -2,7 +2,7 @@
 //
 // Binaries run as child processes for multi-process tests: launched with
 // flags and environment, output to a log file, killed with SIGKILL or
-// stopped with SIGTERM; and free loopback ports to give them.
+// stopped with SIGTERM (free ports for them: base/testing/free_port.h).
 //
 // Example:
 //
@@ -42,9 +42,6 @@ class Process {
   explicit Process(pid_t pid) : pid_(pid) {}
   pid_t pid_;
 };
-
-// A loopback TCP port free at the time of the call.
-int FreePort();
 
 }  // namespace e2e
 }  // namespace herald

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/testing/free_port.h"
 #include "contracts/v1/notifications.pb.h"
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
@@ -1116,18 +1117,6 @@ TEST_F(KillTest, EmailWorkerKilledMidBatchSendsEachEmailOnce) {
   EXPECT_EQ(static_cast<int64_t>(files()), expected);
   EXPECT_EQ(logged(), expected);
   EXPECT_THAT(FileNames(maildir + "/tmp"), ::testing::IsEmpty());
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // A worker started while its broker is not there yet keeps trying, and

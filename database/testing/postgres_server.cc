@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/testing/free_port.h"
 
 namespace herald {
 namespace db {
@@ -20,20 +21,6 @@ namespace {
 std::string BinDir() {
   const char* dir = std::getenv("POSTGRES_BIN_DIR");
   return dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin";
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
 }
 
 // Runs a shell command as the server's owner; returns its exit status.
