@@ -56,7 +56,10 @@ using pipeline::Unit;
 constexpr absl::Duration kRevokeWait = absl::Seconds(10);
 // How long Stop() waits for dead-letter acknowledgements.
 constexpr absl::Duration kDeadLetterDrain = absl::Seconds(5);
-// Most records taken from librdkafka before dispatching them.
+// Most records taken from librdkafka before dispatching them, unless a
+// batch is larger: then a batch's worth, so that a full batch can form
+// whenever the client holds one (records left over from the last batch are
+// past their wait by the time the handler returns).
 constexpr int kAdmitBurst = 64;
 
 rd_kafka_message_t* RecordOf(const Held* held) {
@@ -181,12 +184,17 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     while (!stopping()) {
       absl::Time now = absl::Now();
       pipeline::RecordPtr record = reader_->Poll(PollTimeout(now));
+      client_holds_more_ = false;
       for (int admitted = 0; record != nullptr;) {
         Admit(std::move(record), now);
-        if (++admitted >= kAdmitBurst) break;
+        if (++admitted >= admit_burst_) {
+          client_holds_more_ = true;  // perhaps: the next Poll() tells
+          break;
+        }
         record = reader_->Poll(absl::ZeroDuration());
       }
       ApplyCompletions(now);
+      TellWhatIsComing();
       Dispatch(now);
       assignment_->StoreProgress();
       if (!announced_wait && absl::Now() - started > absl::Seconds(15) &&
@@ -337,6 +345,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       shape.batch = static_cast<bool>(route.batch_handler);
       shape.max_size = route.batch.max_size;
       shape.max_wait = route.batch.max_wait;
+      if (shape.batch) admit_burst_ = std::max(admit_burst_, shape.max_size);
       shapes.push_back(shape);
       if (registry_ != nullptr) {
         rs->metrics = pipeline::TopicMetricsFor(*registry_, route.topic);
@@ -378,16 +387,32 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   }
 
   // How long the next Poll() may wait: not past the next retry or batch,
-  // and not at all while answers wait to be applied.
+  // and not at all while answers wait to be applied or the client may hold
+  // more fetched records.
   absl::Duration PollTimeout(absl::Time now) {
     absl::Duration timeout = absl::Milliseconds(100);
-    if (!done_.empty()) return absl::ZeroDuration();
+    if (!done_.empty() || client_holds_more_) return absl::ZeroDuration();
     if (inline_handlers() || running_units_ < threads_->size()) {
       absl::Time deadline = dispatcher_->NextDeadline(now);
       timeout =
           std::min(timeout, std::max(absl::ZeroDuration(), deadline - now));
     }
     return timeout;
+  }
+
+  // The batch rule (README "Workers"): a partial batch goes as soon as
+  // nothing more is known to be coming for its route. More is coming while
+  // librdkafka may still hold fetched records (the last burst of Poll()s
+  // stopped at its limit rather than on an empty queue), or while a
+  // partition of the route has records on the broker past those fetched.
+  void TellWhatIsComing() {
+    for (const auto& rs : routes_) {
+      const pipeline::Route& route = rs->route;
+      if (!route.batch_handler) continue;
+      dispatcher_->SetMoreComing(
+          route.index,
+          client_holds_more_ || assignment_->MoreOnBroker(route.index));
+    }
   }
 
   void Admit(pipeline::RecordPtr record, absl::Time now) {
@@ -659,6 +684,9 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   int running_units_ = 0;
   int dead_letters_pending_ = 0;
   bool running_ = false;
+  // The last burst of Poll()s stopped before the client's queue was empty.
+  bool client_holds_more_ = false;
+  int admit_burst_ = kAdmitBurst;
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> handled_{0}, failed_{0}, retries_{0}, dead_lettered_{0},

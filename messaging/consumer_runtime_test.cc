@@ -64,79 +64,79 @@ class RuntimeTest : public testing::ClusterTest {
                     .ok());
     return std::make_unique<RunningConsumer>(*std::move(consumer));
   }
+  // A consumer of batches of `options` recording the amounts of each batch
+  // it gets, in order.
+  std::unique_ptr<RunningConsumer> RecordBatches(
+      absl::string_view group, const BatchOptions& options,
+      std::vector<std::vector<int64_t>>* batches, absl::Mutex* mu) {
+    auto consumer = Consumer::Create(TestConfig(*cluster_, group));
+    EXPECT_TRUE(consumer.ok());
+    EXPECT_TRUE(
+        (*consumer)
+            ->SubscribeBatch<PaymentCreated>(
+                options,
+                [batches,
+                 mu](const std::vector<Received<PaymentCreated>>& batch) {
+                  std::vector<int64_t> amounts;
+                  for (const auto& r : batch) {
+                    amounts.push_back(r.event->amount());
+                    EXPECT_FALSE(r.metadata->event_id.empty());
+                  }
+                  absl::MutexLock lock(mu);
+                  batches->push_back(amounts);
+                  return absl::OkStatus();
+                })
+            .ok());
+    return std::make_unique<RunningConsumer>(*std::move(consumer));
+  }
 };
 
-TEST_F(RuntimeTest, BatchesAreReleasedBySize) {
-  for (int i = 1; i <= 10; ++i) Send(i);
+TEST_F(RuntimeTest, ABacklogArrivesInFullBatches) {
+  constexpr int kBatch = 50, kBatches = 6;
+  for (int i = 1; i <= kBatch * kBatches; ++i) Send(i);
   absl::Mutex mu;
   std::vector<std::vector<int64_t>> batches;
-  auto consumer = Consumer::Create(TestConfig(*cluster_, "batch-size"));
-  ASSERT_TRUE(consumer.ok());
   BatchOptions options;
-  options.max_size = 4;
-  options.max_wait = absl::Hours(1);  // only size can release a batch
-  ASSERT_TRUE((*consumer)
-                  ->SubscribeBatch<PaymentCreated>(
-                      options,
-                      [&](const std::vector<Received<PaymentCreated>>& batch) {
-                        std::vector<int64_t> amounts;
-                        for (const auto& r : batch) {
-                          amounts.push_back(r.event->amount());
-                        }
-                        absl::MutexLock lock(&mu);
-                        batches.push_back(amounts);
-                        return absl::OkStatus();
-                      })
-                  .ok());
-  RunningConsumer running(*std::move(consumer));
-  auto released = [&](size_t count) {
-    return WaitFor([&] {
-      absl::MutexLock lock(&mu);
-      return batches.size() >= count;
-    });
-  };
-  ASSERT_TRUE(released(2));
-  // The last 2 wait for more: 2 more records (the sentinels) complete their
-  // batch. Had they gone out on their own, a batch of 2 would come first.
-  Send(11);
-  Send(12);
-  ASSERT_TRUE(released(3));
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(batches, (std::vector<std::vector<int64_t>>{
-                         {1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}}));
-}
-
-TEST_F(RuntimeTest, BatchesAreReleasedByInterval) {
-  for (int i = 1; i <= 3; ++i) Send(i);
-  absl::Mutex mu;
-  std::vector<std::vector<int64_t>> batches;
-  auto consumer = Consumer::Create(TestConfig(*cluster_, "batch-wait"));
-  ASSERT_TRUE(consumer.ok());
-  BatchOptions options;
-  options.max_size = 100;
-  options.max_wait = absl::Milliseconds(300);
-  ASSERT_TRUE((*consumer)
-                  ->SubscribeBatch<PaymentCreated>(
-                      options,
-                      [&](const std::vector<Received<PaymentCreated>>& batch) {
-                        std::vector<int64_t> amounts;
-                        for (const auto& r : batch) {
-                          amounts.push_back(r.event->amount());
-                          EXPECT_FALSE(r.metadata->event_id.empty());
-                        }
-                        absl::MutexLock lock(&mu);
-                        batches.push_back(amounts);
-                        return absl::OkStatus();
-                      })
-                  .ok());
-  RunningConsumer running(*std::move(consumer));
+  options.max_size = kBatch;
+  options.max_wait = absl::Hours(1);  // no wait ends a batch here
+  auto running = RecordBatches("backlog", options, &batches, &mu);
   ASSERT_TRUE(WaitFor([&] {
     absl::MutexLock lock(&mu);
-    return !batches.empty();
+    return batches.size() >= kBatches;
   }));
   absl::MutexLock lock(&mu);
-  ASSERT_EQ(batches.size(), 1u);
-  EXPECT_EQ(batches[0], (std::vector<int64_t>{1, 2, 3}));
+  std::vector<std::vector<int64_t>> expected;
+  for (int b = 0; b < kBatches; ++b) {
+    expected.emplace_back();
+    for (int i = 1; i <= kBatch; ++i) expected.back().push_back(b * kBatch + i);
+  }
+  EXPECT_EQ(batches, expected);
+}
+
+TEST_F(RuntimeTest, ALoneRecordIsHandedOverWithoutWaitingForTheBatchToFill) {
+  absl::Mutex mu;
+  std::vector<std::vector<int64_t>> batches;
+  BatchOptions options;
+  options.max_size = 100;
+  options.max_wait = absl::Seconds(10);  // were it waited for, it would show
+  auto running = RecordBatches("lone", options, &batches, &mu);
+  ASSERT_TRUE(
+      WaitFor([&] { return !running->consumer().Assignment().empty(); }));
+  auto handed_over = [&](size_t count) {
+    // Well under the 10 s batch wait.
+    return WaitFor(
+        [&] {
+          absl::MutexLock lock(&mu);
+          return batches.size() >= count;
+        },
+        absl::Seconds(3));
+  };
+  Send(1);
+  ASSERT_TRUE(handed_over(1));
+  Send(2);  // a quiet consumer: again at once
+  ASSERT_TRUE(handed_over(2));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, (std::vector<std::vector<int64_t>>{{1}, {2}}));
 }
 
 TEST_F(RuntimeTest, FailingTwiceThenSucceedingIsHandledOnceWithTwoRetries) {

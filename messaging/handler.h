@@ -43,9 +43,14 @@ template <typename T>
 using BatchHandler =
     std::function<absl::Status(const std::vector<Received<T>>&)>;
 
-// A batch is handed over when it holds `max_size` records or `max_wait`
-// after its first record arrived, whichever comes first. (Workers set them
-// with consumer.batch_size and consumer.batch_wait_ms.)
+// A batch is handed over when it holds `max_size` records, or as soon as
+// nothing more is coming: what the client has fetched is taken at once, and
+// a partial batch waits only while more records are known to be on their
+// way (fetched and not yet taken, or on the broker past what was fetched),
+// and then at most `max_wait` after its first record arrived. A quiet
+// consumer hands each record over at once; under a backlog batches are
+// full. (Workers set them with consumer.batch_size and
+// consumer.batch_wait_ms.)
 struct BatchOptions {
   int max_size = 100;
   absl::Duration max_wait = absl::Milliseconds(50);

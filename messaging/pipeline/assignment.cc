@@ -73,6 +73,17 @@ bool Assignment::Admit(Partition* p, int64_t offset) {
   return true;
 }
 
+bool Assignment::MoreOnBroker(int route) const {
+  if (static_cast<size_t>(route) >= by_route_.size()) return false;
+  for (const auto& [number, p] : by_route_[route]) {
+    // Before its first record the fetch position is unknown here.
+    if (p->paused || p->last_admitted < 0) continue;
+    std::optional<int64_t> high = reader_.HighWatermark(p->id);
+    if (high.has_value() && *high > p->last_admitted + 1) return true;
+  }
+  return false;
+}
+
 void Assignment::Settled(Partition* p, int64_t offset) {
   --p->running;
   p->tracker.Settle(offset);

@@ -90,6 +90,13 @@ class Assignment {
   // the cause.
   bool Admit(Partition* p, int64_t offset);
 
+  // MoreOnBroker()
+  //
+  // True when a partition of `route` that is being fetched (not paused) has
+  // records on the broker past the last one admitted, as of the fetcher's
+  // last answer (its high watermark): more of them are on their way.
+  bool MoreOnBroker(int route) const;
+
   // A record of `p` went out in a unit, or came back to its lane to run
   // again (a retry; `p` keeps it).
   void Dispatched(Partition* p) { ++p->running; }

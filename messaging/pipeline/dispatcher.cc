@@ -31,8 +31,9 @@ struct Dispatcher::Partition {
 
 struct Dispatcher::Route {
   RouteShape shape;
-  std::deque<Lane*> ready;  // lanes whose head may run now
-  int ready_records = 0;    // sum of their ready_run
+  std::deque<Lane*> ready;   // lanes whose head may run now
+  int ready_records = 0;     // sum of their ready_run
+  bool more_coming = false;  // a partial batch waits (see SetMoreComing)
   bool holding = false;
   absl::Time hold_until;
   bool probing = false;
@@ -179,12 +180,20 @@ void Dispatcher::FireTimers(absl::Time now) {
   }
 }
 
+bool Dispatcher::WaitsToFill(const Route& route) {
+  return route.shape.batch && route.more_coming &&
+         route.ready_records < route.shape.max_size;
+}
+
+void Dispatcher::SetMoreComing(int route, bool more_coming) {
+  routes_[route]->more_coming = more_coming;
+}
+
 bool Dispatcher::TakeFrom(Route& route, absl::Time now,
                           std::vector<Held*>* unit) {
   if (route.ready.empty()) return false;
-  if (route.shape.batch && route.ready_records < route.shape.max_size &&
-      now < route.ready.front()->ready_due) {
-    return false;  // a partial batch waits to fill
+  if (WaitsToFill(route) && now < route.ready.front()->ready_due) {
+    return false;  // a partial batch waits for the records on their way
   }
   int cap = route.shape.max_size;
   while (!route.ready.empty() && static_cast<int>(unit->size()) < cap) {
@@ -245,9 +254,7 @@ absl::Time Dispatcher::NextDeadline(absl::Time now) {
     if (route->ready.empty()) continue;
     if (route->holding && route->probing) continue;
     absl::Time due = now;
-    if (route->shape.batch && route->ready_records < route->shape.max_size) {
-      due = route->ready.front()->ready_due;
-    }
+    if (WaitsToFill(*route)) due = route->ready.front()->ready_due;
     if (route->holding) due = std::max(due, route->hold_until);
     deadline = std::min(deadline, due);
   }

@@ -14,10 +14,14 @@
 //
 // A unit is one record for a single-record route. For a batch route it is
 // up to `max_size` records taken from the heads of ready lanes (several from
-// one lane, in order), handed over once `max_size` are ready or `max_wait`
-// after the oldest of them became ready. A record may cap the size of any
-// unit that holds it (`Held::batch_limit`): that is how the retrier splits a
-// failing batch to find the record at fault.
+// one lane, in order), handed over as soon as `max_size` are ready, or as
+// soon as nothing more is coming for the route (the caller says so with
+// SetMoreComing(); false by default): what is ready then goes at once, like
+// Kafka's poll returning what is there. Only while more records are known
+// to be coming does a partial batch wait for them, and then at most
+// `max_wait` after the oldest of them became ready. A record may cap the
+// size of any unit that holds it (`Held::batch_limit`): that is how the
+// retrier splits a failing batch to find the record at fault.
 //
 // The dispatcher is plain bookkeeping: no threads, no clock of its own, no
 // Kafka. The consumer's polling thread owns it.
@@ -68,7 +72,8 @@ struct Held {
   int batch_limit = std::numeric_limits<int>::max();
   // Not before this time may it run (a retry's backoff).
   absl::Time not_before = absl::InfinitePast();
-  // When it was fetched: a partial batch goes `max_wait` after that.
+  // When it was fetched: a partial batch waiting for more records goes
+  // `max_wait` after that at the latest.
   absl::Time arrived;
   // Set by the retrier: the record is to be dead-lettered with this reason
   // (its handler is not called again).
@@ -120,6 +125,14 @@ class Dispatcher {
   // running; false when nothing may run at `now`.
   bool Next(absl::Time now, std::vector<Held*>* unit);
 
+  // SetMoreComing()
+  //
+  // Whether more records of `route` are known to be on their way (fetched
+  // by the client and not yet Add()ed, or on the broker past what was
+  // fetched). While true, a partial batch of `route` waits for them, up to
+  // `max_wait` after its oldest record; while false, it goes at once.
+  void SetMoreComing(int route, bool more_coming);
+
   // The earliest time at which Next() may find work by the clock alone (a
   // backoff or a batch's wait ending): `now` or earlier when it has work at
   // once, InfiniteFuture when nothing is waiting.
@@ -170,6 +183,8 @@ class Dispatcher {
   void MakeReady(Lane* lane, absl::Time now, bool urgent);
   int QueuedRun(const Lane& lane, absl::Time now) const;
   void FireTimers(absl::Time now);
+  // A partial batch of `route` waits for the records on their way.
+  static bool WaitsToFill(const Route& route);
   bool TakeFrom(Route& route, absl::Time now, std::vector<Held*>* unit);
   void MaybeErase(Lane* lane);
 

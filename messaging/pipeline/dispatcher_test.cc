@@ -93,12 +93,37 @@ TEST(DispatcherTest, ARetryHoldsItsLaneUntilItsBackoffEnds) {
   EXPECT_EQ(Drain(d, later, &more), (std::vector<std::vector<int64_t>>{{2}}));
 }
 
-TEST(DispatcherTest, BatchesGoWhenFullOrWhenTheOldestRecordWaitedEnough) {
+TEST(DispatcherTest, APartialBatchGoesAtOnceWhenNothingMoreIsComing) {
+  RouteShape shape;
+  shape.batch = true;
+  shape.max_size = 3;
+  shape.max_wait = absl::Hours(1);
+  Dispatcher d(Ordering::kPartition, {shape});
+  int p = d.AddPartition(0);
+  d.Add(p, 1, "", nullptr, kT0);
+  std::vector<Held*> running;
+  EXPECT_EQ(d.NextDeadline(kT0), kT0);
+  EXPECT_EQ(Drain(d, kT0, &running), (std::vector<std::vector<int64_t>>{{1}}));
+  // More on its way: the next partial batch waits, until the caller says
+  // nothing more is coming.
+  d.SetMoreComing(0, true);
+  d.Add(p, 2, "", nullptr, kT0);
+  d.Add(p, 3, "", nullptr, kT0);
+  d.Done(running[0], kT0);
+  running.clear();
+  EXPECT_TRUE(Drain(d, kT0 + absl::Minutes(1), &running).empty());
+  d.SetMoreComing(0, false);
+  EXPECT_EQ(Drain(d, kT0 + absl::Minutes(1), &running),
+            (std::vector<std::vector<int64_t>>{{2, 3}}));
+}
+
+TEST(DispatcherTest, WhileMoreIsComingBatchesGoWhenFullOrAfterTheirWait) {
   RouteShape shape;
   shape.batch = true;
   shape.max_size = 3;
   shape.max_wait = absl::Milliseconds(50);
   Dispatcher d(Ordering::kPartition, {shape});
+  d.SetMoreComing(0, true);
   int p0 = d.AddPartition(0), p1 = d.AddPartition(0);
   d.Add(p0, 1, "", nullptr, kT0);
   d.Add(p0, 2, "", nullptr, kT0 + absl::Milliseconds(10));
@@ -213,6 +238,9 @@ TEST(DispatcherTest, RandomizedOutcomesKeepLaneOrder) {
             expected[lane].push_back(next_offset++);
             ++added;
           }
+          // Whether more records are coming changes how batches form, not
+          // the order.
+          d.SetMoreComing(rng() % 2, rng() % 2 == 0);
           std::vector<Held*> unit;
           while (d.Next(now, &unit)) {
             ++unit_id;

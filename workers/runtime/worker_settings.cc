@@ -13,8 +13,11 @@ std::vector<settings::Key> WorkerKeys(WorkerSettings& s) {
       settings::Int("consumer.batch_size", &s.batch.max_size, 1, 100000,
                     "workers: records handled in one transaction (analytics, "
                     "CRM, email)"),
-      settings::Milliseconds("consumer.batch_wait_ms", &s.batch.max_wait, 0,
-                             kHour, "how long a batch waits to fill"),
+      settings::Milliseconds(
+          "consumer.batch_wait_ms", &s.batch.max_wait, 0, kHour,
+          "workers: the longest a partial batch waits for records known to "
+          "be coming (fetched, or on the broker past what was fetched); with "
+          "nothing more coming a batch goes at once"),
       settings::Hours("consumer.inbox_retention_hours", &s.inbox_retention, 1,
                       87600,
                       "workers: how long a handled event id is remembered "
