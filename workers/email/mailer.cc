@@ -138,12 +138,19 @@ class MaildirMailer : public Mailer {
     absl::Status status;
     fs::path tmp_path;
     fs::path final_path;
+
+    static Staged Failed(absl::Status status) {
+      Staged staged;
+      staged.status = std::move(status);
+      return staged;
+    }
   };
 
   Staged WriteAndFlush(const OutgoingEmail& email) {
     for (char c : email.id) {
       if (c == '/' || c == '\0') {
-        return {absl::InvalidArgumentError("email id contains '/'")};
+        return Staged::Failed(
+            absl::InvalidArgumentError("email id contains '/'"));
       }
     }
     const std::string name = absl::StrCat(email.id, ".eml");
@@ -154,14 +161,16 @@ class MaildirMailer : public Mailer {
     int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
       const int error = errno;
-      return {FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
-                                            ": ", std::strerror(error)))};
+      return Staged::Failed(
+          FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
+                                        ": ", std::strerror(error))));
     }
     auto discard = [&](int error, absl::string_view what) -> Staged {
       close(fd);
       unlink(tmp_path.c_str());
-      return {FileError(error, absl::StrCat(what, " ", tmp_path.string(), ": ",
-                                            std::strerror(error)))};
+      return Staged::Failed(
+          FileError(error, absl::StrCat(what, " ", tmp_path.string(), ": ",
+                                        std::strerror(error))));
     };
     absl::string_view rest = email.rfc5322;
     while (!rest.empty()) {
@@ -177,8 +186,9 @@ class MaildirMailer : public Mailer {
     if (close(fd) != 0) {
       const int error = errno;
       unlink(tmp_path.c_str());
-      return {FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
-                                            ": ", std::strerror(error)))};
+      return Staged::Failed(
+          FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
+                                        ": ", std::strerror(error))));
     }
     return {absl::OkStatus(), std::move(tmp_path), std::move(final_path)};
   }
