@@ -53,6 +53,16 @@
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
 
+// Under valgrind --tool=callgrind (tools/bench/messaging_instructions.sh),
+// each slice's instructions, every thread's, are dumped on their own.
+// Without valgrind (or its header) these do nothing.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(label)
+#endif
+
 ABSL_FLAG(int, messages, 20000, "messages per slice");
 ABSL_FLAG(int, pairs, 20, "pairs of slices, raw and typed (medians reported)");
 ABSL_FLAG(int, partitions, 16, "partitions per topic (at least)");
@@ -517,17 +527,25 @@ void Report(const char* what, const char* thread, const std::vector<Rate>& raw,
 // Runs `pairs` pairs of slices of `n` records, raw and typed back to back,
 // raw first in even pairs and typed first in odd ones (so that neither
 // always follows the other); `raw_slice` and `typed_slice` each run one.
+// Under callgrind, each slice's instructions are dumped as "<what> raw <p>"
+// or "<what> typed <p>".
 template <typename RawSlice, typename TypedSlice>
 std::pair<std::vector<Rate>, std::vector<Rate>> Interleave(
-    int pairs, RawSlice raw_slice, TypedSlice typed_slice) {
+    const char* what, int pairs, RawSlice raw_slice, TypedSlice typed_slice) {
   std::vector<Rate> raw, typed;
+  auto run = [what](auto& slice, const char* side, int p) {
+    CALLGRIND_ZERO_STATS;
+    Rate rate = slice();
+    CALLGRIND_DUMP_STATS_AT(absl::StrCat(what, " ", side, " ", p).c_str());
+    return rate;
+  };
   for (int p = 0; p < pairs; ++p) {
     if (p % 2 == 0) {
-      raw.push_back(raw_slice());
-      typed.push_back(typed_slice());
+      raw.push_back(run(raw_slice, "raw", p));
+      typed.push_back(run(typed_slice, "typed", p));
     } else {
-      typed.push_back(typed_slice());
-      raw.push_back(raw_slice());
+      typed.push_back(run(typed_slice, "typed", p));
+      raw.push_back(run(raw_slice, "raw", p));
     }
   }
   return {raw, typed};
@@ -593,7 +611,8 @@ int main(int argc, char** argv) {
         return watch.RateOf(n);
       };
     };
-    auto [raw_rates, typed_rates] = Interleave(pairs, timed(raw), timed(typed));
+    auto [raw_rates, typed_rates] =
+        Interleave("produce", pairs, timed(raw), timed(typed));
     Report("produce", "per sending-thread CPU-second", raw_rates, typed_rates,
            0.95);
   }
@@ -615,7 +634,7 @@ int main(int argc, char** argv) {
   typed.Consume(n);
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_seconds)));
   auto [raw_rates, typed_rates] = Interleave(
-      pairs,
+      "consume", pairs,
       [&] {
         Stopwatch watch;
         watch.Start();
