@@ -539,6 +539,10 @@ std::pair<std::vector<Rate>, std::vector<Rate>> Interleave(
     CALLGRIND_DUMP_STATS_AT(absl::StrCat(what, " ", side, " ", p).c_str());
     return rate;
   };
+  // (A dump also resets every thread's counts; CALLGRIND_ZERO_STATS only the
+  // calling thread's, so the first slice would count the other threads' work
+  // since the start.)
+  CALLGRIND_DUMP_STATS_AT("untimed");
   for (int p = 0; p < pairs; ++p) {
     if (p % 2 == 0) {
       raw.push_back(run(raw_slice, "raw", p));

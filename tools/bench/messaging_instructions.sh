@@ -6,6 +6,8 @@
 # count hardly moves with what else runs on the machine.
 #
 #   bash tools/bench/messaging_instructions.sh [messaging_bench flags]
+#   MESSAGING_BENCH=/tmp/old_messaging_bench bash tools/bench/...  # a build of
+#                                           # another commit, for before/after
 #
 # Prints each pair's instructions per record, raw and typed, and raw/typed
 # (what typed reaches of raw's throughput per instruction), with the median
@@ -14,11 +16,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "needs valgrind (tools/setup.sh)"; exit 1; }
-bazel build -c opt //tools/bench:messaging_bench 2>/dev/null
+bench=${MESSAGING_BENCH:-}
+if [[ -z "$bench" ]]; then
+  bazel build -c opt //tools/bench:messaging_bench 2>/dev/null
+  bench=bazel-bin/tools/bench/messaging_bench
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if ! valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
-  --trace-children=no bazel-bin/tools/bench/messaging_bench \
+  --trace-children=no "$bench" \
   --pairs=6 --messages=5000 --settle_seconds=20 "$@" >"$out/log" 2>&1; then
   tail -20 "$out/log"
   exit 1
