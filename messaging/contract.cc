@@ -79,9 +79,11 @@ absl::StatusOr<const Contract*> ContractOf(const Descriptor& type) {
 
 absl::string_view KeyFieldView(const google::protobuf::Message& event,
                                const FieldDescriptor& field,
-                               std::string* scratch) {
+                               std::string* scratch,
+                               const google::protobuf::Reflection* reflection) {
   if (field.cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-    return event.GetReflection()->GetStringReference(event, &field, scratch);
+    if (reflection == nullptr) reflection = event.GetReflection();
+    return reflection->GetStringReference(event, &field, scratch);
   }
   *scratch = KeyFieldValue(event, field);
   return *scratch;

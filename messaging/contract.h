@@ -58,10 +58,12 @@ std::string KeyFieldValue(const google::protobuf::Message& event,
 //
 // The same text without a copy where it can: a string field is returned in
 // place; other types are formatted into `*scratch`, which the view then
-// refers to. Valid while `event` and `*scratch` are unchanged.
-absl::string_view KeyFieldView(const google::protobuf::Message& event,
-                               const google::protobuf::FieldDescriptor& field,
-                               std::string* scratch);
+// refers to. Valid while `event` and `*scratch` are unchanged. `reflection`,
+// when given, is event's own (saves asking it: a virtual call).
+absl::string_view KeyFieldView(
+    const google::protobuf::Message& event,
+    const google::protobuf::FieldDescriptor& field, std::string* scratch,
+    const google::protobuf::Reflection* reflection = nullptr);
 
 }  // namespace herald
 

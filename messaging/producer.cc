@@ -38,14 +38,17 @@ struct PendingDelivery {
   DeliveryCallback callback;
 };
 
-// PendingDelivery objects recycled per thread: a send takes one on the
-// sending thread, and its report (served on the sending thread, mostly)
-// gives it back there. Saves an allocation per send, which counts when the
-// allocator is busy with librdkafka's own per-record allocations.
+// PendingDelivery objects recycled: a send takes one on the sending thread,
+// and its report (served on the sending thread, mostly) gives it back there.
+// Saves an allocation per send, which counts when the allocator is busy with
+// librdkafka's own per-record allocations. Reports served on another thread
+// (the producer's poller) hand their objects back through a shared list, in
+// batches, so that the senders still find them.
 class PendingPool {
  public:
   static PendingDelivery* New(DeliveryCallback callback) {
     std::vector<PendingDelivery*>& free = Free();
+    if (free.empty()) TakeShared(free);
     if (free.empty()) return new PendingDelivery(std::move(callback));
     PendingDelivery* pending = free.back();
     free.pop_back();
@@ -55,15 +58,13 @@ class PendingPool {
   static void Delete(PendingDelivery* pending) {
     pending->callback = nullptr;
     std::vector<PendingDelivery*>& free = Free();
-    if (free.size() >= kMaxFree) {
-      delete pending;
-      return;
-    }
     free.push_back(pending);
+    if (free.size() >= kMaxFree) GiveShared(free);
   }
 
  private:
   static constexpr size_t kMaxFree = 4096;
+  static constexpr size_t kBatch = kMaxFree / 2;
   struct FreeList {
     std::vector<PendingDelivery*> items;
     ~FreeList() {
@@ -71,8 +72,46 @@ class PendingPool {
     }
   };
   static std::vector<PendingDelivery*>& Free() {
-    thread_local FreeList list;
-    return list.items;
+    // (A plain pointer: a thread_local with a destructor costs a guard check
+    // at each use.)
+    thread_local std::vector<PendingDelivery*>* items = nullptr;
+    if (items == nullptr) {
+      thread_local FreeList list;
+      list.items.reserve(kMaxFree);
+      items = &list.items;
+    }
+    return *items;
+  }
+  // (Lists of fixed capacity, so that moving objects allocates nothing.)
+  struct Shared {
+    Shared() { items.reserve(4 * kMaxFree); }
+    absl::Mutex mu;
+    std::vector<PendingDelivery*> items ABSL_GUARDED_BY(mu);
+  };
+  static Shared& shared() {
+    static auto* shared = new Shared;
+    return *shared;
+  }
+  // Moves half of a full list to the shared one (or frees it, when that
+  // already holds plenty).
+  static void GiveShared(std::vector<PendingDelivery*>& free) {
+    auto batch = free.end() - kBatch;
+    {
+      absl::MutexLock lock(&shared().mu);
+      if (shared().items.size() + kBatch <= shared().items.capacity()) {
+        shared().items.insert(shared().items.end(), batch, free.end());
+        batch = free.end();
+      }
+    }
+    for (auto it = batch; it != free.end(); ++it) delete *it;
+    free.resize(free.size() - kBatch);
+  }
+  static void TakeShared(std::vector<PendingDelivery*>& free) {
+    absl::MutexLock lock(&shared().mu);
+    std::vector<PendingDelivery*>& items = shared().items;
+    auto batch = items.end() - std::min(kBatch, items.size());
+    free.insert(free.end(), batch, items.end());
+    items.erase(batch, items.end());
   }
 };
 
@@ -151,13 +190,15 @@ class Producer::Impl {
     });
     poller_ = std::thread([this] {
       while (!stop_) {
-        // While senders serve reports themselves (see Enqueue), stay out of
-        // their way; otherwise serve reports in batches (one wake-up per
-        // millisecond instead of one per report), and block when idle.
+        // While senders serve reports themselves (see Enqueue and Flush),
+        // stay out of their way; otherwise serve reports in batches (one
+        // wake-up per millisecond instead of one per report), and block when
+        // idle.
         int64_t since_senders_polled =
             absl::GetCurrentTimeNanos() -
             sender_polled_ns_.load(std::memory_order_relaxed);
-        if (since_senders_polled < 5'000'000) {
+        if (since_senders_polled < 5'000'000 ||
+            flushing_.load(std::memory_order_relaxed) > 0) {
           absl::SleepFor(absl::Milliseconds(5));
         } else if (rd_kafka_poll(rk_, 100) > 0) {
           absl::SleepFor(absl::Milliseconds(1));
@@ -185,10 +226,11 @@ class Producer::Impl {
 
   // Encodes `event` straight into librdkafka's structures: the same record as
   // EncodeEvent + Publish, without the intermediate copies (hot path).
-  void Send(const google::protobuf::Message& event, absl::string_view topic,
-            DeliveryCallback callback) {
-    // (GetDescriptor is a virtual call through a once-flag: ask once.)
-    const google::protobuf::Descriptor* type = event.GetDescriptor();
+  // `type` and `reflection` are event's.
+  void Send(const google::protobuf::Message& event,
+            const google::protobuf::Descriptor* type,
+            const google::protobuf::Reflection* reflection,
+            absl::string_view topic, DeliveryCallback callback) {
     absl::StatusOr<const Contract*> contract = ContractOf(*type);
     if (!contract.ok() && topic.empty()) {
       callback(contract.status());
@@ -204,7 +246,8 @@ class Producer::Impl {
     std::string key_scratch;
     absl::string_view key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
-      key = KeyFieldView(event, *(*contract)->key_field, &key_scratch);
+      key = KeyFieldView(event, *(*contract)->key_field, &key_scratch,
+                         reflection);
     }
     WriteEventId(pending->event_id);
     pending->event_id_size = kEventIdSize;
@@ -278,8 +321,13 @@ class Producer::Impl {
   }
 
   absl::Status Flush(absl::Duration timeout) {
+    // rd_kafka_flush serves the reports on this thread as they arrive: the
+    // poller stays out meanwhile, so that the records' memory is freed on
+    // the thread that allocated it (see Enqueue).
+    flushing_.fetch_add(1, std::memory_order_relaxed);
     rd_kafka_resp_err_t err =
         rd_kafka_flush(rk_, absl::ToInt64Milliseconds(timeout));
+    flushing_.fetch_sub(1, std::memory_order_relaxed);
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       return absl::DeadlineExceededError(absl::StrCat("flush timed out with ",
                                                       rd_kafka_outq_len(rk_),
@@ -324,11 +372,18 @@ class Producer::Impl {
       std::optional<DeliveryResult> nested;
       DeliveryResult& result =
           depth == 0 ? reused : nested.emplace(DeliveryReport());
-      result->topic.assign(rd_kafka_topic_name(message->rkt));
+      // (Most reports repeat the last one's topic: compare, copy if not.)
+      absl::string_view topic = rd_kafka_topic_name(message->rkt);
+      if (topic != result->topic)
+        result->topic.assign(topic.data(), topic.size());
       result->partition = message->partition;
       result->offset = message->offset;
       absl::string_view id = pending->id();
-      result->event_id.assign(id.data(), id.size());
+      if (result->event_id.size() == id.size()) {  // (no _M_replace)
+        std::memcpy(result->event_id.data(), id.data(), id.size());
+      } else {
+        result->event_id.assign(id.data(), id.size());
+      }
       if (!self->brokers_reachable_.load(std::memory_order_relaxed)) {
         self->brokers_reachable_.store(true, std::memory_order_relaxed);
       }
@@ -370,6 +425,7 @@ class Producer::Impl {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> sender_polled_ns_{0};
+  std::atomic<int> flushing_{0};  // threads inside Flush
   std::atomic<bool> has_fatal_error_{false};
   std::atomic<bool> brokers_reachable_{true};
   mutable absl::Mutex mu_;
@@ -398,7 +454,25 @@ std::future<DeliveryResult> Producer::SendMessage(
 void Producer::SendMessage(const google::protobuf::Message& event,
                            absl::string_view topic,
                            DeliveryCallback on_delivery) {
-  impl_->Send(event, topic, std::move(on_delivery));
+  // (GetDescriptor and GetReflection are virtual calls through a once-flag:
+  // ask once.)
+  SendTyped(event, {event.GetDescriptor(), event.GetReflection()}, topic,
+            std::move(on_delivery));
+}
+
+std::future<DeliveryResult> Producer::SendTyped(
+    const google::protobuf::Message& event, const MessageType& type,
+    absl::string_view topic) {
+  return AsFuture([&](DeliveryCallback done) {
+    SendTyped(event, type, topic, std::move(done));
+  });
+}
+
+void Producer::SendTyped(const google::protobuf::Message& event,
+                         const MessageType& type, absl::string_view topic,
+                         DeliveryCallback on_delivery) {
+  impl_->Send(event, type.descriptor, type.reflection, topic,
+              std::move(on_delivery));
 }
 
 void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {

@@ -39,7 +39,7 @@ check workers/crm "crm " db consumer.max_attempts
 check workers/realtime/realtime "realtime " http_port realtime.token_secret
 check tools/heraldctl/heraldctl "heraldctl " brokers db
 check tools/dev_broker "dev_broker " partitions -
-check tools/bench/messaging_bench "messaging_bench " rounds -
+check tools/bench/messaging_bench "messaging_bench " pairs -
 check tools/up/up "up " keep_going -
 
 # The defaults shown are the binary's own, not the components'.

@@ -19,6 +19,7 @@ PACKAGES=(
   libssl-dev                   # libcrypto: API key hashes, realtime tokens (base/crypto)
   chromium                     # headless browser of the realtime page's test (e2e)
   wrk                          # HTTP load generator for tools/ benchmarks
+  valgrind                     # tools/bench/messaging_instructions.sh (callgrind)
   curl                         # the curl `./herald up` prints (tools/up test)
   clang libclang-rt-dev        # tools/fuzz.sh: clang 14, libFuzzer and the sanitizers
   prometheus                   # promtool: tools/observability's alert rules check

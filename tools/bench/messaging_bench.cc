@@ -1,44 +1,49 @@
 // Typed Send<T>/Subscribe<T> against raw librdkafka, side by side on the same
-// in-process mock cluster, with the same records (value bytes, key, the six
-// CloudEvents headers) and the same client settings, in the same run.
+// mock cluster, with the same records (value bytes, key, the six CloudEvents
+// headers) and the same client settings, in the same process.
 //
 // "Raw" is the same job written by hand against librdkafka's C API: the
 // producer encodes each event and stamps its CloudEvents headers (fresh id
 // and time); the consumer checks ce_type, decodes and stores the offset after
 // success. The ratio is what Herald's typed layer costs on top of that.
 //
-//   bazel run -c opt //tools/bench:messaging_bench -- --messages=200000
+//   bazel run -c opt //tools/bench:messaging_bench -- --pairs=20
 //
-// Prints messages/s for each side, per round and the median, and the ratio
-// typed/raw: of the medians, and the median of the per-round ratios with
-// their spread. Targets: produce >= 0.95, consume >= 0.90.
-#include <dirent.h>
+// Both sides run in one process in alternating short slices (--pairs pairs
+// of --messages records each; raw first in even pairs, typed first in odd
+// ones), so that both see the same machine, heap and broker state; each
+// pair gives a typed/raw ratio. Prints every pair's figures and, per clock
+// (wall, the process's CPU time, the working thread's CPU time), the median
+// of the pair ratios with their quartiles and range. On a machine shared
+// with other work the wall clock varies most; the CPU clocks much less.
+// Targets: produce >= 0.95, consume >= 0.90 per CPU-second.
 #include <glog/logging.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <map>
-#include <optional>
+#include <memory>
+#include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/usage.h"
 #include "contracts/v1/payments.pb.h"
@@ -48,18 +53,25 @@
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
 
-ABSL_FLAG(int, messages, 200000, "messages per side per round");
-ABSL_FLAG(int, rounds, 5, "rounds (the median is reported)");
-ABSL_FLAG(int, partitions, 16, "partitions per topic");
+// Under valgrind --tool=callgrind (tools/bench/messaging_instructions.sh),
+// each slice's instructions, every thread's, are dumped on their own.
+// Without valgrind (or its header) these do nothing.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(label)
+#endif
+
+ABSL_FLAG(int, messages, 20000, "messages per slice");
+ABSL_FLAG(int, pairs, 20, "pairs of slices, raw and typed (medians reported)");
+ABSL_FLAG(int, partitions, 16, "partitions per topic (at least)");
 ABSL_FLAG(int, fetch_wait_ms, 10, "consumer fetch.wait.max.ms (both sides)");
-ABSL_FLAG(bool, produce_only, false, "skip the consume phases (profiling)");
+ABSL_FLAG(int, settle_seconds, 2,
+          "seconds the consumers prefetch before the timed slices");
+ABSL_FLAG(bool, produce_only, false, "skip the consume phase (profiling)");
 ABSL_FLAG(std::string, broker_topics, "",
           "internal: run as the broker process with these topics");
-ABSL_FLAG(std::string, measure, "",
-          "internal: run one side (raw_produce, typed_produce, raw_consume, "
-          "typed_consume) as a client process and print its rates");
-ABSL_FLAG(std::string, brokers, "", "internal: the broker, with --measure");
-ABSL_FLAG(std::string, group, "", "internal: the group, with --measure");
 
 namespace herald {
 namespace {
@@ -76,80 +88,51 @@ PaymentCreated SamplePayment(int i) {
   return p;
 }
 
+std::vector<PaymentCreated> SampleEvents() {
+  std::vector<PaymentCreated> events(1000);
+  for (int i = 0; i < 1000; ++i) events[i] = SamplePayment(i);
+  return events;
+}
+
 const std::map<std::string, std::string> kQueueProperties = {
     {"queued.max.messages.kbytes", "1048576"},
     {"queue.buffering.max.messages", "2000000"},
 };
 
-// Throughput by the wall clock and per CPU-second of the measuring process:
-// the client, its librdkafka threads and Herald's own threads; the mock
-// broker runs in a process of its own. The mock stalls at random for about a
-// second now and then, on either side; a stall burns no CPU, so the CPU-based
-// figure is the stable one to compare.
+// CPU time of the whole process (every thread: the sender or handler,
+// Herald's and librdkafka's threads; the mock broker runs in a process of its
+// own) and of the calling thread, precise to the nanosecond.
+double CpuSeconds(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// What one slice of records cost, as records per second of each clock.
 struct Rate {
   double wall = 0;
-  double cpu = 0;
-  double app_cpu = 0;
+  double cpu = 0;         // per CPU-second of the process
+  double thread_cpu = 0;  // per CPU-second of the sending/handling thread
 };
 
-double CpuSeconds() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU time of this process's threads other than librdkafka's own ("rdk:*"):
-// the sending or polling thread, which runs the typed layer (encoding,
-// headers, callbacks), and Herald's delivery-report thread. librdkafka's
-// threads do the same work for both sides (same records, same settings),
-// but how much varies threefold from run to run with the mock broker's
-// batching, which swamps the difference the typed layer makes.
-double AppThreadCpuSeconds() {
-  double ticks = 0;
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return 0;
-  while (struct dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::FILE* f = std::fopen(
-        absl::StrCat("/proc/self/task/", entry->d_name, "/stat").c_str(), "r");
-    if (f == nullptr) continue;
-    char line[1024];
-    size_t len = std::fread(line, 1, sizeof(line) - 1, f);
-    std::fclose(f);
-    line[len] = '\0';
-    // "tid (comm) state ppid ...": comm may hold spaces; fields after it
-    // count from the closing parenthesis. utime and stime are fields 14, 15.
-    char* open = std::strchr(line, '(');
-    char* close = std::strrchr(line, ')');
-    if (open == nullptr || close == nullptr) continue;
-    if (std::strncmp(open + 1, "rdk:", 4) == 0) continue;
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(absl::string_view(close + 2), ' ');
-    double utime = 0, stime = 0;
-    if (fields.size() > 12 && absl::SimpleAtod(fields[11], &utime) &&
-        absl::SimpleAtod(fields[12], &stime)) {
-      ticks += utime + stime;
-    }
-  }
-  closedir(dir);
-  return ticks / sysconf(_SC_CLK_TCK);
-}
-
+// Started and read on the thread that does the slice's work.
 class Stopwatch {
  public:
-  Stopwatch()
-      : wall_(absl::Now()), cpu_(CpuSeconds()), app_(AppThreadCpuSeconds()) {}
+  void Start() {
+    wall_ = absl::Now();
+    cpu_ = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+    thread_ = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+  }
   Rate RateOf(int n) const {
     return {n / absl::ToDoubleSeconds(absl::Now() - wall_),
-            n / (CpuSeconds() - cpu_),
-            n / std::max(0.01, AppThreadCpuSeconds() - app_)};
+            n / (CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_),
+            n / (CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - thread_)};
   }
 
  private:
   absl::Time wall_;
-  double cpu_;
-  double app_;
+  double cpu_ = 0;
+  double thread_ = 0;
 };
 
 Config BenchConfig(const std::string& brokers, const std::string& group) {
@@ -185,180 +168,255 @@ void RawDelivered(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   raw_delivered.fetch_add(1, std::memory_order_relaxed);
 }
 
-Rate RawProduce(const Config& config, const std::string& topic, int n) {
+rd_kafka_conf_t* RawConf(const Config& config) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   SetOrDie(conf, "bootstrap.servers", config.brokers);
-  SetOrDie(conf, "acks", "all");
-  SetOrDie(conf, "enable.idempotence", "true");
-  SetOrDie(conf, "linger.ms", absl::StrCat(config.producer.linger_ms));
   for (const auto& [name, value] : config.kafka_properties) {
     SetOrDie(conf, name.c_str(), value);
   }
-  rd_kafka_conf_set_dr_msg_cb(conf, RawDelivered);
-  char error[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
-  CHECK(rk != nullptr) << error;
-  // As Herald's producer does when it starts (messaging/producer.cc): the
-  // cluster's topics fetched at once, else the first send waits for
-  // librdkafka's once-a-second scan of unknown topics, up to a second.
-  const rd_kafka_metadata_t* metadata = nullptr;
-  CHECK_EQ(rd_kafka_metadata(rk, 1, nullptr, &metadata, 10000),
-           RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_metadata_destroy(metadata);
-  // The same job as Send<T>, written by hand against librdkafka: encode the
-  // event, take its key, stamp a fresh id and time, add the six headers.
-  std::vector<PaymentCreated> events(1000);
-  for (int i = 0; i < 1000; ++i) events[i] = SamplePayment(i);
-  const std::string type = PaymentCreated::descriptor()->full_name();
-  std::string value;
-  raw_delivered = 0;
-  Stopwatch watch;
-  for (int i = 0; i < n; ++i) {
-    const PaymentCreated& event = events[i % 1000];
-    event.SerializeToString(&value);
-    const std::string& key = event.payment_id();
-    char id[kEventIdSize];
-    WriteEventId(id);
-    char time[kEventTimeMaxSize];
-    size_t time_size = WriteEventTime(absl::Now(), time);
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
-    rd_kafka_header_add(headers, "ce_specversion", -1, "1.0", 3);
-    rd_kafka_header_add(headers, "ce_id", -1, id, kEventIdSize);
-    rd_kafka_header_add(headers, "ce_type", -1, type.data(), type.size());
-    rd_kafka_header_add(headers, "ce_source", -1, "bench", 5);
-    rd_kafka_header_add(headers, "ce_time", -1, time, time_size);
-    rd_kafka_header_add(headers, "content-type", -1, "application/protobuf",
-                        20);
-    while (true) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-          RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-          RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      CHECK_EQ(err, RD_KAFKA_RESP_ERR__QUEUE_FULL);
-      rd_kafka_poll(rk, 1);
-    }
-    if (i % 1024 == 0) rd_kafka_poll(rk, 0);
-  }
-  CHECK_EQ(rd_kafka_flush(rk, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  Rate rate = watch.RateOf(n);
-  CHECK_EQ(raw_delivered.load(), n);
-  rd_kafka_destroy(rk);
-  return rate;
+  return conf;
 }
 
-Rate RawConsume(const Config& config, const std::string& topic, int n) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  SetOrDie(conf, "bootstrap.servers", config.brokers);
-  SetOrDie(conf, "group.id", config.consumer.group_id);
-  SetOrDie(conf, "enable.auto.commit", "true");
-  SetOrDie(conf, "enable.auto.offset.store", "false");
-  SetOrDie(conf, "auto.offset.reset", "earliest");
-  SetOrDie(conf, "session.timeout.ms", "6000");
-  SetOrDie(conf, "heartbeat.interval.ms", "1000");
-  SetOrDie(conf, "fetch.wait.max.ms",
-           absl::StrCat(config.consumer.fetch_wait_max_ms));
-  for (const auto& [name, value] : config.kafka_properties) {
-    SetOrDie(conf, name.c_str(), value);
+// The same job as Send<T>, written by hand against librdkafka: encode the
+// event, take its key, stamp a fresh id and time, add the six headers.
+class RawProducer {
+ public:
+  RawProducer(const Config& config, std::string topic)
+      : topic_(std::move(topic)), events_(SampleEvents()) {
+    rd_kafka_conf_t* conf = RawConf(config);
+    SetOrDie(conf, "acks", "all");
+    SetOrDie(conf, "enable.idempotence", "true");
+    SetOrDie(conf, "linger.ms", absl::StrCat(config.producer.linger_ms));
+    rd_kafka_conf_set_dr_msg_cb(conf, RawDelivered);
+    char error[512];
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+    CHECK(rk_ != nullptr) << error;
+    // As Herald's producer does when it starts (messaging/producer.cc): the
+    // cluster's topics fetched at once, else the first send waits for
+    // librdkafka's once-a-second scan of unknown topics, up to a second.
+    const rd_kafka_metadata_t* metadata = nullptr;
+    CHECK_EQ(rd_kafka_metadata(rk_, 1, nullptr, &metadata, 10000),
+             RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_metadata_destroy(metadata);
   }
-  char error[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
-  CHECK(rk != nullptr) << error;
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* topics =
-      rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, topic.c_str(),
-                                    RD_KAFKA_PARTITION_UA);
-  CHECK_EQ(rd_kafka_subscribe(rk, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_topic_partition_list_destroy(topics);
-  int count = 0;
-  int64_t amount = 0;
-  std::optional<Stopwatch> watch;
-  Rate rate;
-  // The same job as the typed handler, by hand: decode the value, use it,
-  // store the offset after success.
-  PaymentCreated event;
-  while (count < n) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (count == 0) watch.emplace();  // group join excluded
-      // Check the declared type, as Subscribe<T> does, then decode.
-      rd_kafka_headers_t* headers = nullptr;
-      const void* type = nullptr;
-      size_t type_size = 0;
-      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_header_get_last(headers, "ce_type", &type, &type_size);
+  ~RawProducer() { rd_kafka_destroy(rk_); }
+
+  // Sends `n` records and waits for their delivery reports.
+  void Send(int n) {
+    const std::string& type = PaymentCreated::descriptor()->full_name();
+    const int64_t expected = raw_delivered.load() + n;
+    for (int i = 0; i < n; ++i) {
+      const PaymentCreated& event = events_[next_++ % events_.size()];
+      event.SerializeToString(&value_);
+      const std::string& key = event.payment_id();
+      char id[kEventIdSize];
+      WriteEventId(id);
+      char time[kEventTimeMaxSize];
+      size_t time_size = WriteEventTime(absl::Now(), time);
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
+      rd_kafka_header_add(headers, "ce_specversion", -1, "1.0", 3);
+      rd_kafka_header_add(headers, "ce_id", -1, id, kEventIdSize);
+      rd_kafka_header_add(headers, "ce_type", -1, type.data(), type.size());
+      rd_kafka_header_add(headers, "ce_source", -1, "bench", 5);
+      rd_kafka_header_add(headers, "ce_time", -1, time, time_size);
+      rd_kafka_header_add(headers, "content-type", -1, "application/protobuf",
+                          20);
+      while (true) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+            RD_KAFKA_V_KEY(key.data(), key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(value_.data()), value_.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        CHECK_EQ(err, RD_KAFKA_RESP_ERR__QUEUE_FULL);
+        rd_kafka_poll(rk_, 1);
       }
-      CHECK(type_size == PaymentCreated::descriptor()->full_name().size());
-      CHECK(event.ParseFromArray(m->payload, static_cast<int>(m->len)));
-      amount += event.amount();
-      rd_kafka_offset_store(m->rkt, m->partition, m->offset);
-      ++count;
+      if (i % 1024 == 0) rd_kafka_poll(rk_, 0);
     }
-    rd_kafka_message_destroy(m);
+    CHECK_EQ(rd_kafka_flush(rk_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    CHECK_EQ(raw_delivered.load(), expected);
   }
-  rate = watch->RateOf(n - 1);
-  CHECK_GT(amount, 0);
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return rate;
-}
+
+ private:
+  std::string topic_;
+  std::vector<PaymentCreated> events_;
+  size_t next_ = 0;
+  std::string value_;
+  rd_kafka_t* rk_ = nullptr;
+};
+
+// The same job as the typed handler, by hand: check the declared type, as
+// Subscribe<T> does, decode the value, use it, store the offset after
+// success.
+class RawConsumer {
+ public:
+  RawConsumer(const Config& config, const std::string& topic) {
+    rd_kafka_conf_t* conf = RawConf(config);
+    SetOrDie(conf, "group.id", config.consumer.group_id);
+    SetOrDie(conf, "enable.auto.commit", "true");
+    SetOrDie(conf, "enable.auto.offset.store", "false");
+    SetOrDie(conf, "auto.offset.reset", "earliest");
+    SetOrDie(conf, "session.timeout.ms", "6000");
+    SetOrDie(conf, "heartbeat.interval.ms", "1000");
+    SetOrDie(conf, "fetch.wait.max.ms",
+             absl::StrCat(config.consumer.fetch_wait_max_ms));
+    char error[512];
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
+    CHECK(rk_ != nullptr) << error;
+    rd_kafka_poll_set_consumer(rk_);
+    rd_kafka_topic_partition_list_t* topics =
+        rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(),
+                                      RD_KAFKA_PARTITION_UA);
+    CHECK_EQ(rd_kafka_subscribe(rk_, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(topics);
+  }
+  ~RawConsumer() {
+    CHECK_GT(amount_, 0);
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+
+  // Consumes the next `n` records.
+  void Consume(int n) {
+    for (int count = 0; count < n;) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_t* headers = nullptr;
+        const void* type = nullptr;
+        size_t type_size = 0;
+        if (rd_kafka_message_headers(m, &headers) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+          rd_kafka_header_get_last(headers, "ce_type", &type, &type_size);
+        }
+        CHECK(type_size == PaymentCreated::descriptor()->full_name().size());
+        CHECK(event_.ParseFromArray(m->payload, static_cast<int>(m->len)));
+        amount_ += event_.amount();
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+        ++count;
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  PaymentCreated event_;
+  int64_t amount_ = 0;
+};
 
 // --- typed Herald -----------------------------------------------------------
 
-Rate TypedProduce(const Config& config, const std::string& topic, int n) {
-  auto producer = Producer::Create(config);
-  CHECK(producer.ok()) << producer.status();
-  std::vector<PaymentCreated> events(1000);
-  for (int i = 0; i < 1000; ++i) events[i] = SamplePayment(i);
-  std::atomic<int64_t> delivered{0};
-  Stopwatch watch;
-  for (int i = 0; i < n; ++i) {
-    (*producer)->Send(topic, events[i % 1000],
-                      [&delivered](const DeliveryResult& r) {
-                        CHECK(r.ok()) << r.status();
-                        delivered.fetch_add(1, std::memory_order_relaxed);
-                      });
+class TypedProducer {
+ public:
+  TypedProducer(const Config& config, std::string topic)
+      : topic_(std::move(topic)), events_(SampleEvents()) {
+    auto producer = Producer::Create(config);
+    CHECK(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
   }
-  CHECK((*producer)->Flush(absl::Minutes(1)).ok());
-  Rate rate = watch.RateOf(n);
-  CHECK_EQ(delivered.load(), n);
-  return rate;
-}
 
-Rate TypedConsume(const Config& config, const std::string& topic, int n) {
-  auto consumer = Consumer::Create(config);
-  CHECK(consumer.ok()) << consumer.status();
-  int count = 0;
-  int64_t amount = 0;
-  std::optional<Stopwatch> watch;
-  Rate rate;
-  Consumer* c = consumer->get();
-  CHECK((*consumer)
-            ->Subscribe<PaymentCreated>(
-                topic,
-                [&](const PaymentCreated& p, const Metadata&) {
-                  if (count == 0) watch.emplace();
-                  amount += p.amount();
-                  if (++count == n) {
-                    rate = watch->RateOf(n - 1);  // closing excluded
-                    c->Stop();
-                  }
-                  return absl::OkStatus();
-                })
-            .ok());
-  CHECK((*consumer)->Run().ok());
-  CHECK_GT(amount, 0);
-  return rate;
-}
+  // Sends `n` records and waits for their delivery reports.
+  void Send(int n) {
+    const int64_t expected = delivered_.load() + n;
+    for (int i = 0; i < n; ++i) {
+      producer_->Send(topic_, events_[next_++ % events_.size()],
+                      [this](const DeliveryResult& r) {
+                        CHECK(r.ok()) << r.status();
+                        delivered_.fetch_add(1, std::memory_order_relaxed);
+                      });
+    }
+    CHECK(producer_->Flush(absl::Minutes(1)).ok());
+    CHECK_EQ(delivered_.load(), expected);
+  }
+
+ private:
+  std::string topic_;
+  std::vector<PaymentCreated> events_;
+  size_t next_ = 0;
+  std::atomic<int64_t> delivered_{0};
+  std::unique_ptr<Producer> producer_;
+};
+
+// Subscribe<T> on a consumer running on a thread of its own; the handler
+// waits between slices (blocking the consumer's loop, as consumer.
+// concurrency=1 runs handlers on it), so that only one side works at a time.
+class TypedConsumer {
+ public:
+  TypedConsumer(const Config& config, const std::string& topic) {
+    auto consumer = Consumer::Create(config);
+    CHECK(consumer.ok()) << consumer.status();
+    consumer_ = *std::move(consumer);
+    CHECK(consumer_
+              ->Subscribe<PaymentCreated>(
+                  topic, [this](const PaymentCreated& p,
+                                const Metadata&) { return Handle(p); })
+              .ok());
+    thread_ = std::thread([this] { CHECK(consumer_->Run().ok()); });
+  }
+  ~TypedConsumer() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    consumer_->Stop();
+    thread_.join();
+    CHECK_GT(amount_, 0);
+  }
+
+  // Consumes the next `n` records; the rate as measured on the handler's
+  // thread, from the slice's start to its last record.
+  Rate Consume(int n) {
+    absl::MutexLock lock(&mu_);
+    budget_ = n;
+    done_ = false;
+    mu_.Await(absl::Condition(&done_));
+    return rate_;
+  }
+
+ private:
+  absl::Status Handle(const PaymentCreated& p) {
+    if (left_ == 0) {  // between slices: wait for the next one
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](TypedConsumer* self) {
+            return self->budget_ > 0 || self->stopping_;
+          },
+          this));
+      if (stopping_) return absl::OkStatus();
+      left_ = slice_ = budget_;
+      budget_ = 0;
+      watch_.Start();
+    }
+    amount_ += p.amount();
+    if (--left_ == 0) {
+      Rate rate = watch_.RateOf(slice_);
+      absl::MutexLock lock(&mu_);
+      rate_ = rate;
+      done_ = true;
+    }
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<Consumer> consumer_;
+  std::thread thread_;
+  // The handler's own (one thread: concurrency=1).
+  int left_ = 0;
+  int slice_ = 0;
+  int64_t amount_ = 0;
+  Stopwatch watch_;
+  absl::Mutex mu_;
+  int budget_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Rate rate_ ABSL_GUARDED_BY(mu_);
+};
 
 // A mock cluster in a child process (this binary run again with
-// --broker_topics), so that the CPU figures count the client and not the
-// broker, and so that each side gets a fresh broker: the mock keeps every
-// record in memory, and a broker already holding a round's data is slower.
+// --broker_topics), so that the CPU figures count the clients and not the
+// broker.
 // This program, for re-running it as the broker (not /proc/self/exe, which
 // is the tool's own binary under valgrind).
 std::string program_path;
@@ -420,60 +478,81 @@ int ServeBroker() {
   while (true) pause();
 }
 
-// One measured side in a process of its own (this binary run again with
-// --measure): every side starts from a fresh heap, so none inherits another
-// side's allocator state (glibc's varies a lot with what ran before).
-Rate MeasureInChild(const std::string& what, const std::string& brokers,
-                    const std::string& group, int n) {
-  auto [pid, fd] = SpawnSelf(
-      {absl::StrCat("--measure=", what), absl::StrCat("--brokers=", brokers),
-       absl::StrCat("--group=", group), absl::StrCat("--messages=", n),
-       absl::StrCat("--fetch_wait_ms=", absl::GetFlag(FLAGS_fetch_wait_ms))});
-  std::string out;
-  char buf[256];
-  ssize_t got;
-  while ((got = read(fd, buf, sizeof(buf))) > 0) out.append(buf, got);
-  close(fd);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << what << " failed (status " << status << ")";
-  Rate rate;
-  CHECK_EQ(std::sscanf(out.c_str(), "%lf %lf %lf", &rate.wall, &rate.cpu,
-                       &rate.app_cpu),
-           3)
-      << what << " printed: " << out;
-  return rate;
-}
-
-// The child's side of MeasureInChild.
-int MeasureOneSide() {
-  const std::string what = absl::GetFlag(FLAGS_measure);
-  const std::string topic = "bench.events";
-  const int n = absl::GetFlag(FLAGS_messages);
-  Config config =
-      BenchConfig(absl::GetFlag(FLAGS_brokers), absl::GetFlag(FLAGS_group));
-  Rate rate;
-  if (what == "raw_produce") {
-    rate = RawProduce(config, topic, n);
-  } else if (what == "typed_produce") {
-    rate = TypedProduce(config, topic, n);
-  } else if (what == "raw_consume") {
-    rate = RawConsume(config, topic, n);
-  } else if (what == "typed_consume") {
-    rate = TypedConsume(config, topic, n);
-  } else {
-    LOG(ERROR) << "unknown --measure=" << what;
-    return 2;
-  }
-  std::printf("%f %f %f\n", rate.wall, rate.cpu, rate.app_cpu);
-  std::fflush(stdout);
-  return 0;
-}
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// Typed/raw ratios of the pairs, per clock: their median, quartiles and
+// range, and each pair's figures. Each pair ran back to back on the same
+// machine state, so its ratio is a fair one even when the machine is busy.
+void Report(const char* what, const char* thread, const std::vector<Rate>& raw,
+            const std::vector<Rate>& typed, double target) {
+  const std::pair<const char*, double Rate::*> clocks[] = {
+      {"wall clock", &Rate::wall},
+      {"per CPU-second", &Rate::cpu},
+      {thread, &Rate::thread_cpu}};
+  std::printf("%s, msg/s raw/typed (typed/raw) per pair:\n", what);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    std::printf("  pair %2zu (%s first):", i, i % 2 == 0 ? "raw" : "typed");
+    for (const auto& [label, field] : clocks) {
+      std::printf("  %s %.0f/%.0f (%.3f)", label, raw[i].*field,
+                  typed[i].*field, typed[i].*field / raw[i].*field);
+    }
+    std::printf("\n");
+  }
+  for (const auto& [label, field] : clocks) {
+    std::vector<double> ratios, raws, typeds;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      ratios.push_back(typed[i].*field / raw[i].*field);
+      raws.push_back(raw[i].*field);
+      typeds.push_back(typed[i].*field);
+    }
+    std::sort(ratios.begin(), ratios.end());
+    const size_t k = ratios.size();
+    std::printf(
+        "%s %s: typed/raw median of %zu pair ratios %.3f (quartiles "
+        "%.3f..%.3f, range %.3f..%.3f)%s; median msg/s raw %.0f, typed "
+        "%.0f\n",
+        what, label, k, Median(ratios), ratios[k / 4], ratios[(3 * k) / 4],
+        ratios.front(), ratios.back(),
+        field == &Rate::thread_cpu
+            ? ""
+            : absl::StrFormat(" target >= %.2f", target).c_str(),
+        Median(raws), Median(typeds));
+  }
+  std::fflush(stdout);
+}
+
+// Runs `pairs` pairs of slices of `n` records, raw and typed back to back,
+// raw first in even pairs and typed first in odd ones (so that neither
+// always follows the other); `raw_slice` and `typed_slice` each run one.
+// Under callgrind, each slice's instructions are dumped as "<what> raw <p>"
+// or "<what> typed <p>".
+template <typename RawSlice, typename TypedSlice>
+std::pair<std::vector<Rate>, std::vector<Rate>> Interleave(
+    const char* what, int pairs, RawSlice raw_slice, TypedSlice typed_slice) {
+  std::vector<Rate> raw, typed;
+  auto run = [what](auto& slice, const char* side, int p) {
+    CALLGRIND_ZERO_STATS;
+    Rate rate = slice();
+    CALLGRIND_DUMP_STATS_AT(absl::StrCat(what, " ", side, " ", p).c_str());
+    return rate;
+  };
+  // (A dump also resets every thread's counts; CALLGRIND_ZERO_STATS only the
+  // calling thread's, so the first slice would count the other threads' work
+  // since the start.)
+  CALLGRIND_DUMP_STATS_AT("untimed");
+  for (int p = 0; p < pairs; ++p) {
+    if (p % 2 == 0) {
+      raw.push_back(run(raw_slice, "raw", p));
+      typed.push_back(run(typed_slice, "typed", p));
+    } else {
+      typed.push_back(run(typed_slice, "typed", p));
+      raw.push_back(run(raw_slice, "raw", p));
+    }
+  }
+  return {raw, typed};
 }
 
 }  // namespace
@@ -482,10 +561,10 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   herald::Usage usage;
   usage.synopsis =
-      "messaging_bench [--messages=N] [--rounds=N] [--partitions=N]";
+      "messaging_bench [--messages=N] [--pairs=N] [--partitions=N]";
   usage.description =
       "Typed Send/Subscribe against raw librdkafka on the same mock "
-      "cluster,\nside by side in the same run.\n";
+      "cluster,\nin alternating slices in the same process.\n";
   herald::HandleHelp(argc, argv, usage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
@@ -493,124 +572,81 @@ int main(int argc, char** argv) {
   FLAGS_minloglevel = 1;
   using namespace herald;
   if (!absl::GetFlag(FLAGS_broker_topics).empty()) return ServeBroker();
-  if (!absl::GetFlag(FLAGS_measure).empty()) return MeasureOneSide();
   char resolved[PATH_MAX];
   program_path = realpath(argv[0], resolved) != nullptr ? resolved : argv[0];
   const int n = absl::GetFlag(FLAGS_messages);
-  const int rounds = absl::GetFlag(FLAGS_rounds);
+  const int pairs = absl::GetFlag(FLAGS_pairs);
+  const std::string topic = "bench.events";
   absl::StatusOr<OutgoingMessage> sample =
       EncodeEvent(SamplePayment(0), "bench");
   size_t header_bytes = 0;
   for (const auto& [k, v] : sample->headers)
     header_bytes += k.size() + v.size();
   // The mock keeps at most 5 MiB per partition and silently drops older
-  // data: spread each round over enough partitions to keep all of it.
+  // data: the consumers' topic spreads its records over enough partitions to
+  // keep all of them.
   const size_t record_bytes =
       sample->value.size() + sample->key.size() + header_bytes + 64;
-  const int partitions = std::max<int>(
-      absl::GetFlag(FLAGS_partitions),
-      static_cast<int>(static_cast<size_t>(n) * record_bytes / (3 << 20)) + 1);
+  const int64_t consumed = static_cast<int64_t>(pairs + 1) * n;
+  const int consume_partitions =
+      std::max<int>(absl::GetFlag(FLAGS_partitions),
+                    static_cast<int>(consumed * record_bytes / (3 << 20)) + 1);
   std::printf(
-      "messaging_bench: %d messages per side per round, %d rounds, "
-      "value %zu B + key %zu B + 6 headers %zu B, 1 mock broker in its own "
-      "process, %d partitions\n",
-      n, rounds, sample->value.size(), sample->key.size(), header_bytes,
-      partitions);
-  std::vector<Rate> raw_p, typed_p, raw_c, typed_c;
-  for (int r = 0; r < rounds; ++r) {
-    const std::string topic = "bench.events";
-    // Each producer gets a fresh broker; the order alternates per round.
-    auto produce = [&](bool typed) {
-      BrokerProcess broker({topic}, partitions);
-      return MeasureInChild(typed ? "typed_produce" : "raw_produce",
-                            broker.address(), "unused", n);
-    };
-    if (r % 2 == 0) {
-      raw_p.push_back(produce(false));
-      typed_p.push_back(produce(true));
-    } else {
-      typed_p.push_back(produce(true));
-      raw_p.push_back(produce(false));
-    }
-    // Both consumers read the same records from one broker (each in its own
-    // group), so that both see the same batches.
-    std::optional<BrokerProcess> broker;
-    if (!absl::GetFlag(FLAGS_produce_only)) {
-      broker.emplace(std::vector<std::string>{topic}, partitions);
-      RawProduce(BenchConfig(broker->address(), "unused"), topic, n);
-    }
-    const std::string brokers = broker ? broker->address() : "";
-    Config config = BenchConfig(brokers, absl::StrCat("bench-raw-", r));
-    Config typed_config = BenchConfig(brokers, absl::StrCat("bench-typed-", r));
-    if (absl::GetFlag(FLAGS_produce_only)) {
-      raw_c.push_back({1, 1, 1});
-      typed_c.push_back({1, 1, 1});
-    } else {
-      auto consume = [&](bool typed) {
-        return MeasureInChild(
-            typed ? "typed_consume" : "raw_consume", brokers,
-            typed ? typed_config.consumer.group_id : config.consumer.group_id,
-            n);
+      "messaging_bench: %d pairs of slices of %d messages (raw and typed "
+      "alternating in one process, after one untimed slice each), value %zu "
+      "B + key %zu B + 6 headers %zu B, 1 mock broker in its own process\n",
+      pairs, n, sample->value.size(), sample->key.size(), header_bytes);
+  std::fflush(stdout);
+
+  // Produce: both producers to one topic of one broker; each slice ends
+  // when every delivery report of it has arrived.
+  {
+    BrokerProcess broker({topic}, absl::GetFlag(FLAGS_partitions));
+    Config config = BenchConfig(broker.address(), "unused");
+    RawProducer raw(config, topic);
+    TypedProducer typed(config, topic);
+    raw.Send(n);
+    typed.Send(n);
+    auto timed = [n](auto& producer) {
+      return [n, &producer] {
+        Stopwatch watch;
+        watch.Start();
+        producer.Send(n);
+        return watch.RateOf(n);
       };
-      if (r % 2 == 0) {
-        raw_c.push_back(consume(false));
-        typed_c.push_back(consume(true));
-      } else {
-        typed_c.push_back(consume(true));
-        raw_c.push_back(consume(false));
-      }
-    }
-    for (auto [label, field] :
-         {std::pair{"wall clock", &Rate::wall},
-          std::pair{"per CPU-second", &Rate::cpu},
-          std::pair{"per app-thread CPU-second", &Rate::app_cpu}}) {
-      std::printf(
-          "%s produce raw %.0f/s typed %.0f/s (%.3f) | consume raw %.0f/s "
-          "typed %.0f/s (%.3f)   %s\n",
-          field == &Rate::wall ? absl::StrCat("round ", r, ":").c_str()
-                               : "        ",
-          raw_p.back().*field, typed_p.back().*field,
-          typed_p.back().*field / raw_p.back().*field, raw_c.back().*field,
-          typed_c.back().*field, typed_c.back().*field / raw_c.back().*field,
-          label);
-    }
-    std::fflush(stdout);
-  }
-  auto median = [](const std::vector<Rate>& rates, double Rate::*field) {
-    std::vector<double> v;
-    for (const Rate& r : rates) v.push_back(r.*field);
-    return Median(v);
-  };
-  for (auto [label, field] :
-       {std::pair{"wall clock", &Rate::wall},
-        std::pair{"per CPU-second", &Rate::cpu},
-        std::pair{"per app-thread CPU-second", &Rate::app_cpu}}) {
-    double rp = median(raw_p, field), tp = median(typed_p, field);
-    double rc = median(raw_c, field), tc = median(typed_c, field);
-    std::printf(
-        "median %s: produce raw %.0f msg/s, typed %.0f msg/s, ratio %.3f "
-        "(target >= 0.95); consume raw %.0f msg/s, typed %.0f msg/s, ratio "
-        "%.3f (target >= 0.90)\n",
-        label, rp, tp, tp / rp, rc, tc, tc / rc);
-    // Each round's typed/raw pair ran back to back on the same machine
-    // state: the median of the per-round ratios, and their spread, say more
-    // than the ratio of two medians taken from different rounds.
-    auto ratios = [&](const std::vector<Rate>& typed,
-                      const std::vector<Rate>& raw) {
-      std::vector<double> v;
-      for (size_t i = 0; i < typed.size(); ++i) {
-        v.push_back(typed[i].*field / raw[i].*field);
-      }
-      std::sort(v.begin(), v.end());
-      return v;
     };
-    std::vector<double> produce = ratios(typed_p, raw_p);
-    std::vector<double> consume = ratios(typed_c, raw_c);
-    std::printf(
-        "  per-round ratios %s: produce median %.3f (rounds %.3f..%.3f), "
-        "consume median %.3f (rounds %.3f..%.3f)\n",
-        label, Median(produce), produce.front(), produce.back(),
-        Median(consume), consume.front(), consume.back());
+    auto [raw_rates, typed_rates] =
+        Interleave("produce", pairs, timed(raw), timed(typed));
+    Report("produce", "per sending-thread CPU-second", raw_rates, typed_rates,
+           0.95);
   }
+  if (absl::GetFlag(FLAGS_produce_only)) return 0;
+
+  // Consume: both consumers read the same records (each in its own group),
+  // so that both see the same batches. The untimed first slice includes the
+  // group join; then both local queues fill (fetching everything ahead), so
+  // the slices measure the same client work on both sides, none of it done
+  // by the other side's fetcher during a slice.
+  BrokerProcess broker({topic}, consume_partitions);
+  {
+    RawProducer fill(BenchConfig(broker.address(), "unused"), topic);
+    for (int i = 0; i <= pairs; ++i) fill.Send(n);
+  }
+  RawConsumer raw(BenchConfig(broker.address(), "bench-raw"), topic);
+  TypedConsumer typed(BenchConfig(broker.address(), "bench-typed"), topic);
+  raw.Consume(n);
+  typed.Consume(n);
+  absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_seconds)));
+  auto [raw_rates, typed_rates] = Interleave(
+      "consume", pairs,
+      [&] {
+        Stopwatch watch;
+        watch.Start();
+        raw.Consume(n);
+        return watch.RateOf(n);
+      },
+      [&] { return typed.Consume(n); });
+  Report("consume", "per handling-thread CPU-second", raw_rates, typed_rates,
+         0.90);
   return 0;
 }
