@@ -31,7 +31,7 @@ TEST(TraceContextTest, ParsesTheW3cExample) {
 TEST(TraceContextTest, RefusesWhatTheRecommendationRefuses) {
   for (const char* bad : {
            "",
-           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",  // short
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",   // short
            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // upper
            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // zero
            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // zero
@@ -99,13 +99,13 @@ TEST(LogFormatTest, TextLinesCarryTheTraceId) {
 }
 
 TEST(LogFormatTest, JsonLinesAreEscaped) {
-  EXPECT_EQ(JsonLogLine("INFO", "2026-12-02T16:08:37Z", 98, "a.cc", 7,
-                        "4bf92f3577b34da6a3ce929d0e0e4736",
-                        "say \"hi\"\\\n\x01"),
-            R"({"time":"2026-12-02T16:08:37Z","level":"INFO","thread":98,)"
-            R"("file":"a.cc","line":7,)"
-            R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",)"
-            R"("message":"say \"hi\"\\\n\u0001"})");
+  EXPECT_EQ(
+      JsonLogLine("INFO", "2026-12-02T16:08:37Z", 98, "a.cc", 7,
+                  "4bf92f3577b34da6a3ce929d0e0e4736", "say \"hi\"\\\n\x01"),
+      R"({"time":"2026-12-02T16:08:37Z","level":"INFO","thread":98,)"
+      R"("file":"a.cc","line":7,)"
+      R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",)"
+      R"("message":"say \"hi\"\\\n\u0001"})");
   EXPECT_EQ(JsonLogLine("WARNING", "t", 1, "b.cc", 2, "", "m"),
             R"({"time":"t","level":"WARNING","thread":1,"file":"b.cc",)"
             R"("line":2,"message":"m"})");

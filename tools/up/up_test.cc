@@ -38,9 +38,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using herald::FreePort;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using herald::FreePort;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
