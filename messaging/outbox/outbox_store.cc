@@ -612,25 +612,6 @@ absl::StatusOr<int64_t> PrunePublished(db::Database& db, absl::Time cutoff) {
   return pruned;
 }
 
-absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
-  auto rows = db.ReadValue<std::vector<db::Row>>(
-      [](db::Transaction& tx) -> absl::StatusOr<std::vector<db::Row>> {
-        absl::StatusOr<int64_t> through = QueryPublishedThrough(tx);
-        if (!through.ok()) return through.status();
-        return tx.Query(
-            "SELECT COUNT(*), MIN(created_at) FROM outbox"
-            " WHERE published_at IS NULL AND id > ?",
-            {*through});
-      });
-  if (!rows.ok()) return rows.status();
-  Backlog backlog;
-  backlog.pending = (*rows)[0].Int(0);
-  if (!(*rows)[0].IsNull(1)) {
-    backlog.oldest_age = absl::Now() - absl::FromUnixMillis((*rows)[0].Int(1));
-  }
-  return backlog;
-}
-
 absl::StatusOr<std::map<std::string, Backlog>> ReadBacklogByTopic(
     db::Database& db) {
   auto rows = db.ReadValue<std::vector<db::Row>>(
@@ -651,6 +632,20 @@ absl::StatusOr<std::map<std::string, Backlog>> ReadBacklogByTopic(
     backlog.oldest_age = now - absl::FromUnixMillis(row.Int(2));
   }
   return backlogs;
+}
+
+// The whole backlog is the sum of the topics' (one query, one rule for
+// what counts as pending).
+absl::StatusOr<Backlog> ReadBacklog(db::Database& db) {
+  absl::StatusOr<std::map<std::string, Backlog>> by_topic =
+      ReadBacklogByTopic(db);
+  if (!by_topic.ok()) return by_topic.status();
+  Backlog backlog;
+  for (const auto& [topic, each] : *by_topic) {
+    backlog.pending += each.pending;
+    backlog.oldest_age = std::max(backlog.oldest_age, each.oldest_age);
+  }
+  return backlog;
 }
 
 }  // namespace outbox
