@@ -40,6 +40,7 @@
 #include "database/testing/backends.h"
 #include "e2e/processes.h"
 #include "messaging/consumer.h"
+#include "messaging/contract_topics.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/testing/test_support.h"
 #include "web/client.h"
@@ -81,9 +82,7 @@ class ClusterTest : public db::testing::ForEachBackend {
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
-    for (const char* t :
-         {"payment.created", "payment.updated", "user.registered",
-          "notification.email", "realtime.messages"}) {
+    for (const std::string& t : ContractTopics()) {
       ASSERT_TRUE(cluster_->CreateTopic(t, kPartitions).ok());
       ASSERT_TRUE(cluster_->CreateTopic(absl::StrCat(t, ".dlq"), 1).ok());
     }
