@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
@@ -79,21 +80,39 @@ void RunOnPool(ThreadPool& pool, size_t count,
   done.Wait();
 }
 
-// Emails written and flushed at once: ext4 and its kind commit concurrent
-// fsyncs in one journal commit, so a group of emails costs a few commits,
-// not one each (measured here: 16 threads 2,100 emails/s, 64 threads 3,300).
-constexpr int kMaildirWriteThreads = 64;
+// Writing a group's files into tmp/ is cheap (the page cache); a few threads
+// suffice. What costs is making them durable, which one syncfs() does for the
+// whole group.
+constexpr int kMaildirWriteThreads = 4;
+
+// Opens `path` read-only (a folder or the file system to flush).
+absl::StatusOr<int> OpenForFlush(const fs::path& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    return FileError(error, absl::StrCat("cannot open ", path.string(), ": ",
+                                         std::strerror(error)));
+  }
+  return fd;
+}
 
 class MaildirMailer : public Mailer {
  public:
   explicit MaildirMailer(fs::path dir)
       : dir_(std::move(dir)), write_pool_(kMaildirWriteThreads) {}
 
-  // Writes each email not in new/ yet to tmp/ and flushes it, all in
-  // parallel; then moves them into new/ in order and flushes new/ once.
+  // Writes each email not in new/ yet to tmp/; flushes them all with one
+  // syncfs() of the Maildir's file system; moves them into new/ in order
+  // and flushes new/ once. One email costs the same as a hundred: two
+  // journal commits (measured here: one fsync per file, even 64 at once,
+  // ~3,000 files/s; one syncfs per group of 500, ~19,000).
   GroupDelivery DeliverAll(const std::vector<OutgoingEmail>& emails) override {
+    // Opened before the writes: syncfs() reports write-back errors of the
+    // file system since this descriptor was opened (Linux >= 5.8).
+    absl::StatusOr<int> root = OpenForFlush(dir_);
+    if (!root.ok()) return {0, root.status()};
     std::vector<Staged> files(emails.size());
-    auto write = [&](size_t i, int) { files[i] = WriteAndFlush(emails[i]); };
+    auto write = [&](size_t i, int) { files[i] = Write(emails[i]); };
     if (emails.size() == 1) {
       write(0, 0);
     } else {
@@ -101,10 +120,23 @@ class MaildirMailer : public Mailer {
     }
     GroupDelivery result{emails.size(), absl::OkStatus()};
     for (size_t i = 0; i < files.size(); ++i) {
-      Staged& file = files[i];
-      if (result.delivered == emails.size() && !file.status.ok()) {
-        result = {i, file.status};
+      if (!files[i].status.ok()) {
+        result = {i, files[i].status};
+        break;
       }
+    }
+    // Durable before any becomes visible in new/: a crash must never leave
+    // a name in new/ whose content is lost, since a redelivery takes an
+    // existing name as delivered.
+    if (result.delivered > 0 && syncfs(*root) != 0) {
+      const int error = errno;
+      result = {0, FileError(error, absl::StrCat("cannot flush the files in ",
+                                                 (dir_ / "tmp").string(), ": ",
+                                                 std::strerror(error)))};
+    }
+    close(*root);
+    for (size_t i = 0; i < files.size(); ++i) {
+      Staged& file = files[i];
       if (file.tmp_path.empty()) continue;  // in new/ already, or failed
       // A failed attempt leaves nothing in tmp/ (on a full disk, it would
       // hold on to the space).
@@ -132,8 +164,8 @@ class MaildirMailer : public Mailer {
   }
 
  private:
-  // One email of a group: written to tmp_path and flushed, to be moved to
-  // final_path; no tmp_path when it is in new/ already or failed (status).
+  // One email of a group: written to tmp_path, to be moved to final_path;
+  // no tmp_path when it is in new/ already or failed (status).
   struct Staged {
     absl::Status status;
     fs::path tmp_path;
@@ -146,7 +178,7 @@ class MaildirMailer : public Mailer {
     }
   };
 
-  Staged WriteAndFlush(const OutgoingEmail& email) {
+  Staged Write(const OutgoingEmail& email) {
     for (char c : email.id) {
       if (c == '/' || c == '\0') {
         return Staged::Failed(
@@ -158,38 +190,29 @@ class MaildirMailer : public Mailer {
     std::error_code ec;
     if (fs::exists(final_path, ec)) return {};  // delivered before
     fs::path tmp_path = dir_ / "tmp" / name;
-    int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd =
+        open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
       const int error = errno;
       return Staged::Failed(
           FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
                                         ": ", std::strerror(error))));
     }
-    auto discard = [&](int error, absl::string_view what) -> Staged {
-      close(fd);
-      unlink(tmp_path.c_str());
-      return Staged::Failed(
-          FileError(error, absl::StrCat(what, " ", tmp_path.string(), ": ",
-                                        std::strerror(error))));
-    };
     absl::string_view rest = email.rfc5322;
     while (!rest.empty()) {
       ssize_t n = write(fd, rest.data(), rest.size());
       if (n < 0) {
         if (errno == EINTR) continue;
-        return discard(errno, "cannot write");
+        const int error = errno;
+        close(fd);
+        unlink(tmp_path.c_str());
+        return Staged::Failed(
+            FileError(error, absl::StrCat("cannot write ", tmp_path.string(),
+                                          ": ", std::strerror(error))));
       }
       rest.remove_prefix(static_cast<size_t>(n));
     }
-    // Durable before it becomes visible in new/.
-    if (fsync(fd) != 0) return discard(errno, "cannot flush");
-    if (close(fd) != 0) {
-      const int error = errno;
-      unlink(tmp_path.c_str());
-      return Staged::Failed(
-          FileError(error, absl::StrCat("cannot flush ", tmp_path.string(),
-                                        ": ", std::strerror(error))));
-    }
+    close(fd);  // its write-back errors surface in syncfs()
     return {absl::OkStatus(), std::move(tmp_path), std::move(final_path)};
   }
 
@@ -197,15 +220,11 @@ class MaildirMailer : public Mailer {
   // only then may the inbox claims commit and the records be settled.
   absl::Status SyncNew() {
     const fs::path new_dir = dir_ / "new";
-    int fd = open(new_dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) {
-      const int error = errno;
-      return FileError(error, absl::StrCat("cannot open ", new_dir.string(),
-                                           ": ", std::strerror(error)));
-    }
-    const int synced = fsync(fd);
+    absl::StatusOr<int> fd = OpenForFlush(new_dir);
+    if (!fd.ok()) return fd.status();
+    const int synced = fsync(*fd);
     const int error = errno;
-    close(fd);
+    close(*fd);
     if (synced != 0) {
       return FileError(error, absl::StrCat("cannot flush ", new_dir.string(),
                                            ": ", std::strerror(error)));

@@ -5,9 +5,9 @@
 // same email twice leaves one file), or an SMTP server through libcurl.
 //
 // Emails are delivered in groups: a Maildir writes a group's files, flushes
-// them to disk in parallel (one fsync each, which the file system commits
-// together) and their folder once; SMTP sends them over connections it
-// keeps open between deliveries.
+// them all with one syncfs() of its file system (Linux >= 5.8 reports
+// write-back errors there), moves them into new/ and flushes new/ once;
+// SMTP sends them over connections it keeps open between deliveries.
 //
 // Example:
 //
