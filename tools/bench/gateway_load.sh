@@ -49,7 +49,7 @@ wait_http() {
 
 broker_port=$(free_port)
 "$bin/tools/dev_broker" --port="$broker_port" >"$work/broker.log" 2>&1 &
-pids+=($!)
+pids+=($!); broker_pid=$!
 sleep 1
 
 # The gateway with API keys: one key, its rate limit out of the way (the
@@ -64,7 +64,7 @@ HERALD_AUTH_RATE_LIMIT_BURST=1000000000 \
   --http_threads="${HTTP_THREADS:-2}" \
   --brokers="127.0.0.1:$broker_port" --db="sqlite:$work/gateway.db" \
   >"$work/gateway.log" 2>&1 &
-pids+=($!)
+pids+=($!); gateway_pid=$!
 wait_http "$gateway_port" /healthz
 
 # The same gateway with the check bypassed (local development opt-out).
@@ -118,6 +118,13 @@ run_wrk() {
     -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/payments" >"$work/wrk.out"
   summarize "$work/wrk.out"
 }
+
+# CPU time (user + system, in clock ticks) the processes $@ have used so far.
+cpu_ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s }'; }
+
+# Microseconds of CPU per request: ticks used ($1) over requests ($2 req/s
+# for the run's duration).
+cpu_us() { awk -v t="$1" -v r="$2" -v d="$duration" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (r > 0 ? t * 1e6 / hz / (r * d) : 0) }'; }
 
 # $1 / $2 to three decimals (0 when $2 is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
@@ -177,22 +184,37 @@ if [ "$best_threads" != "${HTTP_THREADS:-2}" ]; then
   best_port=$(free_port)
   "$bin/web/fixed_server" --port="$best_port" --threads="$best_threads" \
     >"$work/best.log" 2>&1 &
-  pids+=($!)
+  pids+=($!); best_pid=$!
   sleep 0.5
-  gateway_all=(); best_all=(); best_ratios=()
+  gateway_all=(); best_all=(); best_ratios=(); g_cpu_all=(); k_cpu_all=(); b_cpu_all=()
+  # Each run's CPU per request, server side: what the durable path costs
+  # the gateway and the broker it publishes to, against the minimal server.
+  run_gateway() {
+    local g0 k0
+    g0=$(cpu_ticks "$gateway_pid"); k0=$(cpu_ticks "$broker_pid")
+    read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
+    g_cpu_all+=("$(cpu_us "$(($(cpu_ticks "$gateway_pid") - g0))" "$g_rps")")
+    k_cpu_all+=("$(cpu_us "$(($(cpu_ticks "$broker_pid") - k0))" "$g_rps")")
+  }
+  run_best() {
+    local b0
+    b0=$(cpu_ticks "$best_pid")
+    read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
+    b_cpu_all+=("$(cpu_us "$(($(cpu_ticks "$best_pid") - b0))" "$b_rps")")
+  }
   for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then
-      read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
-      read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
+      run_gateway; run_best
     else
-      read -r b_rps _ < <(run_wrk "$best_port" "$f_peak_at")
-      read -r g_rps _ < <(run_wrk "$gateway_port" "$g_peak_at")
+      run_best; run_gateway
     fi
     gateway_all+=("$g_rps"); best_all+=("$b_rps")
     best_ratios+=("$(ratio "$g_rps" "$b_rps")")
   done
   echo "best   | gateway $(echo "${gateway_all[*]}" | median) req/s ($g_peak_at conns) | minimal with $best_threads threads $(echo "${best_all[*]}" | median) req/s ($f_peak_at conns) | ratio $(echo "${best_ratios[*]}" | median)"
   echo "         rounds: gateway ${gateway_all[*]} | minimal ${best_all[*]} | ratios ${best_ratios[*]}"
+  echo "cpu/req| gateway $(echo "${g_cpu_all[*]}" | median) us + dev broker $(echo "${k_cpu_all[*]}" | median) us | minimal $(echo "${b_cpu_all[*]}" | median) us (medians; wrk uses the rest of the 2 cores)"
+  echo "         rounds: gateway ${g_cpu_all[*]} | broker ${k_cpu_all[*]} | minimal ${b_cpu_all[*]}"
 fi
 # The latency target is at a given rate, not at saturation: pace wrk (each
 # connection waits between requests) to about 5,000 req/s.
