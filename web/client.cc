@@ -34,9 +34,20 @@ class HttpClient::Impl {
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
-    if (!ec) stream_->connect(endpoints, ec);
+    if (!ec) {
+      // Within the timeout too: a host that drops the SYN would otherwise
+      // hold the caller for the kernel's minutes of retries.
+      ec = Run([&](auto handler) {
+        stream_->async_connect(endpoints, [handler = std::move(handler)](
+                                              beast::error_code connected,
+                                              const tcp::endpoint&) mutable {
+          handler(connected, 0);
+        });
+      });
+    }
     if (ec) {
       stream_.reset();
+      if (ec == beast::error::timeout) return Failed("connecting", ec);
       return absl::UnavailableError(absl::StrCat(
           "cannot connect to ", host_, ":", port_, ": ", ec.message()));
     }

@@ -354,6 +354,39 @@ TEST(HttpClientTest, ATimeoutEndsTheWaitForAServerThatNeverAnswers) {
   close(fd);
 }
 
+// A server whose accept queue is full drops new connections' SYNs, as a
+// firewall that drops packets does: the timeout bounds the connect too.
+TEST(HttpClientTest, ATimeoutEndsTheWaitForAConnectThatGetsNoAnswer) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+            0);
+  ASSERT_EQ(listen(fd, 0), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  // Fill the accept queue (nobody accepts): later SYNs are dropped.
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; ++i) {
+    const int filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(filler, 0);
+    connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    fillers.push_back(filler);
+  }
+  HttpClient client("127.0.0.1", ntohs(address.sin_port),
+                    absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ClientResponse> answer = client.Send("GET", "/healthz");
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << answer.status();
+  EXPECT_THAT(answer.status().message(), HasSubstr("connecting"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  for (int filler : fillers) close(filler);
+  close(fd);
+}
+
 TEST(JsonTest, QuotesWellFormedUtf8AndReplacesTheRest) {
   EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"),
             "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
