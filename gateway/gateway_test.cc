@@ -25,6 +25,7 @@
 #include "gateway/schema.h"
 #include "gateway/store.h"
 #include "messaging/consumer.h"
+#include "messaging/contract_topics.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/realtime/token.h"
 #include "messaging/testing/test_support.h"
@@ -160,10 +161,8 @@ class GatewayTest : public db::testing::ForEachBackend {
     auto cluster = MockCluster::Start(1);
     ASSERT_TRUE(cluster.ok());
     cluster_ = *std::move(cluster);
-    for (const char* t :
-         {"payment.created", "payment.updated", "user.registered",
-          "notification.email", "realtime.messages"}) {
-      ASSERT_TRUE(cluster_->CreateTopic(t, kPartitions).ok());
+    for (const std::string& topic : ContractTopics()) {
+      ASSERT_TRUE(cluster_->CreateTopic(topic, kPartitions).ok());
     }
     config_ = TestConfig(*cluster_, "gateway-test-reader");
     config_.service = "gateway";
