@@ -333,19 +333,27 @@ TEST(ServerStartTest, PortInUseIsAnError) {
               HasSubstr(absl::StrCat(":", options.port)));
 }
 
+// Listens on a free loopback port with `backlog` and never accepts: sets
+// *fd and *address (its port included).
+void Listen(int backlog, int* fd, sockaddr_in* address) {
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(*fd, 0);
+  address->sin_family = AF_INET;
+  address->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address->sin_port = 0;
+  ASSERT_EQ(bind(*fd, reinterpret_cast<sockaddr*>(address), sizeof(*address)),
+            0);
+  ASSERT_EQ(listen(*fd, backlog), 0);
+  socklen_t length = sizeof(*address);
+  ASSERT_EQ(getsockname(*fd, reinterpret_cast<sockaddr*>(address), &length), 0);
+}
+
 TEST(HttpClientTest, ATimeoutEndsTheWaitForAServerThatNeverAnswers) {
   // A listening socket nobody accepts on: the kernel completes connects
   // into its backlog, and no answer ever comes.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
   sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-            0);
-  ASSERT_EQ(listen(fd, 8), 0);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  int fd = -1;
+  ASSERT_NO_FATAL_FAILURE(Listen(/*backlog=*/8, &fd, &address));
   HttpClient client("127.0.0.1", ntohs(address.sin_port),
                     absl::Milliseconds(200));
   absl::StatusOr<ClientResponse> answer = client.Send("GET", "/healthz");
@@ -357,16 +365,9 @@ TEST(HttpClientTest, ATimeoutEndsTheWaitForAServerThatNeverAnswers) {
 // A server whose accept queue is full drops new connections' SYNs, as a
 // firewall that drops packets does: the timeout bounds the connect too.
 TEST(HttpClientTest, ATimeoutEndsTheWaitForAConnectThatGetsNoAnswer) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
   sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-            0);
-  ASSERT_EQ(listen(fd, 0), 0);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  int fd = -1;
+  ASSERT_NO_FATAL_FAILURE(Listen(/*backlog=*/0, &fd, &address));
   // Fill the accept queue (nobody accepts): later SYNs are dropped.
   std::vector<int> fillers;
   for (int i = 0; i < 3; ++i) {
