@@ -359,16 +359,15 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
     return s;
   }
   // One round trip: take the shard's next number (locking its row until
-  // commit: see outbox_store.h), insert, and announce the shard.
+  // commit: see outbox_store.h) and insert. No NOTIFY here: it would
+  // serialize the commits (commit_notices.h).
   static constexpr char kInsert[] =
       "WITH s AS (UPDATE outbox_shards SET last_seq = last_seq + 1"
       " WHERE shard = ?::integer RETURNING shard, last_seq)"
       " INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
       " created_at, shard, shard_seq)"
       " SELECT ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bigint,"
-      " s.shard, s.last_seq"
-      " FROM s, LATERAL (SELECT pg_notify('herald_outbox',"
-      " s.shard || ':' || s.last_seq)) n"
+      " s.shard, s.last_seq FROM s"
       " RETURNING id, shard_seq";
   const int shard = ShardOf(row.key());
   std::vector<db::Value> params;
