@@ -40,6 +40,10 @@ class OutboxRelay::Impl {
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.
     config_.producer.close_timeout_ms = 1000;
+    // A backlog waits for the broker's return: look for it every second,
+    // not every 10 s (librdkafka's default once reconnects keep failing),
+    // unless kafka.properties says otherwise.
+    config_.kafka_properties.emplace("reconnect.backoff.max.ms", "1000");
   }
 
   ~Impl() { Stop(); }
