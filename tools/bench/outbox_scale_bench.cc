@@ -3,10 +3,14 @@
 //   1. published events/s with 1, 2 and 3 gateways under the same load
 //      (writer threads committing one event per transaction, as requests
 //      do, spread over the gateways, each handing its rows to its relay);
+//      writers and relays both at their maximum: events committed / time
+//      until the last one's delivery is confirmed (the writers' rate and
+//      the relays' rate while they write are printed too);
 //   2. the cost of coordination: one gateway with shards and leases against
 //      one without (main's relay: ids, no shards), same load, same run;
-//   3. the drain of a backlog: rows committed while the broker is down for
-//      --outage_s, then the broker back: events/s until none is pending;
+//   3. the drain of a backlog: rows committed (one per transaction) while
+//      the broker is down for --outage_s, then the broker back: events/s
+//      until none is pending, with 1 and 3 gateways;
 //   4. wake-up latency: a row committed by one gateway for a shard another
 //      holds, until its delivery is confirmed.
 //
@@ -15,6 +19,7 @@
 // server), the broker the in-process mock cluster.
 //
 //   bazel run -c opt //tools/bench:outbox_scale_bench -- --rounds=3
+//   ... -- --figures=drain   (or coordination, gateways, wakeup)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
