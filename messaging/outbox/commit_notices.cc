@@ -8,9 +8,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 
 namespace herald {
 namespace outbox {
+namespace {
+
+constexpr absl::Duration kMinInterval = absl::Milliseconds(2);
+
+}  // namespace
 
 std::string FormatCommitNotices(const std::vector<CommitNotice>& notices) {
   std::string payload;
@@ -97,6 +103,10 @@ void CommitAnnouncer::Loop() {
       }
     }
     if (stop) return;
+    // At most one NOTIFY per kMinInterval: each wakes every holder into a
+    // read of the table, and more commits share the next one.
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), kMinInterval);
   }
 }
 
