@@ -140,10 +140,6 @@ absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
   }
   absl::Status s = write.work(tx, write);
   if (!s.ok()) return s;
-  if (write.event.has_value()) {
-    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_row);
-    if (!s.ok()) return s;
-  }
   if (key.has_value()) {
     absl::StatusOr<int64_t> r = tx.Execute(
         "INSERT INTO idempotency_keys(idem_key, route, fingerprint,"
@@ -152,6 +148,13 @@ absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
          static_cast<int64_t>(write.answer.status), write.answer.body,
          absl::ToUnixMillis(absl::Now())});
     if (!r.ok()) return r.status();
+  }
+  // Last: on PostgreSQL the row takes its shard's number, whose lock the
+  // shard's other writers wait for until this transaction ends
+  // (messaging/outbox/outbox_store.h).
+  if (write.event.has_value()) {
+    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_row);
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }

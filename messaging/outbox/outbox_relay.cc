@@ -2,10 +2,12 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -13,12 +15,11 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "database/file_lock.h"
+#include "messaging/outbox/commit_notices.h"
 #include "messaging/outbox/outbox_leases.h"
 #include "messaging/outbox/outbox_store.h"
 #include "messaging/producer.h"
@@ -39,6 +40,10 @@ class OutboxRelay::Impl {
     config_.producer.delivery_timeout_ms = 0;
     // Undelivered rows stay pending in the table: no need to wait long.
     config_.producer.close_timeout_ms = 1000;
+    // A backlog waits for the broker's return: look for it every second,
+    // not every 10 s (librdkafka's default once reconnects keep failing),
+    // unless kafka.properties says otherwise.
+    config_.kafka_properties.emplace("reconnect.backoff.max.ms", "1000");
   }
 
   ~Impl() { Stop(); }
@@ -66,8 +71,9 @@ class OutboxRelay::Impl {
       leases_ = std::make_unique<ShardLeases>(db_, NewRelayOwnerName(),
                                               options_.lease);
       LeaseRoundNow();  // hold shards from the start, if there are free ones
+      announcer_ = std::make_unique<CommitAnnouncer>(db_);
       absl::StatusOr<std::unique_ptr<db::Listening>> listening = db_.Listen(
-          kNotifyChannel,
+          kCommitNoticeChannel,
           [this](absl::string_view payload) { OnCommitNotice(payload); });
       if (listening.ok()) {
         listening_ = *std::move(listening);
@@ -92,6 +98,13 @@ class OutboxRelay::Impl {
   }
 
   void Handoff(const RowPosition& position, OutboxRow outbox_row) {
+    if (sharded_ && position.seq > 0 &&
+        (active_mask_.load() & (uint64_t{1} << position.shard)) == 0) {
+      // Another gateway's relay holds the shard (or none does yet): tell
+      // it, after the commit (commit_notices.h).
+      announcer_->Announce(position.shard, position.seq);
+      return;
+    }
     absl::MutexLock lock(&mu_);
     wake_ = true;
     if (handoffs_.size() >= kMaxHandoffs) {
@@ -217,13 +230,25 @@ class OutboxRelay::Impl {
         notified_ = false;
         notices.swap(notices_);
       }
-      // A row committed elsewhere (NOTIFY) in a shard we hold: scan, unless
-      // a handoff or a scan has already taken it.
+      // Rows committed elsewhere (NOTIFY) in shards we hold: scan those
+      // shards, unless a handoff or a scan has already taken the rows.
+      std::vector<int> noticed;
       for (const auto& [shard, seq] : notices) {
         ShardState* state = ActiveShard(shard);
-        if (state != nullptr && seq > state->cursor) notified = true;
+        if (state != nullptr && seq > state->cursor &&
+            std::find(noticed.begin(), noticed.end(), shard) == noticed.end()) {
+          noticed.push_back(shard);
+        }
       }
       notices.clear();
+      // Writers on several threads hand over rows of one shard in any
+      // order: in number order, they follow each other.
+      if (sharded_) {
+        std::sort(handed.begin(), handed.end(),
+                  [](const PendingRow& a, const PendingRow& b) {
+                    return std::tie(a.shard, a.seq) < std::tie(b.shard, b.seq);
+                  });
+      }
       // Rows handed over by their writer, published without reading them
       // back: only while the scans below have caught up, and only the row
       // right after the cursor, so that no older row can still be waiting
@@ -236,7 +261,12 @@ class OutboxRelay::Impl {
           // The row right after the shard's cursor is the next one of its
           // shard (numbers are gapless; see outbox_store.h).
           ShardState* shard = ActiveShard(row.shard);
-          if (shard == nullptr || row.seq <= shard->cursor) continue;
+          if (shard == nullptr) {
+            // We lost or are giving back the shard since Handoff looked.
+            if (row.seq > 0) announcer_->Announce(row.shard, row.seq);
+            continue;
+          }
+          if (row.seq <= shard->cursor) continue;
           if (!accept_handoffs || room <= 0 || row.seq != shard->cursor + 1) {
             accept_handoffs = false;
             continue;
@@ -268,7 +298,18 @@ class OutboxRelay::Impl {
       bool rescan = !sharded_ && now - last_rescan > absl::Seconds(1);
       bool scan = rescan || notified || !accept_handoffs ||
                   now - last_scan >= options_.idle_poll;
-      if (sharded_ && room > 0 && scan) {
+      // A notice alone scans only its shards.
+      if (sharded_ && room > 0 && !scan && !noticed.empty()) {
+        absl::StatusOr<bool> caught_up = ScanShards(
+            /*rescan=*/false,
+            static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
+            &worked, &noticed);
+        if (!caught_up.ok()) {
+          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << caught_up.status();
+        }
+        // More than a batch waiting: read on with every shard.
+        if (!caught_up.ok() || !*caught_up) accept_handoffs = false;
+      } else if (sharded_ && room > 0 && scan) {
         last_scan = now;
         if (rescan) last_rescan = now;
         absl::StatusOr<bool> caught_up = ScanShards(
@@ -364,21 +405,19 @@ class OutboxRelay::Impl {
     return true;
   }
 
-  // A NOTIFY from a writer, on the listening thread: "shard:number".
+  // A NOTIFY from a writer, on the listening thread (commit_notices.h).
   void OnCommitNotice(absl::string_view payload) {
-    std::pair<absl::string_view, absl::string_view> parts =
-        absl::StrSplit(payload, absl::MaxSplits(':', 1));
-    int shard = 0;
-    int64_t seq = 0;
-    if (!absl::SimpleAtoi(parts.first, &shard) ||
-        !absl::SimpleAtoi(parts.second, &seq) || shard < 0 ||
-        shard >= kOutboxShards) {
-      return;
-    }
-    if ((held_mask_.load() & (uint64_t{1} << shard)) == 0) return;
+    const uint64_t held = held_mask_.load();
+    bool ours = false;
     absl::MutexLock lock(&mu_);
-    if (notices_.size() < kMaxHandoffs) notices_.emplace_back(shard, seq);
-    wake_ = true;
+    for (const CommitNotice& notice : ParseCommitNotices(payload)) {
+      if ((held & (uint64_t{1} << notice.shard)) == 0) continue;
+      ours = true;
+      if (notices_.size() < kMaxHandoffs) {
+        notices_.emplace_back(notice.shard, notice.seq);
+      }
+    }
+    if (ours) wake_ = true;
   }
 
   void ForgetInFlight(int64_t id) {
@@ -441,20 +480,29 @@ class OutboxRelay::Impl {
     }
     shards_ = std::move(next);
     shards_held_ = static_cast<int>(shards_.size());
-    uint64_t mask = 0;
-    for (const auto& entry : shards_) mask |= uint64_t{1} << entry.first;
+    uint64_t mask = 0, active = 0;
+    for (const auto& [shard, state] : shards_) {
+      mask |= uint64_t{1} << shard;
+      if (!state.draining) active |= uint64_t{1} << shard;
+    }
     held_mask_ = mask;
+    active_mask_ = active;
     return gained;
   }
 
-  // Reads and publishes the pending rows of the active shards, each after
-  // its cursor (all of them with `rescan`); returns whether every shard
-  // has caught up (nothing pending past its cursor).
+  // Reads and publishes the pending rows of the active shards (of `only`,
+  // when given), each after its cursor (all of them with `rescan`); returns
+  // whether every shard has caught up (nothing pending past its cursor).
   absl::StatusOr<bool> ScanShards(bool rescan, int per_shard_limit,
-                                  bool* worked) {
+                                  bool* worked,
+                                  const std::vector<int>* only = nullptr) {
     std::vector<ShardCursor> cursors;
     for (const auto& [shard, state] : shards_) {
       if (ActiveShard(shard) == nullptr) continue;
+      if (only != nullptr &&
+          std::find(only->begin(), only->end(), shard) == only->end()) {
+        continue;
+      }
       cursors.push_back({shard, rescan ? 0 : state.cursor});
     }
     if (cursors.empty()) return true;
@@ -597,7 +645,10 @@ class OutboxRelay::Impl {
   std::atomic<int> shards_held_{0};
   static_assert(kOutboxShards <= 64, "held_mask_ has a bit per shard");
   std::atomic<uint64_t> held_mask_{0};  // for the listening thread
-  static constexpr char kNotifyChannel[] = "herald_outbox";
+  // Held and not being given back: Handoff() publishes their rows, and
+  // announces the others' (writer threads).
+  std::atomic<uint64_t> active_mask_{0};
+  std::unique_ptr<CommitAnnouncer> announcer_;
   std::unique_ptr<db::Listening> listening_;
   absl::btree_map<int, ShardState> shards_;
   absl::Time valid_until_ = absl::InfinitePast();

@@ -11,9 +11,10 @@
 //   (outbox_leases.h), each shard in the order its rows committed, from a
 //   cursor per shard. A shard that changes hands is given back only once
 //   its rows in flight are confirmed, so a row goes out once unless a relay
-//   dies (or loses its lease) with rows in flight. The relay LISTENs for
-//   herald_outbox: a row committed on any gateway wakes the relay that
-//   holds its shard; polling stays as the fallback.
+//   dies (or loses its lease) with rows in flight. A row handed off
+//   (Handoff) in a shard another relay holds is announced to it after the
+//   commit (NOTIFY herald_outbox, commit_notices.h); the relay LISTENs and
+//   scans the shards it was told of; polling stays as the fallback.
 //
 // Either way, rows of one key go out in the order they committed (rows
 // written concurrently commit in either order).
@@ -100,7 +101,9 @@ class OutboxRelay {
   // waits in the table for the next scan, as an announced one would.
   void Handoff(int64_t id, OutboxRow row);
   // The same with the row's shard and number (PostgreSQL: a handoff without
-  // them waits for a scan).
+  // them waits for a scan). A row of a shard this relay does not hold is
+  // announced to its holder instead (commit_notices.h): call Handoff for
+  // every row committed, so that the other gateways hear of it at once.
   void Handoff(const RowPosition& position, OutboxRow row);
 
   // Stops the thread; rows in flight stay pending in the table (they are

@@ -30,6 +30,16 @@ constexpr char kPositionTable[] =
     " published_through BIGINT NOT NULL);"
     "INSERT INTO outbox_position(id, published_through) VALUES (1, 0)";
 
+// A PostgreSQL array literal of `values`: "{1,2,3}".
+std::string IntArray(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", values[i]);
+  }
+  out += "}";
+  return out;
+}
+
 absl::StatusOr<int64_t> QueryPublishedThrough(db::Transaction& tx) {
   absl::StatusOr<std::vector<db::Row>> rows =
       tx.Query("SELECT published_through FROM outbox_position WHERE id = 1");
@@ -359,16 +369,15 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
     return s;
   }
   // One round trip: take the shard's next number (locking its row until
-  // commit: see outbox_store.h), insert, and announce the shard.
+  // commit: see outbox_store.h) and insert. No NOTIFY here: it would
+  // serialize the commits (commit_notices.h).
   static constexpr char kInsert[] =
       "WITH s AS (UPDATE outbox_shards SET last_seq = last_seq + 1"
       " WHERE shard = ?::integer RETURNING shard, last_seq)"
       " INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
       " created_at, shard, shard_seq)"
       " SELECT ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bigint,"
-      " s.shard, s.last_seq"
-      " FROM s, LATERAL (SELECT pg_notify('herald_outbox',"
-      " s.shard || ':' || s.last_seq)) n"
+      " s.shard, s.last_seq FROM s"
       " RETURNING id, shard_seq";
   const int shard = ShardOf(row.key());
   std::vector<db::Value> params;
@@ -454,14 +463,11 @@ absl::StatusOr<ShardScan> FetchPendingInShards(
     int per_shard_limit) {
   ShardScan scan;
   if (cursors.empty()) return scan;
-  std::string shards = "{", afters = "{";
-  for (size_t i = 0; i < cursors.size(); ++i) {
-    const char* sep = i == 0 ? "" : ",";
-    absl::StrAppend(&shards, sep, cursors[i].shard);
-    absl::StrAppend(&afters, sep, cursors[i].after);
+  std::vector<int64_t> shard_ids, afters;
+  for (const ShardCursor& cursor : cursors) {
+    shard_ids.push_back(cursor.shard);
+    afters.push_back(cursor.after);
   }
-  shards += "}";
-  afters += "}";
   auto rows = db.ReadValue<std::vector<db::Row>>([&](db::Transaction& tx) {
     return tx.Query(
         "SELECT c.shard, s.last_seq, o.id, o.event_id, o.topic, o.msg_key,"
@@ -473,7 +479,7 @@ absl::StatusOr<ShardScan> FetchPendingInShards(
         " WHERE shard = c.shard AND shard_seq > c.after"
         " AND published_at IS NULL ORDER BY shard_seq LIMIT ?::integer) o"
         " ON true ORDER BY c.shard, o.shard_seq",
-        {shards, afters, int64_t{per_shard_limit}});
+        {IntArray(shard_ids), IntArray(afters), int64_t{per_shard_limit}});
   });
   if (!rows.ok()) return rows.status();
   for (const db::Row& row : *rows) {
@@ -507,9 +513,34 @@ absl::StatusOr<int64_t> ReadPublishedThrough(db::Database& db) {
 
 absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
                            int64_t through) {
-  // Delivered ids come mostly in long consecutive runs: one statement per
-  // run, always the same SQL (prepared once), instead of an IN list whose
-  // text changes with its length.
+  if (db.dialect() == db::Dialect::kPostgres) {
+    // One statement for the lot, whatever their order: rows of many shards
+    // interleave their ids (a run per id would be a round trip per row).
+    std::vector<int64_t> marks;
+    for (int64_t id : ids) {
+      if (id > through) marks.push_back(id);
+    }
+    if (marks.empty() && through <= 0) return absl::OkStatus();
+    return db.Transact([&](db::Transaction& tx) -> absl::Status {
+      if (through > 0) {
+        absl::StatusOr<int64_t> r = tx.Execute(
+            "UPDATE outbox_position SET published_through = ?"
+            " WHERE id = 1 AND published_through < ?",
+            {through, through});
+        if (!r.ok()) return r.status();
+      }
+      if (marks.empty()) return absl::OkStatus();
+      return tx
+          .Execute(
+              "UPDATE outbox SET published_at = ?::bigint"
+              " WHERE id = ANY(?::bigint[])",
+              {absl::ToUnixMillis(absl::Now()), IntArray(marks)})
+          .status();
+    });
+  }
+  // SQLite: delivered ids come mostly in long consecutive runs: one
+  // statement per run, always the same SQL (prepared once), instead of an
+  // IN list whose text changes with its length.
   std::vector<int64_t> sorted;
   for (int64_t id : ids) {
     if (id > through) sorted.push_back(id);

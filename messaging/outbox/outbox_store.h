@@ -13,9 +13,14 @@
 // after the other, and a shard's numbers are gapless (a rollback returns
 // its number) and become visible in order. A relay that has seen number n
 // of a shard has seen every row before it: no late commit is ever skipped
-// or overtaken. Relays lease shards (outbox_leases.h). The commit also
-// sends NOTIFY herald_outbox (payload "shard:number") so that the relay
-// that holds the shard, on any gateway, wakes at once.
+// or overtaken. A transaction appending rows of several shards holds
+// several numbers' locks: append them in shard order, or two such
+// transactions may deadlock (PostgreSQL then aborts one, after
+// deadlock_timeout, and Transact retries it). Relays lease shards
+// (outbox_leases.h). After the commit,
+// the writer's relay (OutboxRelay::Handoff) publishes the row itself when
+// it holds the shard, and otherwise announces it to the holder with a
+// NOTIFY (commit_notices.h).
 //
 // A row is published when its id is at most the relay position (SQLite,
 // where ids become visible in commit order: like a consumer offset, one

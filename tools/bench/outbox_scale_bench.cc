@@ -3,10 +3,14 @@
 //   1. published events/s with 1, 2 and 3 gateways under the same load
 //      (writer threads committing one event per transaction, as requests
 //      do, spread over the gateways, each handing its rows to its relay);
+//      writers and relays both at their maximum: events committed / time
+//      until the last one's delivery is confirmed (the writers' rate and
+//      the relays' rate while they write are printed too);
 //   2. the cost of coordination: one gateway with shards and leases against
 //      one without (main's relay: ids, no shards), same load, same run;
-//   3. the drain of a backlog: rows committed while the broker is down for
-//      --outage_s, then the broker back: events/s until none is pending;
+//   3. the drain of a backlog: rows committed (one per transaction) while
+//      the broker is down for --outage_s, then the broker back: events/s
+//      until none is pending, with 1 and 3 gateways;
 //   4. wake-up latency: a row committed by one gateway for a shard another
 //      holds, until its delivery is confirmed.
 //
@@ -15,6 +19,7 @@
 // server), the broker the in-process mock cluster.
 //
 //   bazel run -c opt //tools/bench:outbox_scale_bench -- --rounds=3
+//   ... -- --figures=drain   (or coordination, gateways, wakeup)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -25,6 +30,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/usage.h"
 #include "contracts/v1/payments.pb.h"
@@ -32,6 +38,7 @@
 #include "database/migrations.h"
 #include "database/testing/postgres_server.h"
 #include "messaging/mock_cluster.h"
+#include "messaging/outbox/commit_notices.h"
 #include "messaging/outbox/outbox_relay.h"
 #include "messaging/outbox/outbox_store.h"
 
@@ -40,6 +47,8 @@ ABSL_FLAG(int, seconds, 5, "load per round, seconds");
 ABSL_FLAG(int, writers, 8, "writer threads, spread over the gateways");
 ABSL_FLAG(int, backlog, 200000, "rows pending for the drain");
 ABSL_FLAG(int, outage_s, 30, "broker outage before the drain, seconds");
+ABSL_FLAG(std::string, figures, "coordination,gateways,wakeup,drain",
+          "which figures to measure (comma-separated)");
 
 namespace herald {
 namespace {
@@ -152,16 +161,21 @@ double RunLoad(Env& env, int gateways, bool shard_leases) {
   const absl::Duration writing = absl::Now() - start;
   const int64_t pending_at_end = Pending(*dbs[0]);
   WaitDrained(*dbs[0]);
-  // The writers' own rate: with main's relay it falls behind and the drain
-  // takes the rest.
-  std::fprintf(stderr,
-               "  %d gateway(s), %s: committed %.0f/s, %lld pending "
-               "when the writers stopped\n",
-               gateways, shard_leases ? "shards + leases" : "main's relay",
-               committed.load() / absl::ToDoubleSeconds(writing),
-               static_cast<long long>(pending_at_end));
+  // The figure: both sides at their maximum, events committed and
+  // published per second, until the last is confirmed. The writers' own
+  // rate and the relays' while they write, for the record: main's relay
+  // falls behind its writers, and the drain takes the rest.
   const double rate =
       committed.load() / absl::ToDoubleSeconds(absl::Now() - start);
+  std::fprintf(
+      stderr,
+      "  %d gateway(s), %s: %.0f/s end to end; writers committed "
+      "%.0f/s, relays published %.0f/s meanwhile (%lld pending "
+      "when the writers stopped)\n",
+      gateways, shard_leases ? "shards + leases" : "main's relay", rate,
+      committed.load() / absl::ToDoubleSeconds(writing),
+      (committed.load() - pending_at_end) / absl::ToDoubleSeconds(writing),
+      static_cast<long long>(pending_at_end));
   for (auto& relay : relays) relay->Stop();
   return rate;
 }
@@ -178,65 +192,103 @@ double RunDrain(Env& env, int gateways) {
     relays.push_back(*outbox::OutboxRelay::Start(*db, env.config));
   }
   absl::SleepFor(absl::Milliseconds(gateways > 1 ? 2500 : 0));
-  env.cluster->SetBrokerDown(1).IgnoreError();
+  if (absl::Status s = env.cluster->SetBrokerDown(1); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    std::exit(1);
+  }
   const absl::Time down = absl::Now();
-  // The backlog: commits of 500 rows each, on 4 threads.
+  // The backlog: one row per transaction, on 8 threads, as a gateway's
+  // requests write it (so rows of many shards interleave their ids).
   const int backlog = absl::GetFlag(FLAGS_backlog);
   std::atomic<int64_t> next{0};
   std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w) {
+  for (int w = 0; w < 8; ++w) {
     writers.emplace_back([&] {
-      while (true) {
-        const int64_t first = next.fetch_add(500);
-        if (first >= backlog) return;
-        const int64_t end = std::min<int64_t>(backlog, first + 500);
-        dbs[0]
-            ->Transact([&](db::Transaction& tx) {
-              for (int64_t i = first; i < end; ++i) {
-                absl::Status s = outbox::AppendToOutbox(tx, Row(i));
-                if (!s.ok()) return s;
-              }
-              return absl::OkStatus();
-            })
-            .IgnoreError();
+      for (int64_t i = next++; i < backlog; i = next++) {
+        const outbox::OutboxRow row = Row(i);
+        absl::Status s = dbs[0]->Transact([&](db::Transaction& tx) {
+          return outbox::AppendToOutbox(tx, row);
+        });
+        if (!s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
       }
     });
   }
   for (std::thread& t : writers) t.join();
+  const absl::Duration written = absl::Now() - down;
   const absl::Duration left =
-      absl::Seconds(absl::GetFlag(FLAGS_outage_s)) - (absl::Now() - down);
+      absl::Seconds(absl::GetFlag(FLAGS_outage_s)) - written;
   if (left > absl::ZeroDuration()) absl::SleepFor(left);
   const int64_t pending = Pending(*dbs[0]);
-  env.cluster->SetBrokerUp(1).IgnoreError();
+  int64_t published_before = 0;
+  for (auto& relay : relays) published_before += relay->Stats().published;
+  if (absl::Status s = env.cluster->SetBrokerUp(1); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    std::exit(1);
+  }
   const absl::Time up = absl::Now();
-  WaitDrained(*dbs[0]);
-  const double rate = pending / absl::ToDoubleSeconds(absl::Now() - up);
+  // The first delivery confirmed after the broker's return (the producer
+  // has reconnected), then the last: the relays' counts of rows recorded as
+  // published, read often (cheap), then the table once to confirm (reading
+  // it every few milliseconds would slow the drain it measures).
+  auto published = [&] {
+    int64_t n = -published_before;
+    for (auto& relay : relays) n += relay->Stats().published;
+    return n;
+  };
+  absl::Time first = absl::InfiniteFuture();
+  while (true) {
+    const int64_t n = published();
+    if (n > 0 && first == absl::InfiniteFuture()) first = absl::Now();
+    if (n >= pending && Pending(*dbs[0]) == 0) break;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  const absl::Time drained = absl::Now();
+  if (first == absl::InfiniteFuture()) first = drained;
+  const double rate = pending / absl::ToDoubleSeconds(drained - up);
+  std::fprintf(
+      stderr,
+      "  drain, %d gateway(s): %lld rows pending (written in %.1f "
+      "s), broker down %.1f s; first delivery %.2f s after its "
+      "return, then %.0f/s; %.0f/s from its return\n",
+      gateways, static_cast<long long>(pending), absl::ToDoubleSeconds(written),
+      absl::ToDoubleSeconds(up - down), absl::ToDoubleSeconds(first - up),
+      pending / std::max(1e-3, absl::ToDoubleSeconds(drained - first)), rate);
   for (auto& relay : relays) relay->Stop();
   return rate;
 }
 
-// Figure 4: gateway A commits rows (no handoff: A holds no shard) that
-// gateway B's relay holds; milliseconds from commit to confirmed delivery.
+// Figure 4: gateway A commits rows and hands them to its relay, which
+// holds no shard (B took them all first): A's relay announces them after
+// the commit (commit_notices.h), and B's relay publishes them. Milliseconds
+// from commit to confirmed delivery.
 std::vector<double> RunWakeups(Env& env, int rows) {
   auto db_b = FreshDatabase(env);
   auto db_a = Reopen(env);
   outbox::RelayOptions options;
   options.idle_poll = absl::Seconds(5);  // the fallback, far away
+  options.lease = absl::Minutes(1);      // B keeps every shard meanwhile
   auto relay_b = *outbox::OutboxRelay::Start(*db_b, env.config, options);
+  auto relay_a = *outbox::OutboxRelay::Start(*db_a, env.config, options);
   std::vector<double> ms;
   for (int i = 0; i < rows; ++i) {
     const int64_t before = relay_b->Stats().published;
-    absl::Time committed;
+    outbox::OutboxRow row = Row(i);
+    outbox::RowPosition position;
     db_a->Transact([&](db::Transaction& tx) {
-          return outbox::AppendToOutbox(tx, Row(i));
+          return outbox::AppendToOutbox(tx, row, &position);
         })
         .IgnoreError();
-    committed = absl::Now();
+    const absl::Time committed = absl::Now();
+    relay_a->Handoff(position, std::move(row));
     while (relay_b->Stats().published == before) {
       absl::SleepFor(absl::Microseconds(100));
     }
     ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - committed));
   }
+  if (relay_a->Stats().shards_held != 0) {
+    std::fprintf(stderr, "gateway A took shards: the figure is not valid\n");
+  }
+  relay_a->Stop();
   relay_b->Stop();
   return ms;
 }
@@ -277,57 +329,81 @@ int main(int argc, char** argv) {
   env.config.brokers = env.cluster->bootstrap_servers();
   env.config.service = "bench";
   const int rounds = absl::GetFlag(FLAGS_rounds);
+  const std::vector<std::string> figures =
+      absl::StrSplit(absl::GetFlag(FLAGS_figures), ',');
+  auto wanted = [&](absl::string_view figure) {
+    return std::find(figures.begin(), figures.end(), figure) != figures.end();
+  };
 
   std::printf(
       "outbox on one PostgreSQL, %d writer threads, %d s of load, "
-      "%d rounds (median (min-max) events/s)\n",
+      "%d rounds (median (min-max) events/s; end to end: writers and relays "
+      "both at their maximum, events committed / time until the last one's "
+      "delivery is confirmed)\n",
       absl::GetFlag(FLAGS_writers), absl::GetFlag(FLAGS_seconds), rounds);
+  std::fflush(stdout);
   // 2: with and without coordination, alternating within each round.
-  std::vector<double> with, without, ratio;
-  std::vector<double> by_gateways[4];
-  for (int r = 0; r < rounds; ++r) {
-    without.push_back(RunLoad(env, 1, /*shard_leases=*/false));
-    with.push_back(RunLoad(env, 1, /*shard_leases=*/true));
-    ratio.push_back(with.back() / without.back());
-    by_gateways[1].push_back(with.back());
-    for (int g = 2; g <= 3; ++g)
-      by_gateways[g].push_back(RunLoad(env, g, true));
+  if (wanted("coordination") || wanted("gateways")) {
+    std::vector<double> with, without, ratio;
+    std::vector<double> by_gateways[4];
+    for (int r = 0; r < rounds; ++r) {
+      if (wanted("coordination")) {
+        without.push_back(RunLoad(env, 1, /*shard_leases=*/false));
+      }
+      with.push_back(RunLoad(env, 1, /*shard_leases=*/true));
+      if (!without.empty()) ratio.push_back(with.back() / without.back());
+      by_gateways[1].push_back(with.back());
+      if (wanted("gateways")) {
+        for (int g = 2; g <= 3; ++g) {
+          by_gateways[g].push_back(RunLoad(env, g, true));
+        }
+      }
+    }
+    if (!ratio.empty()) {
+      std::printf("one gateway, main's relay (no shards, no leases): %s\n",
+                  Show(Summarize(without)).c_str());
+      std::printf("one gateway, shards + leases + notices:           %s\n",
+                  Show(Summarize(with)).c_str());
+      Figure r = Summarize(ratio);
+      std::printf(
+          "coordination cost: with/without = %.3f (%.3f-%.3f; target "
+          ">= 0.9)\n",
+          r.median, r.low, r.high);
+    }
+    if (wanted("gateways")) {
+      for (int g = 1; g <= 3; ++g) {
+        std::printf("%d gateway(s), same load:                          %s\n",
+                    g, Show(Summarize(by_gateways[g])).c_str());
+      }
+    }
     std::fflush(stdout);
   }
-  std::printf("one gateway, main's relay (no shards, no leases): %s\n",
-              Show(Summarize(without)).c_str());
-  std::printf("one gateway, shards + leases + NOTIFY:            %s\n",
-              Show(Summarize(with)).c_str());
-  Figure r = Summarize(ratio);
-  std::printf(
-      "coordination cost: with/without = %.3f (%.3f-%.3f; target "
-      ">= 0.9)\n",
-      r.median, r.low, r.high);
-  for (int g = 1; g <= 3; ++g) {
-    std::printf("%d gateway(s), same load:                          %s\n", g,
-                Show(Summarize(by_gateways[g])).c_str());
-  }
-  std::fflush(stdout);
 
-  std::vector<double> wake = RunWakeups(env, 200);
-  Figure w = Summarize(wake);
-  std::sort(wake.begin(), wake.end());
-  std::printf(
-      "wake-up across gateways (commit on A -> delivery confirmed by "
-      "B): median %.2f ms, p99 %.2f ms, max %.2f ms (target ~10 ms; "
-      "B polls every 5 s)\n",
-      w.median, wake[wake.size() * 99 / 100], w.high);
-  std::fflush(stdout);
-
-  std::vector<double> drain;
-  for (int round = 0; round < rounds; ++round) {
-    drain.push_back(RunDrain(env, 1));
+  if (wanted("wakeup")) {
+    std::vector<double> wake = RunWakeups(env, 200);
+    Figure w = Summarize(wake);
+    std::sort(wake.begin(), wake.end());
+    std::printf(
+        "wake-up across gateways (commit on A -> delivery confirmed by "
+        "B): median %.2f ms, p99 %.2f ms, max %.2f ms (target ~10 ms; "
+        "B polls every 5 s)\n",
+        w.median, wake[wake.size() * 99 / 100], w.high);
     std::fflush(stdout);
   }
-  std::printf(
-      "drain after a %d s broker outage, %d rows pending, one "
-      "gateway: %s (target >= 50,000)\n",
-      absl::GetFlag(FLAGS_outage_s), absl::GetFlag(FLAGS_backlog),
-      Show(Summarize(drain)).c_str());
+
+  if (wanted("drain")) {
+    for (int gateways : {1, 3}) {
+      std::vector<double> drain;
+      for (int round = 0; round < rounds; ++round) {
+        drain.push_back(RunDrain(env, gateways));
+      }
+      std::printf(
+          "drain after a %d s broker outage, %d rows pending, %d "
+          "gateway(s): %s (target >= 50,000)\n",
+          absl::GetFlag(FLAGS_outage_s), absl::GetFlag(FLAGS_backlog), gateways,
+          Show(Summarize(drain)).c_str());
+      std::fflush(stdout);
+    }
+  }
   return 0;
 }
