@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -102,20 +103,59 @@ TEST(StreamServerTest, SseBurstArrivesWholeAndInOrder) {
   }
 }
 
-TEST(StreamServerTest, WebSocketBatchesQueuedFramesOnePerLine) {
+TEST(StreamServerTest, WebSocketBatchesEverythingQueuedInOneMessage) {
   StreamServerOptions options;
   options.websocket_batches = true;
-  BurstServer server(options, 50, JsonFrame);
+  BurstServer server(options, 200, JsonFrame);
   auto ws = WebSocketClient::Connect(server.port(), "/ws");
   ASSERT_TRUE(ws.ok()) << ws.status();
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto line = (*ws)->ReadLine(kWait);
     ASSERT_TRUE(line.ok()) << i << ": " << line.status();
     EXPECT_EQ(*line, JsonFrame(i));
   }
-  // All 50 were queued before the first write: 32 in the first message,
-  // 18 in the second.
-  EXPECT_EQ((*ws)->messages(), 2);
+  // All 200 were queued before the first write: one write, one message (a
+  // write capped at some frames would leave the rest for later flushes).
+  EXPECT_EQ((*ws)->messages(), 1);
+}
+
+// A producer far faster than the write delay: each flush must take all that
+// queued since the last, or the queue grows by the difference every flush
+// until the stream is refused (the realtime worker then drops the client as
+// slow). Bursts of 50 every 200 ms against a 200 ms delay queue at most 150
+// between two flushes even when a flush comes late, below the bound of 200;
+// a write capped at 32 frames would fall 18 behind per flush and hit the
+// bound within about 11 bursts.
+TEST(StreamServerTest, AWebSocketStreamKeepsUpWhenFlushesAreFarApart) {
+  StreamServerOptions options;
+  options.websocket_batches = true;
+  options.write_delay = absl::Milliseconds(200);
+  options.max_queued_frames = 200;
+  BurstServer server(options, 0, JsonFrame);
+  auto ws = WebSocketClient::Connect(server.port(), "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  std::shared_ptr<Stream> stream = server.FirstStream();
+  constexpr int kBursts = 20, kBurst = 50;
+  int refused = 0;
+  std::thread producer([&] {
+    const absl::Time start = absl::Now();
+    for (int b = 0; b < kBursts; ++b) {
+      absl::SleepFor(start + absl::Milliseconds(200) * b - absl::Now());
+      for (int i = 0; i < kBurst; ++i) {
+        if (!stream->Send(Share(JsonFrame(b * kBurst + i)))) ++refused;
+      }
+    }
+  });
+  // Frames in order, none missing, up to the first that is not.
+  int received = 0;
+  for (; received < kBursts * kBurst; ++received) {
+    auto line = (*ws)->ReadLine(kWait);
+    if (!line.ok() || *line != JsonFrame(received)) break;
+  }
+  producer.join();
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(received, kBursts * kBurst);
+  stream.reset();
 }
 
 TEST(StreamServerTest, WebSocketWithoutBatchesSendsAMessagePerFrame) {
