@@ -1,6 +1,7 @@
 #include "workers/realtime/hub.h"
 
 #include <glog/logging.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <deque>
@@ -116,7 +117,10 @@ class Hub::Impl {
       absl::Status assigned = reader_->Assign(position_);
       if (!assigned.ok()) return assigned;
     }
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "realtime hub");
+      Run();
+    });
     return absl::OkStatus();
   }
 
@@ -267,6 +271,9 @@ class Hub::Impl {
     if (deliveries.empty()) return;
     const std::string id = EncodePosition(position_);
     const double lag = absl::ToDoubleSeconds(absl::Now() - record.timestamp);
+    // Counted here and added once: the counter is an atomic shared with the
+    // metrics page, not worth an update per client.
+    int64_t queued = 0;
     for (const Delivery& d : deliveries) {
       auto it = index_.find(d.channel);
       if (it == index_.end()) continue;
@@ -299,12 +306,13 @@ class Hub::Impl {
           continue;
         }
         if (sub.stream->Send(std::move(frame))) {
-          fanned_out_->Increment();
+          ++queued;
         } else {
           DropSlow(sub);
         }
       }
     }
+    if (queued > 0) fanned_out_->Increment(static_cast<double>(queued));
   }
 
   // Sends `frame`, waiting while the client's queue is full (a replay is
