@@ -185,6 +185,25 @@ class StreamBase : public Stream,
     return true;
   }
 
+  size_t Send(std::vector<Frame>& frames) override {
+    size_t queued = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) return 0;
+      const size_t room =
+          core_->options().max_queued_frames -
+          std::min(queue_.size(), core_->options().max_queued_frames);
+      queued = std::min(room, frames.size());
+      for (size_t i = 0; i < queued; ++i) {
+        queue_.push_back(std::move(frames[i]));
+      }
+      if (queued == 0 || writing_) return queued;
+      writing_ = true;
+    }
+    loop_->Schedule(shared_from_this());
+    return queued;
+  }
+
   void Close(Frame last) override {
     {
       absl::MutexLock lock(&mu_);

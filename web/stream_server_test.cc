@@ -28,16 +28,24 @@ Stream::Frame Share(std::string text) {
   return std::make_shared<const std::string>(std::move(text));
 }
 
-// A server whose streams get `frames` (made by `frame(i)`) from on_open;
-// records how many Send()s were accepted.
+// A server whose streams get `frames` (made by `frame(i)`) from on_open,
+// one Send() each or all in one (`in_one_send`); records how many frames
+// were accepted.
 class BurstServer {
  public:
   BurstServer(StreamServerOptions options, int frames,
-              std::function<std::string(int)> frame) {
-    auto on_open = [this, frames, frame](std::shared_ptr<Stream> stream) {
+              std::function<std::string(int)> frame, bool in_one_send = false) {
+    auto on_open = [this, frames, frame,
+                    in_one_send](std::shared_ptr<Stream> stream) {
       int accepted = 0;
-      for (int i = 0; i < frames; ++i) {
-        if (stream->Send(Share(frame(i)))) ++accepted;
+      if (in_one_send) {
+        std::vector<Stream::Frame> all;
+        for (int i = 0; i < frames; ++i) all.push_back(Share(frame(i)));
+        accepted = static_cast<int>(stream->Send(all));
+      } else {
+        for (int i = 0; i < frames; ++i) {
+          if (stream->Send(Share(frame(i)))) ++accepted;
+        }
       }
       absl::MutexLock lock(&mu_);
       accepted_.push_back(accepted);
@@ -206,6 +214,21 @@ TEST(StreamServerTest, QueueBoundRefusesFramesBeyondIt) {
   // Nothing was written while on_open ran (its writes wait for the loop
   // thread it runs on), so the queue filled up to the bound: the response
   // head, then 99 events.
+  for (int i = 0; i < 99; ++i) {
+    auto event = (*client)->Next(kWait);
+    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
+    EXPECT_EQ(event->id, absl::StrCat(i));
+  }
+  EXPECT_EQ(server.accepted(), std::vector<int>{99});
+}
+
+TEST(StreamServerTest, OneSendOfManyFramesQueuesAsManyAsFit) {
+  StreamServerOptions options;
+  options.max_queued_frames = 100;
+  BurstServer server(options, 150, SseEvent, /*in_one_send=*/true);
+  auto client = SseClient::Connect(server.port(), "/sse");
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The response head, then the first 99 events, in order.
   for (int i = 0; i < 99; ++i) {
     auto event = (*client)->Next(kWait);
     ASSERT_TRUE(event.ok()) << i << ": " << event.status();
