@@ -100,9 +100,13 @@ struct CpuSplit {
   double hub = 0;      // "realtime hub": Kafka records to streams
   double kafka = 0;    // "rdk:*": mock cluster, producer, consumer
   double other = 0;    // the publishing main thread, ...
+  // Time the threads were ready to run but waited for a core (schedstat's
+  // run_delay, all threads): high when the machine's other work crowds the
+  // bench out, near zero when a slow round was waiting on something else.
+  double waited = 0;
   CpuSplit Minus(const CpuSplit& o) const {
     return {clients - o.clients, server - o.server, hub - o.hub,
-            kafka - o.kafka, other - o.other};
+            kafka - o.kafka,     other - o.other,   waited - o.waited};
   }
 };
 
@@ -135,6 +139,16 @@ CpuSplit ThreadCpu() {
       continue;
     }
     const double seconds = (user + system) * tick;
+    if (FILE* sched =
+            fopen(absl::StrCat("/proc/self/task/", entry->d_name, "/schedstat")
+                      .c_str(),
+                  "r")) {
+      unsigned long long on_cpu = 0, run_delay = 0;
+      if (fscanf(sched, "%llu %llu", &on_cpu, &run_delay) == 2) {
+        split.waited += run_delay / 1e9;
+      }
+      fclose(sched);
+    }
     if (name == "bench client") {
       split.clients += seconds;
     } else if (name == "stream loop" || name == "broadcaster") {
@@ -319,6 +333,7 @@ struct RoundResult {
   // CPU seconds per measured second (cores), by role (CpuSplit).
   double cpu_clients = 0, cpu_server = 0, cpu_hub = 0, cpu_kafka = 0,
          cpu_other = 0;
+  double cpu_waited = 0;  // threads ready but waiting for a core
 };
 
 double Percentile(const std::vector<uint64_t>& bins, double q) {
@@ -422,6 +437,7 @@ RoundResult Round(int port,
   r.cpu_hub = cpu.hub / window;
   r.cpu_kafka = cpu.kafka / window;
   r.cpu_other = cpu.other / window;
+  r.cpu_waited = cpu.waited / window;
   r.p50_ms = Percentile(bins, 0.50);
   r.p99_ms = Percentile(bins, 0.99);
   r.bytes_per_connection =
@@ -518,10 +534,11 @@ int Main() {
         h.delivered_per_second, h.p50_ms, h.p99_ms, h.bytes_per_connection,
         h.delivered_fraction, h.closed);
     std::printf(
-        "  cores: baseline clients %.2f server %.2f other %.2f | herald "
-        "clients %.2f loops %.2f hub %.2f kafka %.2f other %.2f\n",
-        b.cpu_clients, b.cpu_server, b.cpu_other, h.cpu_clients, h.cpu_server,
-        h.cpu_hub, h.cpu_kafka, h.cpu_other);
+        "  cores: baseline clients %.2f server %.2f other %.2f waited %.2f | "
+        "herald clients %.2f loops %.2f hub %.2f kafka %.2f other %.2f "
+        "waited %.2f\n",
+        b.cpu_clients, b.cpu_server, b.cpu_other, b.cpu_waited, h.cpu_clients,
+        h.cpu_server, h.cpu_hub, h.cpu_kafka, h.cpu_other, h.cpu_waited);
     std::fflush(stdout);
   }
   auto column = [](const std::vector<RoundResult>& rs,
@@ -562,6 +579,7 @@ int Main() {
   row("cores: hub (Kafka->streams)", &RoundResult::cpu_hub, "%.2f", 1);
   row("cores: Kafka (mock, clients)", &RoundResult::cpu_kafka, "%.2f", 1);
   row("cores: other (publisher)", &RoundResult::cpu_other, "%.2f", 1);
+  row("cores waited for (run queue)", &RoundResult::cpu_waited, "%.2f", 1);
   std::printf("herald / baseline delivered rate: %s (target >= 0.8)\n",
               Show(Summary(ratio), "%.3f").c_str());
   return 0;
