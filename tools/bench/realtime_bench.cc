@@ -48,6 +48,7 @@
 #include "contracts/v1/realtime.pb.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
+#include "web/client.h"
 #include "web/testing/minimal_broadcaster.h"
 #include "workers/realtime/channels.h"
 #include "workers/realtime/realtime_worker.h"
@@ -330,6 +331,7 @@ struct RoundResult {
   double bytes_per_connection = 0;
   double delivered_fraction = 0;  // of sent x clients
   int closed = 0;                 // streams the server closed
+  int slow_dropped = -1;  // of them, dropped as slow (herald's /metrics)
   // CPU seconds per measured second (cores), by role (CpuSplit).
   double cpu_clients = 0, cpu_server = 0, cpu_hub = 0, cpu_kafka = 0,
          cpu_other = 0;
@@ -469,6 +471,25 @@ RoundResult HeraldRound(const std::string& brokers) {
     m.set_data_json(payload);
     (*producer)->Send(m, [](const DeliveryResult&) {});
   });
+  // Whether the streams it closed were slow clients (their buffer full) or
+  // something else (a write error).
+  web::HttpClient metrics("127.0.0.1", (*worker)->port(), absl::Seconds(5));
+  absl::StatusOr<web::ClientResponse> page = metrics.Send("GET", "/metrics");
+  if (!page.ok()) LOG(WARNING) << "GET /metrics: " << page.status();
+  if (page.ok()) {
+    constexpr absl::string_view kName =
+        "\nherald_realtime_slow_clients_dropped_total ";
+    const size_t at = absl::string_view(page->body).find(kName);
+    double dropped = 0;
+    if (at != std::string::npos &&
+        absl::SimpleAtod(
+            absl::string_view(page->body)
+                .substr(at + kName.size(),
+                        page->body.find('\n', at) - at - kName.size()),
+            &dropped)) {
+      r.slow_dropped = static_cast<int>(dropped);
+    }
+  }
   (*worker)->Stop();
   return r;
 }
@@ -528,11 +549,11 @@ int Main() {
     std::printf(
         "round %d: baseline %.0f/s p50 %.1f p99 %.1f ms %.0f B/conn (%.3f "
         "delivered, %d closed) | herald %.0f/s p50 %.1f p99 %.1f ms %.0f "
-        "B/conn (%.3f delivered, %d closed)\n",
+        "B/conn (%.3f delivered, %d closed, %d slow)\n",
         i + 1, b.delivered_per_second, b.p50_ms, b.p99_ms,
         b.bytes_per_connection, b.delivered_fraction, b.closed,
         h.delivered_per_second, h.p50_ms, h.p99_ms, h.bytes_per_connection,
-        h.delivered_fraction, h.closed);
+        h.delivered_fraction, h.closed, h.slow_dropped);
     std::printf(
         "  cores: baseline clients %.2f server %.2f other %.2f waited %.2f | "
         "herald clients %.2f loops %.2f hub %.2f kafka %.2f other %.2f "
