@@ -79,8 +79,9 @@ class Stream {
   virtual bool Send(Frame frame) = 0;
   // Queues `frames` in order, as many as fit (all but those beyond
   // max_queued_frames; none when closing), moving them out (the vector
-  // keeps its size: the caller clears it); answers how many. One lock and one wake-up for all: a fan-out that
-  // gathered several messages for a stream pays once.
+  // keeps its size: the caller clears it); answers how many. One lock and one
+  // wake-up for all: a fan-out that gathered several messages for a stream pays
+  // once.
   virtual size_t Send(std::vector<Frame>& frames) = 0;
   // Sends what is queued, then `last` (if any, even over the limit), then
   // closes. Later Send()s answer false. Idempotent.
