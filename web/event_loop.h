@@ -9,11 +9,12 @@
 //
 //   absl::Status s = ListenOn(*acceptor_, options_.address, options_.port);
 //   if (!s.ok()) return s;  // InvalidArgument or Unavailable, naming both
-//   loop.thread = RunLoop(loop.ioc, "HTTP server loop");
+//   loop.thread = RunLoop(loop.ioc, "http loop");
 #ifndef HERALD_WEB_EVENT_LOOP_H_
 #define HERALD_WEB_EVENT_LOOP_H_
 
 #include <glog/logging.h>
+#include <pthread.h>
 
 #include <boost/asio.hpp>
 #include <exception>
@@ -50,10 +51,12 @@ inline absl::Status ListenOn(boost::asio::ip::tcp::acceptor& acceptor,
   return absl::OkStatus();
 }
 
-// A thread running `ioc` until it is stopped. A handler's exception is one
+// A thread running `ioc` until it is stopped, named `name` (its first 15
+// characters: what `top -H` and perf show). A handler's exception is one
 // connection's failure: it is logged as `name` and the loop goes on.
 inline std::thread RunLoop(boost::asio::io_context& ioc, std::string name) {
   return std::thread([&ioc, name = std::move(name)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     // Keeps run() going while the loop has no connection.
     auto busy = boost::asio::make_work_guard(ioc);
     while (true) {

@@ -68,7 +68,7 @@ class ServerCore {
     port_ = acceptor_->local_endpoint().port();
     Accept();
     for (auto& worker : workers_) {
-      worker->thread = RunLoop(worker->ioc, "HTTP server loop");
+      worker->thread = RunLoop(worker->ioc, "http loop");
     }
     return absl::OkStatus();
   }

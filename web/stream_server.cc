@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -118,19 +119,29 @@ struct Loop {
   std::thread thread;
 
   // Has `stream` write what it queued (StreamBase::WriteNext): at the
-  // loop's next flush, which comes at once when the last one is at least the
-  // write delay ago, else when it is (at most one flush per delay: an idle
-  // system adds no latency, a busy one gathers frames).
+  // loop's next flush, which comes at once when the last one is at least
+  // the gap ago, else when it is. The gap is the write delay, or twice the
+  // time the last flush took when that is longer (up to kMostDelays write
+  // delays): an idle system adds no latency; a busy one gathers frames, and
+  // the busier, the more, so that writing keeps at most about half of the
+  // loop's time and the rest (reading, the fan-out, the clients on a shared
+  // machine) is not starved. Without a write delay: every frame at once.
   void Schedule(std::shared_ptr<StreamBase> stream);
-  bool delays_writes() const { return write_delay > absl::ZeroDuration(); }
+
+  // On the loop's thread: bytes a write assembles before the system call
+  // (one buffer, one call, whatever the number of frames).
+  std::string scratch;
 
  private:
+  static constexpr int kMostDelays = 4;
   void Flush();
+  std::chrono::steady_clock::duration Gap() const;
 
   const absl::Duration write_delay;
   // On the loop's thread:
   asio::steady_timer delay_timer{ioc};
   std::chrono::steady_clock::time_point last_flush;
+  std::chrono::steady_clock::duration last_flush_took{};
   absl::Mutex mu;
   std::vector<std::shared_ptr<StreamBase>> ready ABSL_GUARDED_BY(mu);
   bool flush_posted ABSL_GUARDED_BY(mu) = false;
@@ -174,6 +185,25 @@ class StreamBase : public Stream,
     return true;
   }
 
+  size_t Send(std::vector<Frame>& frames) override {
+    size_t queued = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) return 0;
+      const size_t room =
+          core_->options().max_queued_frames -
+          std::min(queue_.size(), core_->options().max_queued_frames);
+      queued = std::min(room, frames.size());
+      for (size_t i = 0; i < queued; ++i) {
+        queue_.push_back(std::move(frames[i]));
+      }
+      if (queued == 0 || writing_) return queued;
+      writing_ = true;
+    }
+    loop_->Schedule(shared_from_this());
+    return queued;
+  }
+
   void Close(Frame last) override {
     {
       absl::MutexLock lock(&mu_);
@@ -194,20 +224,28 @@ class StreamBase : public Stream,
   std::shared_ptr<Stream> shared() override { return shared_from_this(); }
 
  protected:
-  // Writes `frames` (one or more, in order; they stay alive until Written),
-  // then calls Written(ok) on the loop's thread.
+  // Writes `frames` (one or more, in order; Write copies what it still
+  // needs), then calls Written(ok) on the loop's thread: before it returns
+  // when the socket took everything at once, else when the write completes.
   virtual void Write(const std::vector<Frame>& frames) = 0;
-  // The most frames one Write() takes.
+  // The most frames one Write() takes (every frame queued, but for
+  // WebSocket without batches: one message per frame).
   virtual size_t MaxBatch() const = 0;
   // Everything was sent after Close(): end the connection, then Finish().
   virtual void Shutdown() = 0;
 
   void Written(bool ok) {
     if (!ok) return Finish();
-    // With a write delay, what queued meanwhile waits for the loop's next
-    // flush too: at most one write per connection per delay.
-    if (loop_->delays_writes()) return loop_->Schedule(shared_from_this());
-    WriteNext();
+    {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty() && !closing_) {
+        writing_ = false;  // the next Send() schedules a write
+        return;
+      }
+    }
+    // What queued meanwhile goes at the loop's next flush: with a write
+    // delay, at most one write per connection per flush.
+    loop_->Schedule(shared_from_this());
   }
 
   // Runs on the loop's thread. Ends the stream once: on_close, unregister.
@@ -253,7 +291,10 @@ class StreamBase : public Stream,
 
   // Takes everything queued (up to MaxBatch() frames, kMaxBatchBytes) into
   // one write: a client that fell behind, or a burst, costs one system call
-  // for many frames instead of one each.
+  // for many frames instead of one each. Everything, not a fixed number of
+  // frames: a stream writes once per flush, so a cap in frames would let a
+  // stream whose flushes come further apart than cap / rate fall further
+  // behind at each until its queue is full (and the client dropped).
   void WriteNext() {
     if (finished_) return;
     batch_.clear();
@@ -275,12 +316,16 @@ class StreamBase : public Stream,
         }
       }
     }
-    if (!batch_.empty()) return Write(batch_);
+    if (!batch_.empty()) {
+      Write(batch_);
+      batch_.clear();
+      return;
+    }
     if (shut) Shutdown();
   }
 
-  static constexpr size_t kMaxBatchBytes = 64 * 1024;
-  std::vector<Frame> batch_;  // on the loop's thread: being written
+  static constexpr size_t kMaxBatchBytes = 1024 * 1024;
+  std::vector<Frame> batch_;  // on the loop's thread
 
   const Transport transport_;
   mutable absl::Mutex mu_;
@@ -301,11 +346,16 @@ void Loop::Schedule(std::shared_ptr<StreamBase> stream) {
     return;
   }
   asio::post(ioc, [this] {
-    const auto due = last_flush + Chrono(write_delay);
+    const auto due = last_flush + Gap();
     if (std::chrono::steady_clock::now() >= due) return Flush();
     delay_timer.expires_at(due);
     delay_timer.async_wait([this](beast::error_code) { Flush(); });
   });
+}
+
+std::chrono::steady_clock::duration Loop::Gap() const {
+  const std::chrono::steady_clock::duration delay = Chrono(write_delay);
+  return std::min(std::max(delay, 2 * last_flush_took), kMostDelays * delay);
 }
 
 void Loop::Flush() {
@@ -317,6 +367,7 @@ void Loop::Flush() {
     flush_posted = false;
   }
   for (const auto& stream : streams) stream->WriteNext();
+  last_flush_took = std::chrono::steady_clock::now() - last_flush;
 }
 
 // A text/event-stream response: headers, then frames as they come, until
@@ -339,6 +390,8 @@ class SseSession : public StreamBase {
         "Cache-Control: no-cache, no-store\r\n"
         "X-Accel-Buffering: no\r\n"
         "Connection: close\r\n\r\n");
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);  // Write() never waits
     QueueFirst(Frame(std::shared_ptr<const std::string>(), headers));
     Opened();
     ReadUntilClosed();
@@ -346,23 +399,40 @@ class SseSession : public StreamBase {
   }
 
  protected:
+  // The frames, joined in the loop's scratch buffer, go in one non-blocking
+  // system call; a client that reads along takes them all, and the write is
+  // done (no handler, no timer). Only what the socket did not take is
+  // copied, to be written when the client reads, under a deadline.
   void Write(const std::vector<Frame>& frames) override {
+    std::string& bytes = loop_->scratch;
+    bytes.clear();
+    for (const Frame& frame : frames) bytes.append(*frame);
+    beast::error_code ec;
+    size_t sent = socket_.write_some(asio::buffer(bytes), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      sent = 0;
+    }
+    if (ec) return Written(false);
+    if (sent == bytes.size()) return Written(true);
+    unsent_.assign(bytes, sent, std::string::npos);
     write_deadline_.expires_after(Chrono(core_->options().idle_timeout));
     write_deadline_.async_wait([self = Self()](beast::error_code ec) {
       if (!ec) self->CloseSocket();  // stuck: the write fails now
     });
-    buffers_.clear();
-    for (const Frame& frame : frames) buffers_.push_back(asio::buffer(*frame));
-    asio::async_write(socket_, buffers_,
+    asio::async_write(socket_, asio::buffer(unsent_),
                       [self = Self()](beast::error_code ec, size_t) {
                         self->write_deadline_.cancel();
+                        std::string().swap(self->unsent_);
                         self->Written(!ec);
                       });
   }
 
   // SSE events follow each other in the byte stream: any number go in one
   // write.
-  size_t MaxBatch() const override { return 64; }
+  size_t MaxBatch() const override {
+    return std::numeric_limits<size_t>::max();
+  }
 
   void Shutdown() override {
     beast::error_code ignored;
@@ -405,7 +475,7 @@ class SseSession : public StreamBase {
   asio::steady_timer write_deadline_;
   asio::steady_timer ping_;
   std::array<char, 512> discard_;
-  std::vector<asio::const_buffer> buffers_;  // of the write under way
+  std::string unsent_;  // of the write under way, when it waits
 };
 
 // A WebSocket connection: text frames both ways.
@@ -437,22 +507,32 @@ class WebSocketSession : public StreamBase {
   }
 
  protected:
+  // The frames, one per line, in one buffer: one message, and one system
+  // call however many frames (a buffer per frame would cost a system call
+  // per 64 buffers). Beast writes asynchronously (its pings and closes
+  // share the socket), so the buffer is the stream's until the write is
+  // done; a large one is given back then.
   void Write(const std::vector<Frame>& frames) override {
-    static const auto* newline = new std::string("\n");
-    buffers_.clear();
-    for (const Frame& frame : frames) {
-      if (!buffers_.empty()) buffers_.push_back(asio::buffer(*newline));
-      buffers_.push_back(asio::buffer(*frame));
+    message_.clear();
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (i > 0) message_.push_back('\n');
+      message_.append(*frames[i]);
     }
-    ws_.async_write(buffers_, [self = Self()](beast::error_code ec, size_t) {
-      self->Written(!ec);
-    });
+    ws_.async_write(asio::buffer(message_),
+                    [self = Self()](beast::error_code ec, size_t) {
+                      if (self->message_.capacity() > kKeptMessageBytes) {
+                        std::string().swap(self->message_);
+                      }
+                      self->Written(!ec);
+                    });
   }
 
   // Several frames share one message only when the server says so
   // (StreamServerOptions::websocket_batches).
   size_t MaxBatch() const override {
-    return core_->options().websocket_batches ? 32 : 1;
+    return core_->options().websocket_batches
+               ? std::numeric_limits<size_t>::max()
+               : 1;
   }
 
   void Shutdown() override {
@@ -482,9 +562,10 @@ class WebSocketSession : public StreamBase {
     });
   }
 
+  static constexpr size_t kKeptMessageBytes = 4096;
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
-  std::vector<asio::const_buffer> buffers_;  // of the write under way
+  std::string message_;  // of the write under way
 };
 
 class Server;
@@ -533,7 +614,7 @@ class Server : public Core {
     port_ = acceptor_->local_endpoint().port();
     Accept();
     for (auto& loop : loops_) {
-      loop->thread = RunLoop(loop->ioc, "stream server loop");
+      loop->thread = RunLoop(loop->ioc, "stream loop");
     }
     return absl::OkStatus();
   }

@@ -11,12 +11,13 @@
 //     queued to every connection without a copy;
 //   - each connection queues at most `max_queued_frames`; Send() answers
 //     false beyond that, and the application decides (close the laggard);
-//   - what a connection has queued goes out in one write (SSE events one
-//     after the other; WebSocket frames in one message, one per line, when
-//     `websocket_batches` is set), so a burst or a client that fell behind
-//     costs one system call for many frames; `write_delay` trades a little
-//     latency for fewer, bigger writes when messages flow fast (none when
-//     they do not);
+//   - everything a connection has queued goes out in one write, from one
+//     buffer (SSE events one after the other; WebSocket frames in one
+//     message, one per line, when `websocket_batches` is set), so a burst
+//     or a client that fell behind costs one system call for many frames;
+//     `write_delay` trades a little latency for fewer, bigger writes when
+//     messages flow fast (none when they do not), and more so when the
+//     loop is busy;
 //   - at most `max_streams` streams are open; more are refused with 503;
 //   - SSE: a comment line (":\n\n") every `ping_interval`, and a write that
 //     does not finish within `idle_timeout` closes the connection;
@@ -47,6 +48,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -75,6 +77,12 @@ class Stream {
   // WebSocket text message. False, and nothing queued, when the stream
   // already queues max_queued_frames or is closing.
   virtual bool Send(Frame frame) = 0;
+  // Queues `frames` in order, as many as fit (all but those beyond
+  // max_queued_frames; none when closing), moving them out (the vector
+  // keeps its size: the caller clears it); answers how many. One lock and one
+  // wake-up for all: a fan-out that gathered several messages for a stream pays
+  // once.
+  virtual size_t Send(std::vector<Frame>& frames) = 0;
   // Sends what is queued, then `last` (if any, even over the limit), then
   // closes. Later Send()s answer false. Idempotent.
   virtual void Close(Frame last = nullptr) = 0;
@@ -145,7 +153,9 @@ struct StreamServerOptions {
   // `write_delay`: frames queued within a delay of the last flush wait for
   // the next (at many messages a second to many clients, each write then
   // carries several and the system calls fall by as much); a frame queued
-  // after a quiet spell goes at once. Zero: every frame at once.
+  // after a quiet spell goes at once. When a flush takes longer than half
+  // the delay, the next waits twice as long as it took (up to 4 delays):
+  // the busier the loop, the bigger the writes. Zero: every frame at once.
   absl::Duration write_delay = absl::ZeroDuration();
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);

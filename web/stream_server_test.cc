@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,16 +28,24 @@ Stream::Frame Share(std::string text) {
   return std::make_shared<const std::string>(std::move(text));
 }
 
-// A server whose streams get `frames` (made by `frame(i)`) from on_open;
-// records how many Send()s were accepted.
+// A server whose streams get `frames` (made by `frame(i)`) from on_open,
+// one Send() each or all in one (`in_one_send`); records how many frames
+// were accepted.
 class BurstServer {
  public:
   BurstServer(StreamServerOptions options, int frames,
-              std::function<std::string(int)> frame) {
-    auto on_open = [this, frames, frame](std::shared_ptr<Stream> stream) {
+              std::function<std::string(int)> frame, bool in_one_send = false) {
+    auto on_open = [this, frames, frame,
+                    in_one_send](std::shared_ptr<Stream> stream) {
       int accepted = 0;
-      for (int i = 0; i < frames; ++i) {
-        if (stream->Send(Share(frame(i)))) ++accepted;
+      if (in_one_send) {
+        std::vector<Stream::Frame> all;
+        for (int i = 0; i < frames; ++i) all.push_back(Share(frame(i)));
+        accepted = static_cast<int>(stream->Send(all));
+      } else {
+        for (int i = 0; i < frames; ++i) {
+          if (stream->Send(Share(frame(i)))) ++accepted;
+        }
       }
       absl::MutexLock lock(&mu_);
       accepted_.push_back(accepted);
@@ -102,20 +111,59 @@ TEST(StreamServerTest, SseBurstArrivesWholeAndInOrder) {
   }
 }
 
-TEST(StreamServerTest, WebSocketBatchesQueuedFramesOnePerLine) {
+TEST(StreamServerTest, WebSocketBatchesEverythingQueuedInOneMessage) {
   StreamServerOptions options;
   options.websocket_batches = true;
-  BurstServer server(options, 50, JsonFrame);
+  BurstServer server(options, 200, JsonFrame);
   auto ws = WebSocketClient::Connect(server.port(), "/ws");
   ASSERT_TRUE(ws.ok()) << ws.status();
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto line = (*ws)->ReadLine(kWait);
     ASSERT_TRUE(line.ok()) << i << ": " << line.status();
     EXPECT_EQ(*line, JsonFrame(i));
   }
-  // All 50 were queued before the first write: 32 in the first message,
-  // 18 in the second.
-  EXPECT_EQ((*ws)->messages(), 2);
+  // All 200 were queued before the first write: one write, one message (a
+  // write capped at some frames would leave the rest for later flushes).
+  EXPECT_EQ((*ws)->messages(), 1);
+}
+
+// A producer far faster than the write delay: each flush must take all that
+// queued since the last, or the queue grows by the difference every flush
+// until the stream is refused (the realtime worker then drops the client as
+// slow). Bursts of 50 every 200 ms against a 200 ms delay queue at most 150
+// between two flushes even when a flush comes late, below the bound of 200;
+// a write capped at 32 frames would fall 18 behind per flush and hit the
+// bound within about 11 bursts.
+TEST(StreamServerTest, AWebSocketStreamKeepsUpWhenFlushesAreFarApart) {
+  StreamServerOptions options;
+  options.websocket_batches = true;
+  options.write_delay = absl::Milliseconds(200);
+  options.max_queued_frames = 200;
+  BurstServer server(options, 0, JsonFrame);
+  auto ws = WebSocketClient::Connect(server.port(), "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  std::shared_ptr<Stream> stream = server.FirstStream();
+  constexpr int kBursts = 20, kBurst = 50;
+  int refused = 0;
+  std::thread producer([&] {
+    const absl::Time start = absl::Now();
+    for (int b = 0; b < kBursts; ++b) {
+      absl::SleepFor(start + absl::Milliseconds(200) * b - absl::Now());
+      for (int i = 0; i < kBurst; ++i) {
+        if (!stream->Send(Share(JsonFrame(b * kBurst + i)))) ++refused;
+      }
+    }
+  });
+  // Frames in order, none missing, up to the first that is not.
+  int received = 0;
+  for (; received < kBursts * kBurst; ++received) {
+    auto line = (*ws)->ReadLine(kWait);
+    if (!line.ok() || *line != JsonFrame(received)) break;
+  }
+  producer.join();
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(received, kBursts * kBurst);
+  stream.reset();
 }
 
 TEST(StreamServerTest, WebSocketWithoutBatchesSendsAMessagePerFrame) {
@@ -166,6 +214,21 @@ TEST(StreamServerTest, QueueBoundRefusesFramesBeyondIt) {
   // Nothing was written while on_open ran (its writes wait for the loop
   // thread it runs on), so the queue filled up to the bound: the response
   // head, then 99 events.
+  for (int i = 0; i < 99; ++i) {
+    auto event = (*client)->Next(kWait);
+    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
+    EXPECT_EQ(event->id, absl::StrCat(i));
+  }
+  EXPECT_EQ(server.accepted(), std::vector<int>{99});
+}
+
+TEST(StreamServerTest, OneSendOfManyFramesQueuesAsManyAsFit) {
+  StreamServerOptions options;
+  options.max_queued_frames = 100;
+  BurstServer server(options, 150, SseEvent, /*in_one_send=*/true);
+  auto client = SseClient::Connect(server.port(), "/sse");
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The response head, then the first 99 events, in order.
   for (int i = 0; i < 99; ++i) {
     auto event = (*client)->Next(kWait);
     ASSERT_TRUE(event.ok()) << i << ": " << event.status();

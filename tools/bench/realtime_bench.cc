@@ -14,10 +14,12 @@
 // idle, less the clients' own buffers, divided by the connections).
 // Flags: --rounds --sse --ws --rate --seconds.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <glog/logging.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -35,14 +37,18 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/usage.h"
 #include "contracts/v1/realtime.pb.h"
 #include "messaging/mock_cluster.h"
 #include "messaging/producer.h"
+#include "web/client.h"
 #include "web/testing/minimal_broadcaster.h"
 #include "workers/realtime/channels.h"
 #include "workers/realtime/realtime_worker.h"
@@ -85,6 +91,81 @@ size_t ResidentBytes() {
   return static_cast<size_t>(resident) * sysconf(_SC_PAGESIZE);
 }
 
+// CPU (user + system) of this process's threads by role, in seconds, from
+// /proc/self/task: the clients share the machine with the server they
+// measure, so each round says where the cores went. Loopback TCP charges the
+// receiver's kernel work to the sender's thread.
+struct CpuSplit {
+  double clients = 0;  // "bench client"
+  double server = 0;   // "stream loop" (herald), "broadcaster" (baseline)
+  double hub = 0;      // "realtime hub": Kafka records to streams
+  double kafka = 0;    // "rdk:*": mock cluster, producer, consumer
+  double other = 0;    // the publishing main thread, ...
+  // Time the threads were ready to run but waited for a core (schedstat's
+  // run_delay, all threads): high when the machine's other work crowds the
+  // bench out, near zero when a slow round was waiting on something else.
+  double waited = 0;
+  CpuSplit Minus(const CpuSplit& o) const {
+    return {clients - o.clients, server - o.server, hub - o.hub,
+            kafka - o.kafka,     other - o.other,   waited - o.waited};
+  }
+};
+
+CpuSplit ThreadCpu() {
+  CpuSplit split;
+  const double tick = 1.0 / sysconf(_SC_CLK_TCK);
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return split;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    FILE* f = fopen(
+        absl::StrCat("/proc/self/task/", entry->d_name, "/stat").c_str(), "r");
+    if (f == nullptr) continue;  // the thread ended
+    char line[1024];
+    const size_t n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = 0;
+    const absl::string_view stat(line, n);
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == absl::string_view::npos || close == absl::string_view::npos) {
+      continue;
+    }
+    const absl::string_view name = stat.substr(open + 1, close - open - 1);
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(stat.substr(close + 2), ' ');
+    if (fields.size() < 13) continue;
+    int64_t user = 0, system = 0;
+    if (!absl::SimpleAtoi(fields[11], &user) ||
+        !absl::SimpleAtoi(fields[12], &system)) {
+      continue;
+    }
+    const double seconds = (user + system) * tick;
+    if (FILE* sched =
+            fopen(absl::StrCat("/proc/self/task/", entry->d_name, "/schedstat")
+                      .c_str(),
+                  "r")) {
+      unsigned long long on_cpu = 0, run_delay = 0;
+      if (fscanf(sched, "%llu %llu", &on_cpu, &run_delay) == 2) {
+        split.waited += run_delay / 1e9;
+      }
+      fclose(sched);
+    }
+    if (name == "bench client") {
+      split.clients += seconds;
+    } else if (name == "stream loop" || name == "broadcaster") {
+      split.server += seconds;
+    } else if (name == "realtime hub") {
+      split.hub += seconds;
+    } else if (absl::StartsWith(name, "rdk:")) {
+      split.kafka += seconds;
+    } else {
+      split.other += seconds;
+    }
+  }
+  closedir(dir);
+  return split;
+}
+
 // One client connection.
 struct Conn {
   int fd = -1;
@@ -122,6 +203,7 @@ class ClientThread {
 
   void Run() {
     thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "bench client");
       epoll_event events[256];
       while (!stop_.load(std::memory_order_relaxed)) {
         int n = epoll_wait(epoll_, events, 256, 50);
@@ -174,9 +256,13 @@ class ClientThread {
       epoll_ctl(epoll_, EPOLL_CTL_MOD, c->fd, &ev);
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    char chunk[16384];
+    // One read per readiness into a large buffer: a read that fills it goes
+    // on, a shorter one has taken everything (epoll is level-triggered, so
+    // more arriving meanwhile wakes us again). Reading on to EAGAIN would
+    // cost the clients a second system call per server write, CPU the
+    // server under test shares.
     for (;;) {
-      ssize_t n = read(c->fd, chunk, sizeof(chunk));
+      ssize_t n = read(c->fd, chunk_.data(), chunk_.size());
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         // The server closed the stream (a slow client dropped).
         epoll_ctl(epoll_, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -185,7 +271,7 @@ class ClientThread {
       }
       if (n < 0) break;
       const int64_t now = NowNanos();
-      c->buf.append(chunk, n);
+      c->buf.append(chunk_.data(), n);
       size_t pos = 0;
       if (!c->ready) {
         size_t end = c->buf.find("\r\n\r\n");
@@ -223,6 +309,7 @@ class ClientThread {
         pos = end;
       }
       c->buf.erase(0, cut);
+      if (static_cast<size_t>(n) < chunk_.size()) break;
     }
   }
 
@@ -234,6 +321,7 @@ class ClientThread {
   std::atomic<int> closed_{0};
   std::atomic<int64_t> received_{0};
   std::vector<uint32_t> bins_;
+  std::vector<char> chunk_ = std::vector<char>(64 * 1024);
 };
 
 struct RoundResult {
@@ -243,6 +331,11 @@ struct RoundResult {
   double bytes_per_connection = 0;
   double delivered_fraction = 0;  // of sent x clients
   int closed = 0;                 // streams the server closed
+  int slow_dropped = -1;  // of them, dropped as slow (herald's /metrics)
+  // CPU seconds per measured second (cores), by role (CpuSplit).
+  double cpu_clients = 0, cpu_server = 0, cpu_hub = 0, cpu_kafka = 0,
+         cpu_other = 0;
+  double cpu_waited = 0;  // threads ready but waiting for a core
 };
 
 double Percentile(const std::vector<uint64_t>& bins, double q) {
@@ -300,11 +393,13 @@ RoundResult Round(int port,
   const absl::Time start = absl::Now();
   int64_t sent_measured = 0;
   absl::Time measure_start;
+  CpuSplit cpu_start;
   const int warmup = rate;  // one second
   for (int64_t i = 0; i < static_cast<int64_t>(rate) * (1 + seconds); ++i) {
     if (i == warmup) {
       measure_start = absl::Now();
       measure_from = NowNanos();
+      cpu_start = ThreadCpu();
     }
     absl::Time due = start + period * i;
     absl::Duration wait = due - absl::Now();
@@ -319,6 +414,7 @@ RoundResult Round(int port,
     absl::SleepFor(absl::Milliseconds(20));
   }
   const absl::Time measure_end = absl::Now();
+  const CpuSplit cpu = ThreadCpu().Minus(cpu_start);
   const int64_t delivered = received();
   int closed = 0;
   for (auto& t : threads) closed += t->closed();
@@ -337,6 +433,13 @@ RoundResult Round(int port,
       delivered / absl::ToDoubleSeconds(measure_end - measure_start);
   r.delivered_fraction =
       static_cast<double>(delivered) / (sent_measured * total);
+  const double window = absl::ToDoubleSeconds(measure_end - measure_start);
+  r.cpu_clients = cpu.clients / window;
+  r.cpu_server = cpu.server / window;
+  r.cpu_hub = cpu.hub / window;
+  r.cpu_kafka = cpu.kafka / window;
+  r.cpu_other = cpu.other / window;
+  r.cpu_waited = cpu.waited / window;
   r.p50_ms = Percentile(bins, 0.50);
   r.p99_ms = Percentile(bins, 0.99);
   r.bytes_per_connection =
@@ -368,6 +471,25 @@ RoundResult HeraldRound(const std::string& brokers) {
     m.set_data_json(payload);
     (*producer)->Send(m, [](const DeliveryResult&) {});
   });
+  // Whether the streams it closed were slow clients (their buffer full) or
+  // something else (a write error).
+  web::HttpClient metrics("127.0.0.1", (*worker)->port(), absl::Seconds(5));
+  absl::StatusOr<web::ClientResponse> page = metrics.Send("GET", "/metrics");
+  if (!page.ok()) LOG(WARNING) << "GET /metrics: " << page.status();
+  if (page.ok()) {
+    constexpr absl::string_view kName =
+        "\nherald_realtime_slow_clients_dropped_total ";
+    const size_t at = absl::string_view(page->body).find(kName);
+    double dropped = 0;
+    if (at != std::string::npos &&
+        absl::SimpleAtod(
+            absl::string_view(page->body)
+                .substr(at + kName.size(),
+                        page->body.find('\n', at) - at - kName.size()),
+            &dropped)) {
+      r.slow_dropped = static_cast<int>(dropped);
+    }
+  }
   (*worker)->Stop();
   return r;
 }
@@ -427,11 +549,17 @@ int Main() {
     std::printf(
         "round %d: baseline %.0f/s p50 %.1f p99 %.1f ms %.0f B/conn (%.3f "
         "delivered, %d closed) | herald %.0f/s p50 %.1f p99 %.1f ms %.0f "
-        "B/conn (%.3f delivered, %d closed)\n",
+        "B/conn (%.3f delivered, %d closed, %d slow)\n",
         i + 1, b.delivered_per_second, b.p50_ms, b.p99_ms,
         b.bytes_per_connection, b.delivered_fraction, b.closed,
         h.delivered_per_second, h.p50_ms, h.p99_ms, h.bytes_per_connection,
-        h.delivered_fraction, h.closed);
+        h.delivered_fraction, h.closed, h.slow_dropped);
+    std::printf(
+        "  cores: baseline clients %.2f server %.2f other %.2f waited %.2f | "
+        "herald clients %.2f loops %.2f hub %.2f kafka %.2f other %.2f "
+        "waited %.2f\n",
+        b.cpu_clients, b.cpu_server, b.cpu_other, b.cpu_waited, h.cpu_clients,
+        h.cpu_server, h.cpu_hub, h.cpu_kafka, h.cpu_other, h.cpu_waited);
     std::fflush(stdout);
   }
   auto column = [](const std::vector<RoundResult>& rs,
@@ -467,6 +595,12 @@ int Main() {
   row("latency p99 (ms)", &RoundResult::p99_ms, "%.1f", 1);
   row("memory per idle conn (KiB)", &RoundResult::bytes_per_connection, "%.1f",
       1.0 / 1024);
+  row("cores: bench clients", &RoundResult::cpu_clients, "%.2f", 1);
+  row("cores: stream loops", &RoundResult::cpu_server, "%.2f", 1);
+  row("cores: hub (Kafka->streams)", &RoundResult::cpu_hub, "%.2f", 1);
+  row("cores: Kafka (mock, clients)", &RoundResult::cpu_kafka, "%.2f", 1);
+  row("cores: other (publisher)", &RoundResult::cpu_other, "%.2f", 1);
+  row("cores waited for (run queue)", &RoundResult::cpu_waited, "%.2f", 1);
   std::printf("herald / baseline delivered rate: %s (target >= 0.8)\n",
               Show(Summary(ratio), "%.3f").c_str());
   return 0;

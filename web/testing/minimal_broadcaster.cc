@@ -1,5 +1,7 @@
 #include "web/testing/minimal_broadcaster.h"
 
+#include <pthread.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -125,7 +127,10 @@ class MinimalBroadcaster::Impl {
     if (ec) return absl::UnavailableError(ec.message());
     Accept();
     for (int i = 0; i < threads_; ++i) {
-      workers_.emplace_back([this] { io_.run(); });
+      workers_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "broadcaster");
+        io_.run();
+      });
     }
     return absl::OkStatus();
   }

@@ -1,6 +1,7 @@
 #include "workers/realtime/hub.h"
 
 #include <glog/logging.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <deque>
@@ -116,7 +117,10 @@ class Hub::Impl {
       absl::Status assigned = reader_->Assign(position_);
       if (!assigned.ok()) return assigned;
     }
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "realtime hub");
+      Run();
+    });
     return absl::OkStatus();
   }
 
@@ -216,6 +220,8 @@ class Hub::Impl {
     bool live = true;
     // Live frames held while the subscriber replays.
     std::deque<Frame> pending;
+    // Live frames of the batch being fanned out (FanOut).
+    std::vector<Frame> outbox;
     // What the client has seen already (its resume position): live records
     // below it are not sent again (an instance behind the client's last one).
     PartitionOffsets skip_below;
@@ -250,15 +256,31 @@ class Hub::Impl {
 
   void Run() {
     while (!stopping_.load()) {
-      for (const TailRecord& record : reader_->Poll(absl::Milliseconds(100))) {
-        FanOut(record);
-      }
+      FanOut(reader_->Poll(absl::Milliseconds(100)));
     }
   }
 
-  void FanOut(const TailRecord& record) {
-    std::vector<Delivery> deliveries = DeliveriesOf(record);
+  // Fans out a polled batch: each live subscriber's frames of the whole
+  // batch are gathered (in order) and queued with one Send, so a stream
+  // costs one lock and one wake-up per batch, not per message.
+  void FanOut(const std::vector<TailRecord>& records) {
+    if (records.empty()) return;
     absl::MutexLock lock(&mu_);
+    for (const TailRecord& record : records) FanOut(record);
+    int64_t queued = 0;
+    for (Subscriber* sub : gathered_) {
+      const size_t wanted = sub->outbox.size();
+      const size_t taken = sub->stream->Send(sub->outbox);
+      queued += static_cast<int64_t>(taken);
+      if (taken < wanted) DropSlow(*sub);
+      sub->outbox.clear();
+    }
+    gathered_.clear();
+    if (queued > 0) fanned_out_->Increment(static_cast<double>(queued));
+  }
+
+  void FanOut(const TailRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<Delivery> deliveries = DeliveriesOf(record);
     std::vector<int64_t>& offsets = position_[record.topic];
     if (static_cast<int32_t>(offsets.size()) <= record.partition) {
       offsets.resize(record.partition + 1, 0);
@@ -298,11 +320,8 @@ class Hub::Impl {
           }
           continue;
         }
-        if (sub.stream->Send(std::move(frame))) {
-          fanned_out_->Increment();
-        } else {
-          DropSlow(sub);
-        }
+        if (sub.outbox.empty()) gathered_.push_back(&sub);
+        sub.outbox.push_back(std::move(frame));
       }
     }
   }
@@ -442,6 +461,8 @@ class Hub::Impl {
   // put): the fan-out walks a flat set, with no lookup per subscriber.
   std::unordered_map<std::string, absl::flat_hash_set<Subscriber*>> index_
       ABSL_GUARDED_BY(mu_);
+  // The subscribers with frames in their outbox (FanOut's).
+  std::vector<Subscriber*> gathered_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ThreadPool> replays_ =
       std::make_unique<ThreadPool>(options_.replay_threads);
   metrics::Counter* fanned_out_;

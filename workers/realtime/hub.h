@@ -4,7 +4,8 @@
 // RealtimeTopics() (no consumer group: each instance reads everything),
 // started at the end, and the streams subscribed to channels. Each record
 // is mapped to its deliveries (channels.h) and each delivery encoded once
-// per transport; the same buffer is queued to every subscriber. A
+// per transport; the same buffer is queued to every subscriber, with one
+// Send per subscriber for all the records of a poll. A
 // subscriber whose queue is full is disconnected with a last event that
 // tells it to resume (`herald.slow_consumer`).
 //

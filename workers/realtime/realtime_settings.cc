@@ -21,9 +21,9 @@ std::vector<settings::Key> RealtimeKeys(RealtimeSettings& s) {
                     "client further behind is disconnected and resumes"),
       settings::Milliseconds(
           "realtime.write_delay_ms", &s.write_delay, 0, 1000,
-          "realtime worker: at most one write per connection this often; "
-          "what queues meanwhile goes out together (0: every message at "
-          "once)"),
+          "realtime worker: at most one write per connection this often "
+          "(up to 4 times as long when busy); what queues meanwhile goes "
+          "out together (0: every message at once)"),
       settings::Milliseconds(
           "realtime.ping_interval_ms", &s.ping_interval, 100, kHour,
           "realtime worker: an SSE keep-alive comment this often"),

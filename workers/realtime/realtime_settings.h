@@ -31,7 +31,9 @@ struct RealtimeSettings {
   int client_buffer = 256;
   // At most one write per connection this often: what queues meanwhile
   // goes out together (Centrifuge's WriteDelay). A message after a quiet
-  // spell goes at once; at many messages a second, writes carry several.
+  // spell goes at once; at many messages a second, writes carry several;
+  // when writing keeps a loop busy, the gap grows with the time a flush
+  // takes (up to 4 delays; web/stream_server.h).
   absl::Duration write_delay = absl::Milliseconds(20);
   absl::Duration ping_interval = absl::Seconds(15);
   absl::Duration idle_timeout = absl::Seconds(60);
