@@ -46,7 +46,7 @@ struct PendingDelivery {
 // batches, so that the senders still find them.
 class PendingPool {
  public:
-  static PendingDelivery* New(DeliveryCallback callback) {
+  static PendingDelivery* New(DeliveryCallback&& callback) {
     std::vector<PendingDelivery*>& free = Free();
     if (free.empty()) TakeShared(free);
     if (free.empty()) return new PendingDelivery(std::move(callback));
@@ -230,8 +230,10 @@ class Producer::Impl {
   void Send(const google::protobuf::Message& event,
             const google::protobuf::Descriptor* type,
             const google::protobuf::Reflection* reflection,
-            absl::string_view topic, DeliveryCallback callback) {
-    absl::StatusOr<const Contract*> contract = ContractOf(*type);
+            const Contract* known_contract, absl::string_view topic,
+            DeliveryCallback&& callback) {
+    absl::StatusOr<const Contract*> contract =
+        known_contract != nullptr ? known_contract : ContractOf(*type);
     if (!contract.ok() && topic.empty()) {
       callback(contract.status());
       return;
@@ -246,8 +248,11 @@ class Producer::Impl {
     std::string key_scratch;
     absl::string_view key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
-      key = KeyFieldView(event, *(*contract)->key_field, &key_scratch,
-                         reflection);
+      const google::protobuf::FieldDescriptor& field = *(*contract)->key_field;
+      if (!(*contract)->key_in_encoding ||
+          !KeyFieldInEncoding(value, field.number(), &key)) {
+        key = KeyFieldView(event, field, &key_scratch, reflection);
+      }
     }
     WriteEventId(pending->event_id);
     pending->event_id_size = kEventIdSize;
@@ -264,7 +269,9 @@ class Producer::Impl {
     if (topic.empty()) {
       Enqueue((*contract)->topic, key, value, headers, pending);
     } else {
-      Enqueue(std::string(topic), key, value, headers, pending);
+      thread_local std::string named;  // NUL-terminated for librdkafka
+      if (named != topic) named.assign(topic.data(), topic.size());
+      Enqueue(named, key, value, headers, pending);
     }
   }
 
@@ -470,9 +477,15 @@ std::future<DeliveryResult> Producer::SendTyped(
 
 void Producer::SendTyped(const google::protobuf::Message& event,
                          const MessageType& type, absl::string_view topic,
-                         DeliveryCallback on_delivery) {
-  impl_->Send(event, type.descriptor, type.reflection, topic,
+                         DeliveryCallback&& on_delivery) {
+  impl_->Send(event, type.descriptor, type.reflection, type.contract, topic,
               std::move(on_delivery));
+}
+
+const Contract* Producer::ContractOrNull(
+    const google::protobuf::Descriptor& type) {
+  absl::StatusOr<const Contract*> contract = ContractOf(type);
+  return contract.ok() ? *contract : nullptr;
 }
 
 void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {
