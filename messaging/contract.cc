@@ -141,6 +141,15 @@ bool ReadVarint(const char** p, const char* end, uint64_t* out) {
 bool KeyFieldInEncoding(absl::string_view encoded, int field_number,
                         absl::string_view* key) {
   const uint64_t number = static_cast<uint64_t>(field_number);
+  // The usual case, first: the key is the first field written, with a
+  // one-byte tag and a one-byte length.
+  if (encoded.size() >= 2 && number < 16 &&
+      static_cast<uint8_t>(encoded[0]) == ((number << 3) | 2) &&
+      static_cast<uint8_t>(encoded[1]) < 0x80 &&
+      static_cast<uint8_t>(encoded[1]) <= encoded.size() - 2) {
+    *key = encoded.substr(2, static_cast<uint8_t>(encoded[1]));
+    return true;
+  }
   const char* p = encoded.data();
   const char* end = p + encoded.size();
   // Fields in the order written (a generated message writes each field it
