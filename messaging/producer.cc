@@ -170,7 +170,7 @@ class Producer::Impl {
     {
       absl::MutexLock lock(&topics_mu_);
       for (const auto& [name, handle] : topics_) {
-        if (handle != nullptr) rd_kafka_topic_destroy(handle);
+        rd_kafka_topic_destroy(handle);
       }
     }
     rd_kafka_destroy(rk_);
@@ -406,12 +406,16 @@ class Producer::Impl {
     rd_kafka_topic_t* handle;
     {
       absl::MutexLock lock(&topics_mu_);
-      rd_kafka_topic_t*& kept = topics_[topic];
-      if (kept == nullptr)
-        kept = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
-      handle = kept;
+      auto it = topics_.find(topic);
+      if (it != topics_.end()) {
+        handle = it->second;
+      } else {
+        handle = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+        if (handle == nullptr) return nullptr;  // (nothing kept)
+        topics_.emplace(topic, handle);
+      }
     }
-    if (handle != nullptr) last = {id_, topic, handle};
+    last = {id_, topic, handle};
     return handle;
   }
 
