@@ -207,7 +207,7 @@ class Producer::Impl {
       }
     });
     poller_ = std::thread([this] {
-      uint64_t bulk_sends_seen = 0;
+      int64_t bulk_send_seen = 0;
       while (!stop_) {
         // While senders serve reports themselves (see Enqueue and Flush),
         // stay out of their way; otherwise serve reports in batches (one
@@ -218,9 +218,10 @@ class Producer::Impl {
         int64_t since_senders_polled =
             absl::GetCurrentTimeNanos() -
             sender_polled_ns_.load(std::memory_order_relaxed);
-        const uint64_t bulk_sends = bulk_sends_.load(std::memory_order_relaxed);
-        const bool bulk_sending = bulk_sends != bulk_sends_seen;
-        bulk_sends_seen = bulk_sends;
+        const int64_t bulk_send =
+            last_bulk_send_ns_.load(std::memory_order_relaxed);
+        const bool bulk_sending = bulk_send != bulk_send_seen;
+        bulk_send_seen = bulk_send;
         if (since_senders_polled < 5'000'000 || bulk_sending ||
             flushing_.load(std::memory_order_relaxed) > 0) {
           absl::SleepFor(absl::Milliseconds(5));
@@ -377,8 +378,8 @@ class Producer::Impl {
     int64_t now_ns = 0;
     if (sent_at != absl::InfinitePast() &&
         in_flight_.load(std::memory_order_relaxed) >= kBulkInFlight) {
-      bulk_sends_.fetch_add(1, std::memory_order_relaxed);
       now_ns = absl::ToUnixNanos(sent_at);
+      last_bulk_send_ns_.store(now_ns, std::memory_order_relaxed);
       poll =
           poll || now_ns - sender_polled_ns_.load(std::memory_order_relaxed) >=
                       kSenderPollNs;
@@ -536,8 +537,8 @@ class Producer::Impl {
       ABSL_GUARDED_BY(topics_mu_);
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> sender_polled_ns_{0};
-  std::atomic<uint64_t> bulk_sends_{0};  // see Enqueue
-  std::atomic<int> flushing_{0};         // threads inside Flush
+  std::atomic<int64_t> last_bulk_send_ns_{0};  // see Enqueue (a plain store)
+  std::atomic<int> flushing_{0};               // threads inside Flush
   std::atomic<bool> has_fatal_error_{false};
   std::atomic<bool> brokers_reachable_{true};
   mutable absl::Mutex mu_;
