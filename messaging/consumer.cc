@@ -13,7 +13,10 @@
 //
 // DependencyWatch holds a route back while its dependency is down. This file
 // wires them: it admits records, applies each unit's outcome, and drains
-// what runs on revocation and on Stop().
+// what runs on revocation and on Stop(). With handlers inline, a record of
+// a single-record route whose partition holds nothing else runs as it is
+// admitted (RunAtOnce): the dispatcher would hand it over next anyway, and
+// it enters the dispatcher only when it is not settled at once.
 #include "messaging/consumer.h"
 
 #include <glog/logging.h>
@@ -149,6 +152,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     route.index = static_cast<int>(routes_.size());
     route.topic = std::string(topic);
     route.prototype = std::move(prototype);
+    route.type_name = route.prototype->GetDescriptor()->full_name();
     route.handler = std::move(handler);
     route.batch_handler = std::move(batch_handler);
     route.batch = batch;
@@ -427,6 +431,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       return;
     }
     const int64_t offset = record->offset;
+    const bool holds_nothing = p->tracker.held() == 0;
     if (!assignment_->Admit(p, offset)) {
       LOG_EVERY_N(WARNING, 100)
           << "consumer: dropping a record fetched twice: " << p->id.topic << "/"
@@ -434,10 +439,63 @@ class Consumer::Impl : public pipeline::RebalanceListener {
       return;
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
+    if (holds_nothing && MayRunAtOnce(rs->route)) {
+      RunAtOnce(rs->route, p, std::move(record), now);
+      return;
+    }
     absl::string_view key = pipeline::KeyOf(record.get());
     Held* held =
         dispatcher_->Add(p->dispatcher_id, offset, key, record.release(), now);
     held->context = p;  // for Assignment::Of()
+  }
+
+  // Whether a record of `route` whose partition holds no other record may
+  // run as soon as it is admitted: nothing may run before it (its lane is
+  // empty, its route not held back for a dependency), and it would run
+  // next on this thread anyway (inline handlers, one record per call).
+  bool MayRunAtOnce(const pipeline::Route& route) const {
+    return inline_handlers() && !route.batch_handler && !stopping() &&
+           !dispatcher_->held_back(route.index);
+  }
+
+  // Runs the record at once, without a trip through the dispatcher: a
+  // success settles it here; any other outcome puts it in its lane as
+  // running, for Apply() to decide as for any unit (retry, dead letter).
+  void RunAtOnce(const pipeline::Route& route, pipeline::Partition* p,
+                 pipeline::RecordPtr record, absl::Time now) {
+    assignment_->Dispatched(p);
+    absl::Status status, undecodable;
+    const bool called =
+        pipeline::RunRecord(route, record.get(), scratch_[0], on_undecodable_,
+                            &status, &undecodable);
+    if (called && status.ok() && !p->revoked) {
+      // (Apply() would also tell the watch that the route answered: a no-op
+      // for a route not held back, and only Apply() holds one back.)
+      ++handled_;
+      assignment_->Settled(p, record->offset);
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      return;  // (`record` is freed here)
+    }
+    const int64_t offset = record->offset;
+    absl::string_view key = pipeline::KeyOf(record.get());
+    Held* held = dispatcher_->AddRunning(p->dispatcher_id, offset, key,
+                                         record.release(), now);
+    held->context = p;  // for Assignment::Of()
+    Unit* unit = NewUnit();
+    unit->route = &route;
+    unit->records.assign(1, held);
+    unit->called.clear();
+    unit->undecodable.clear();
+    unit->dead_letter.clear();
+    unit->status = absl::OkStatus();
+    if (called) {
+      unit->called.push_back(held);
+      unit->status = std::move(status);
+    } else {
+      unit->undecodable.emplace_back(held, std::move(undecodable));
+    }
+    Apply(unit, now);
+    FreeUnit(unit);
   }
 
   // Starts every unit that may run now, as far as there are threads.
@@ -485,6 +543,16 @@ class Consumer::Impl : public pipeline::RebalanceListener {
   // Decides and applies what becomes of each record of a finished unit.
   void Apply(Unit* unit, absl::Time now) {
     RouteState* rs = routes_[unit->route->index].get();
+    if (unit->status.ok() && unit->undecodable.empty() &&
+        unit->dead_letter.empty()) {
+      // The usual outcome, every record handled: what follows would decide
+      // kDone for each.
+      watch_->RouteAnswered(rs->route.index, !unit->called.empty(), now);
+      for (Held* held : unit->called) {
+        ApplyDecision(rs, held, Decision{}, now, &dead_scratch_);
+      }
+      return;
+    }
     std::vector<Held*>& dead = dead_scratch_;
     dead.clear();
     for (Held* held : unit->dead_letter) dead.push_back(held);

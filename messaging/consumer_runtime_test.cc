@@ -176,6 +176,52 @@ TEST_F(RuntimeTest, FailingTwiceThenSucceedingIsHandledOnceWithTwoRetries) {
   EXPECT_EQ(handled, (std::vector<int64_t>{1, 2}));  // once each, in order
 }
 
+// With handlers inline, a record whose partition holds nothing else runs as
+// soon as it is admitted; one that arrives while an earlier record of its
+// partition waits for a retry runs after it, and the next one after that.
+TEST_F(RuntimeTest, InlineARecordBehindARetryWaitsForIt) {
+  auto send = [&](int64_t amount) {
+    PaymentCreated p;
+    p.set_payment_id("pay_same");  // one key: one partition
+    p.set_amount(amount);
+    ASSERT_TRUE(producer_->Send(p).get().ok());
+  };
+  absl::Mutex mu;
+  std::vector<int64_t> calls;  // every call, in order
+  int failures = 0;
+  Config config = TestConfig(*cluster_, "inline-order");
+  config.consumer.retry.initial_backoff = absl::Milliseconds(300);
+  config.consumer.retry.max_backoff = absl::Milliseconds(300);
+  auto consumer = Consumer::Create(config);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)
+                  ->Subscribe<PaymentCreated>(
+                      [&](const PaymentCreated& p, const Metadata&) {
+                        absl::MutexLock lock(&mu);
+                        calls.push_back(p.amount());
+                        if (p.amount() == 1 && ++failures <= 2) {
+                          return absl::UnavailableError("flaky");
+                        }
+                        return absl::OkStatus();
+                      })
+                  .ok());
+  RunningConsumer running(*std::move(consumer));
+  auto calls_reach = [&](size_t n) {
+    return WaitFor([&] {
+      absl::MutexLock lock(&mu);
+      return calls.size() >= n;
+    });
+  };
+  send(1);
+  ASSERT_TRUE(calls_reach(1));  // 1 failed once: it waits 300 ms
+  send(2);
+  ASSERT_TRUE(calls_reach(4));
+  send(3);  // its partition holds nothing now
+  ASSERT_TRUE(calls_reach(5));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(calls, (std::vector<int64_t>{1, 1, 1, 2, 3}));
+}
+
 TEST_F(RuntimeTest, AlwaysFailingGoesToTheDeadLetterTopicWithProvenance) {
   DeliveryReport poison = Send(1);
   Send(2);

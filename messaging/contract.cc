@@ -42,6 +42,9 @@ absl::StatusOr<Contract> ReadContract(const Descriptor& type) {
                      "' must be a singular scalar field"));
   }
   contract.key_field = field;
+  contract.key_in_encoding =
+      field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+      field->default_value_string().empty();
   return contract;
 }
 
@@ -115,6 +118,75 @@ std::string KeyFieldValue(const google::protobuf::Message& event,
       break;
   }
   return "";
+}
+
+namespace {
+
+// Reads a base-128 varint at `*p` (before `end`), moving `*p` past it.
+bool ReadVarint(const char** p, const char* end, uint64_t* out) {
+  uint64_t value = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(*(*p)++);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool KeyFieldInEncoding(absl::string_view encoded, int field_number,
+                        absl::string_view* key) {
+  const uint64_t number = static_cast<uint64_t>(field_number);
+  // The usual case, first: the key is the first field written, with a
+  // one-byte tag and a one-byte length.
+  if (encoded.size() >= 2 && number < 16 &&
+      static_cast<uint8_t>(encoded[0]) == ((number << 3) | 2) &&
+      static_cast<uint8_t>(encoded[1]) < 0x80 &&
+      static_cast<uint8_t>(encoded[1]) <= encoded.size() - 2) {
+    *key = encoded.substr(2, static_cast<uint8_t>(encoded[1]));
+    return true;
+  }
+  const char* p = encoded.data();
+  const char* end = p + encoded.size();
+  // Fields in the order written (a generated message writes each field it
+  // holds once, by number, then the unknown ones): the first one with the
+  // key's number and the length-delimited wire type is the key.
+  while (p < end) {
+    uint64_t tag, skip;
+    if (!ReadVarint(&p, end, &tag)) return false;
+    switch (tag & 7) {
+      case 0:  // varint
+        if (!ReadVarint(&p, end, &skip)) return false;
+        break;
+      case 1:  // 64-bit
+        if (end - p < 8) return false;
+        p += 8;
+        break;
+      case 5:  // 32-bit
+        if (end - p < 4) return false;
+        p += 4;
+        break;
+      case 2:  // length-delimited
+        if (!ReadVarint(&p, end, &skip) ||
+            skip > static_cast<uint64_t>(end - p)) {
+          return false;
+        }
+        if ((tag >> 3) == number) {
+          *key = absl::string_view(p, skip);
+          return true;
+        }
+        p += skip;
+        break;
+      default:  // groups
+        return false;
+    }
+  }
+  *key = absl::string_view();  // left out: empty
+  return true;
 }
 
 absl::StatusOr<std::string> PartitionKeyOf(

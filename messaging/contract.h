@@ -29,6 +29,9 @@ struct Contract {
   // The partition key field; nullptr when the contract declares none (records
   // then have no key and are spread over partitions).
   const google::protobuf::FieldDescriptor* key_field = nullptr;
+  // The key field is a string (or bytes) field without a default value: the
+  // producer reads it from the encoding (KeyFieldInEncoding).
+  bool key_in_encoding = false;
 };
 
 // ContractOf()
@@ -64,6 +67,17 @@ absl::string_view KeyFieldView(
     const google::protobuf::Message& event,
     const google::protobuf::FieldDescriptor& field, std::string* scratch,
     const google::protobuf::Reflection* reflection = nullptr);
+
+// KeyFieldInEncoding()
+//
+// Reads the string (or bytes) field numbered `field_number`, which has no
+// default value, from `encoded`, its message's Protobuf encoding, into
+// `*key` (a view into `encoded`), without reflection: the wire format spells
+// such a field out as it is, and leaves it out when empty. False, leaving
+// `*key` alone, for an encoding it does not follow (groups, a cut one): use
+// KeyFieldView() then. (Reflection is a tenth of a send's own cost.)
+bool KeyFieldInEncoding(absl::string_view encoded, int field_number,
+                        absl::string_view* key);
 
 }  // namespace herald
 

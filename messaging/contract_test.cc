@@ -11,6 +11,7 @@
 #include "contracts/v1/payments.pb.h"
 #include "contracts/v1/users.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "messaging/cloudevents.h"
 #include "messaging/envelope.h"
 
@@ -110,6 +111,46 @@ TEST(ContractTest, KeyFieldViewReadsStringsInPlaceAndFormatsTheRest) {
   const auto* amount = PaymentCreated::descriptor()->FindFieldByName("amount");
   EXPECT_EQ(KeyFieldView(p, *amount, &scratch), "1999");
   EXPECT_EQ(KeyFieldView(p, *amount, &scratch), KeyFieldValue(p, *amount));
+}
+
+// The producer reads string keys from the encoding it just made: the same
+// text as reflection, for a key at any position, empty or not, between
+// unknown fields of every wire type.
+TEST(ContractTest, KeyFieldInEncodingAgreesWithReflection) {
+  PaymentCreated p;
+  p.set_amount(-5);  // a ten-byte varint before `currency`
+  p.mutable_created_at()->set_seconds(1764000000);
+  google::protobuf::UnknownFieldSet* unknown =
+      p.GetReflection()->MutableUnknownFields(&p);
+  unknown->AddVarint(90, 7);
+  unknown->AddFixed32(91, 7);
+  unknown->AddFixed64(92, 7);
+  unknown->AddLengthDelimited(93, "not a key");
+  for (const char* name : {"payment_id", "user_id", "currency"}) {
+    const auto* field = PaymentCreated::descriptor()->FindFieldByName(name);
+    for (const std::string& value :
+         std::vector<std::string>{"", "pay_42", std::string(300, 'k')}) {
+      p.GetReflection()->SetString(&p, field, value);
+      const std::string encoded = p.SerializeAsString();
+      absl::string_view key = "unset";
+      ASSERT_TRUE(KeyFieldInEncoding(encoded, field->number(), &key)) << name;
+      EXPECT_EQ(key, KeyFieldValue(p, *field)) << name << " = " << value;
+      EXPECT_EQ(key, value);
+    }
+  }
+  // An encoding it does not follow (a group; a cut one) says so.
+  absl::string_view key = "unset";
+  p.clear_payment_id();
+  unknown->AddGroup(94);
+  EXPECT_FALSE(KeyFieldInEncoding(p.SerializeAsString(), 1, &key));
+  PaymentCreated only_id;
+  only_id.set_payment_id("pay_42");
+  std::string cut = only_id.SerializeAsString();
+  cut.pop_back();
+  EXPECT_FALSE(KeyFieldInEncoding(cut, 1, &key));
+  EXPECT_EQ(key, "unset");
+  // String keys without a default are read so; the others by reflection.
+  EXPECT_TRUE((*ContractOf(*PaymentCreated::descriptor()))->key_in_encoding);
 }
 
 TEST(ContractTest, ThisThreadsLastLookupIsRememberedPerType) {

@@ -50,9 +50,12 @@ absl::Time Metadata::EventTime() const {
 }
 
 std::optional<trace::Context> Metadata::Trace() const {
-  std::optional<absl::string_view> traceparent = Header(trace::kTraceparent);
+  std::optional<absl::string_view> traceparent =
+      trace_read_ ? traceparent_ : Header(trace::kTraceparent);
   if (!traceparent.has_value()) return std::nullopt;
-  return trace::Parse(*traceparent, Header(trace::kTracestate).value_or(""));
+  std::optional<absl::string_view> tracestate =
+      trace_read_ ? tracestate_ : Header(trace::kTracestate);
+  return trace::Parse(*traceparent, tracestate.value_or(""));
 }
 
 }  // namespace herald

@@ -61,6 +61,11 @@ class Metadata {
   friend struct pipeline::MetadataAccess;
   // The librdkafka record, kept opaque so this header stays librdkafka-free.
   const void* record_ = nullptr;
+  // The record's trace headers, when the pipeline read them in its one pass
+  // over the headers (trace_read_); else Trace() looks them up.
+  bool trace_read_ = false;
+  std::optional<absl::string_view> traceparent_;
+  std::optional<absl::string_view> tracestate_;
 };
 
 }  // namespace herald

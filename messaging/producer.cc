@@ -6,11 +6,11 @@
 #include <atomic>
 #include <cstring>
 #include <iterator>
-#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "messaging/cloudevents.h"
@@ -46,13 +46,13 @@ struct PendingDelivery {
 // batches, so that the senders still find them.
 class PendingPool {
  public:
-  static PendingDelivery* New(DeliveryCallback callback) {
+  static PendingDelivery* New(DeliveryCallback&& callback) {
     std::vector<PendingDelivery*>& free = Free();
     if (free.empty()) TakeShared(free);
     if (free.empty()) return new PendingDelivery(std::move(callback));
     PendingDelivery* pending = free.back();
     free.pop_back();
-    pending->callback = std::move(callback);
+    pending->callback.swap(callback);  // (its own is empty: cheaper than =)
     return pending;
   }
   static void Delete(PendingDelivery* pending) {
@@ -115,6 +115,12 @@ class PendingPool {
   }
 };
 
+// Tells producers apart for the threads' caches (see TopicHandle).
+uint64_t NextProducerId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // librdkafka's copy of (name, value) pairs (strings or string views).
 template <typename Pairs>
 rd_kafka_headers_t* NewHeaders(const Pairs& pairs) {
@@ -139,6 +145,12 @@ std::future<DeliveryResult> AsFuture(SendFn send) {
 
 class Producer::Impl {
  public:
+  // A sending thread serves delivery reports at least this often (see
+  // Enqueue), well within the 5 ms the poller leaves to senders.
+  static constexpr int64_t kSenderPollNs = 2'000'000;
+  // Records in flight from which sends count as bulk (see Enqueue).
+  static constexpr int64_t kBulkInFlight = 64;
+
   Impl(const Config& config) : config_(config) {}
 
   ~Impl() {
@@ -155,6 +167,12 @@ class Producer::Impl {
     if (warm_up_.joinable()) warm_up_.join();
     if (poller_.joinable()) poller_.join();
     rd_kafka_poll(rk_, 0);
+    {
+      absl::MutexLock lock(&topics_mu_);
+      for (const auto& [name, handle] : topics_) {
+        rd_kafka_topic_destroy(handle);
+      }
+    }
     rd_kafka_destroy(rk_);
   }
 
@@ -189,15 +207,22 @@ class Producer::Impl {
       }
     });
     poller_ = std::thread([this] {
+      int64_t bulk_send_seen = 0;
       while (!stop_) {
         // While senders serve reports themselves (see Enqueue and Flush),
         // stay out of their way; otherwise serve reports in batches (one
         // wake-up per millisecond instead of one per report), and block when
-        // idle.
+        // idle. Senders serve them while they polled within 5 ms, while
+        // they flush, and while typed sends with many records in flight
+        // go on (those serve reports by the clock, see Enqueue).
         int64_t since_senders_polled =
             absl::GetCurrentTimeNanos() -
             sender_polled_ns_.load(std::memory_order_relaxed);
-        if (since_senders_polled < 5'000'000 ||
+        const int64_t bulk_send =
+            last_bulk_send_ns_.load(std::memory_order_relaxed);
+        const bool bulk_sending = bulk_send != bulk_send_seen;
+        bulk_send_seen = bulk_send;
+        if (since_senders_polled < 5'000'000 || bulk_sending ||
             flushing_.load(std::memory_order_relaxed) > 0) {
           absl::SleepFor(absl::Milliseconds(5));
         } else if (rd_kafka_poll(rk_, 100) > 0) {
@@ -230,8 +255,10 @@ class Producer::Impl {
   void Send(const google::protobuf::Message& event,
             const google::protobuf::Descriptor* type,
             const google::protobuf::Reflection* reflection,
-            absl::string_view topic, DeliveryCallback callback) {
-    absl::StatusOr<const Contract*> contract = ContractOf(*type);
+            const Contract* known_contract, absl::string_view topic,
+            DeliveryCallback&& callback) {
+    absl::StatusOr<const Contract*> contract =
+        known_contract != nullptr ? known_contract : ContractOf(*type);
     if (!contract.ok() && topic.empty()) {
       callback(contract.status());
       return;
@@ -246,13 +273,17 @@ class Producer::Impl {
     std::string key_scratch;
     absl::string_view key;
     if (contract.ok() && (*contract)->key_field != nullptr) {
-      key = KeyFieldView(event, *(*contract)->key_field, &key_scratch,
-                         reflection);
+      const google::protobuf::FieldDescriptor& field = *(*contract)->key_field;
+      if (!(*contract)->key_in_encoding ||
+          !KeyFieldInEncoding(value, field.number(), &key)) {
+        key = KeyFieldView(event, field, &key_scratch, reflection);
+      }
     }
     WriteEventId(pending->event_id);
     pending->event_id_size = kEventIdSize;
     char time[kEventTimeMaxSize];
-    size_t time_size = WriteEventTime(absl::Now(), time);
+    const absl::Time now = absl::Now();
+    size_t time_size = WriteEventTime(now, time);
     const std::string& type_name = type->full_name();
     rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
     auto add = [headers](absl::string_view name, absl::string_view value) {
@@ -262,29 +293,53 @@ class Producer::Impl {
     ForEachEventHeader(pending->id(), type_name, config_.service,
                        absl::string_view(time, time_size), add);
     if (topic.empty()) {
-      Enqueue((*contract)->topic, key, value, headers, pending);
+      Enqueue((*contract)->topic, key, value, headers, pending, now);
     } else {
-      Enqueue(std::string(topic), key, value, headers, pending);
+      thread_local std::string named;  // NUL-terminated for librdkafka
+      if (named != topic) named.assign(topic.data(), topic.size());
+      Enqueue(named, key, value, headers, pending, now);
     }
   }
 
   // Hands a record to librdkafka, waiting up to enqueue_timeout_ms for room.
-  // Takes ownership of `headers` and `pending` in every case.
+  // Takes ownership of `headers` and `pending` in every case. `sent_at`,
+  // when the caller knows it, lets the sender serve reports by the clock.
   void Enqueue(const std::string& topic, absl::string_view key,
                absl::string_view value, rd_kafka_headers_t* headers,
-               PendingDelivery* pending) {
+               PendingDelivery* pending,
+               absl::Time sent_at = absl::InfinitePast()) {
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FATAL;
     if (!has_fatal_error_.load(std::memory_order_relaxed)) {
-      const void* key_data = key.empty() ? nullptr : key.data();
+      rd_kafka_vu_t record[6];
+      // Typed sends name the topic by handle (see TopicHandle), published
+      // records by name.
+      rd_kafka_topic_t* handle =
+          sent_at == absl::InfinitePast() ? nullptr : TopicHandle(topic);
+      if (handle != nullptr) {
+        record[0].vtype = RD_KAFKA_VTYPE_RKT;
+        record[0].u.rkt = handle;
+      } else {
+        record[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+        record[0].u.cstr = topic.c_str();
+      }
+      record[1].vtype = RD_KAFKA_VTYPE_KEY;
+      record[1].u.mem = {const_cast<char*>(key.empty() ? nullptr : key.data()),
+                         key.size()};
+      record[2].vtype = RD_KAFKA_VTYPE_VALUE;
+      record[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+      record[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      record[3].u.i = RD_KAFKA_MSG_F_COPY;
+      record[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+      record[4].u.headers = headers;
+      record[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
+      record[5].u.ptr = pending;
       absl::Time deadline = absl::InfinitePast();
       while (true) {
-        err = rd_kafka_producev(
-            rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
-            RD_KAFKA_V_KEY(key_data, key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending),
-            RD_KAFKA_V_END);
+        rd_kafka_error_t* error =
+            rd_kafka_produceva(rk_, record, std::size(record));
+        err = error == nullptr ? RD_KAFKA_RESP_ERR_NO_ERROR
+                               : rd_kafka_error_code(error);
+        if (error != nullptr) rd_kafka_error_destroy(error);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         // The local queue drains as deliveries complete.
         absl::Time now = absl::Now();
@@ -312,12 +367,57 @@ class Producer::Impl {
     // each record's memory while serving its report, and memory freed on
     // the thread that allocated it is reused at once instead of crossing
     // over to another thread's heap (several times slower with glibc).
+    // Every 1,024 sends; and a typed send (which took the time anyway)
+    // with many records in flight, a bulk send, every kSenderPollNs and
+    // tells the poller to stay out: however slowly the sender goes (a busy
+    // machine, a profiler), its reports stay on its thread. (A sender that
+    // waits for each report has few in flight: the poller serves those at
+    // once.)
     thread_local uint32_t sends = 0;
-    if ((++sends & 1023) == 0) {
-      rd_kafka_poll(rk_, 0);
-      sender_polled_ns_.store(absl::GetCurrentTimeNanos(),
-                              std::memory_order_relaxed);
+    bool poll = (++sends & 1023) == 0;
+    int64_t now_ns = 0;
+    if (sent_at != absl::InfinitePast() &&
+        in_flight_.load(std::memory_order_relaxed) >= kBulkInFlight) {
+      now_ns = absl::ToUnixNanos(sent_at);
+      last_bulk_send_ns_.store(now_ns, std::memory_order_relaxed);
+      poll =
+          poll || now_ns - sender_polled_ns_.load(std::memory_order_relaxed) >=
+                      kSenderPollNs;
     }
+    if (poll) {
+      rd_kafka_poll(rk_, 0);
+      sender_polled_ns_.store(
+          now_ns != 0 ? now_ns : absl::GetCurrentTimeNanos(),
+          std::memory_order_relaxed);
+    }
+  }
+
+  // librdkafka's handle on `topic`, kept for the producer's life (null when
+  // librdkafka refuses the name: send by name then, for its error): a send
+  // by handle skips librdkafka's lookup of the topic by name, a lock and a
+  // search. Each thread remembers the last one it used.
+  rd_kafka_topic_t* TopicHandle(const std::string& topic) {
+    struct Last {
+      uint64_t producer = 0;  // id_: unlike addresses, never reused
+      std::string topic;
+      rd_kafka_topic_t* handle = nullptr;
+    };
+    thread_local Last last;
+    if (last.producer == id_ && last.topic == topic) return last.handle;
+    rd_kafka_topic_t* handle;
+    {
+      absl::MutexLock lock(&topics_mu_);
+      auto it = topics_.find(topic);
+      if (it != topics_.end()) {
+        handle = it->second;
+      } else {
+        handle = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+        if (handle == nullptr) return nullptr;  // (nothing kept)
+        topics_.emplace(topic, handle);
+      }
+    }
+    last = {id_, topic, handle};
+    return handle;
   }
 
   absl::Status Flush(absl::Duration timeout) {
@@ -352,6 +452,22 @@ class Producer::Impl {
   const Config& config() const { return config_; }
 
  private:
+  // Fills `report` with where `message` landed.
+  static void Report(const rd_kafka_message_t& message,
+                     const PendingDelivery& pending, DeliveryReport& report) {
+    // (Most reports repeat the last one's topic: compare, copy if not.)
+    absl::string_view topic = rd_kafka_topic_name(message.rkt);
+    if (topic != report.topic) report.topic.assign(topic.data(), topic.size());
+    report.partition = message.partition;
+    report.offset = message.offset;
+    absl::string_view id = pending.id();
+    if (report.event_id.size() == id.size()) {  // (no _M_replace)
+      std::memcpy(report.event_id.data(), id.data(), id.size());
+    } else {
+      report.event_id.assign(id.data(), id.size());
+    }
+  }
+
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message,
                          void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
@@ -368,28 +484,20 @@ class Producer::Impl {
       // (A callback that sends may serve reports in turn: those nested
       // ones get a report of their own.)
       thread_local DeliveryResult reused = DeliveryReport();
-      thread_local int depth = 0;
-      std::optional<DeliveryResult> nested;
-      DeliveryResult& result =
-          depth == 0 ? reused : nested.emplace(DeliveryReport());
-      // (Most reports repeat the last one's topic: compare, copy if not.)
-      absl::string_view topic = rd_kafka_topic_name(message->rkt);
-      if (topic != result->topic)
-        result->topic.assign(topic.data(), topic.size());
-      result->partition = message->partition;
-      result->offset = message->offset;
-      absl::string_view id = pending->id();
-      if (result->event_id.size() == id.size()) {  // (no _M_replace)
-        std::memcpy(result->event_id.data(), id.data(), id.size());
-      } else {
-        result->event_id.assign(id.data(), id.size());
-      }
+      thread_local bool in_use = false;
       if (!self->brokers_reachable_.load(std::memory_order_relaxed)) {
         self->brokers_reachable_.store(true, std::memory_order_relaxed);
       }
-      ++depth;
-      pending->callback(result);
-      --depth;
+      if (!in_use) {
+        in_use = true;
+        Report(*message, *pending, *reused);
+        pending->callback(reused);
+        in_use = false;
+      } else {
+        DeliveryResult nested = DeliveryReport();
+        Report(*message, *pending, *nested);
+        pending->callback(nested);
+      }
     }
     PendingPool::Delete(pending);
     self->in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -423,9 +531,14 @@ class Producer::Impl {
   std::thread poller_;
   std::thread warm_up_;  // fetches the topics' metadata once, at start
   std::atomic<bool> stop_{false};
+  const uint64_t id_ = NextProducerId();
+  absl::Mutex topics_mu_;
+  absl::flat_hash_map<std::string, rd_kafka_topic_t*> topics_
+      ABSL_GUARDED_BY(topics_mu_);
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> sender_polled_ns_{0};
-  std::atomic<int> flushing_{0};  // threads inside Flush
+  std::atomic<int64_t> last_bulk_send_ns_{0};  // see Enqueue (a plain store)
+  std::atomic<int> flushing_{0};               // threads inside Flush
   std::atomic<bool> has_fatal_error_{false};
   std::atomic<bool> brokers_reachable_{true};
   mutable absl::Mutex mu_;
@@ -470,9 +583,15 @@ std::future<DeliveryResult> Producer::SendTyped(
 
 void Producer::SendTyped(const google::protobuf::Message& event,
                          const MessageType& type, absl::string_view topic,
-                         DeliveryCallback on_delivery) {
-  impl_->Send(event, type.descriptor, type.reflection, topic,
+                         DeliveryCallback&& on_delivery) {
+  impl_->Send(event, type.descriptor, type.reflection, type.contract, topic,
               std::move(on_delivery));
+}
+
+const Contract* Producer::ContractOrNull(
+    const google::protobuf::Descriptor& type) {
+  absl::StatusOr<const Contract*> contract = ContractOf(type);
+  return contract.ok() ? *contract : nullptr;
 }
 
 void Producer::Publish(OutgoingMessage message, DeliveryCallback on_delivery) {

@@ -42,6 +42,8 @@
 
 namespace herald {
 
+struct Contract;  // messaging/contract.h
+
 // Where a record landed.
 struct DeliveryReport {
   std::string topic;
@@ -146,11 +148,16 @@ class Producer {
   void TriggerFatalErrorForTesting(absl::string_view reason);
 
  private:
-  // A message type's descriptor and reflection.
+  // A message type's descriptor and reflection, and its contract when
+  // already known (else null: looked up).
   struct MessageType {
     const google::protobuf::Descriptor* descriptor;
     const google::protobuf::Reflection* reflection;
+    const Contract* contract = nullptr;
   };
+  // The contract of `type`, or null when it is not one.
+  static const Contract* ContractOrNull(
+      const google::protobuf::Descriptor& type);
   // Those of a generated type T, asked once: each ask of a message is a
   // virtual call through a once-flag, a tenth of Send's own cost. Others
   // (Message itself, DynamicMessage) are asked each time.
@@ -163,7 +170,8 @@ class Producer {
   template <typename T>
   static MessageType TypeOf(const T& event) {
     if constexpr (IsGenerated<T>::value) {
-      static const MessageType type{T::descriptor(), T::GetReflection()};
+      static const MessageType type{T::descriptor(), T::GetReflection(),
+                                    ContractOrNull(*T::descriptor())};
       return type;
     } else {
       return {event.GetDescriptor(), event.GetReflection()};
@@ -174,7 +182,7 @@ class Producer {
                                         absl::string_view topic);
   void SendTyped(const google::protobuf::Message& event,
                  const MessageType& type, absl::string_view topic,
-                 DeliveryCallback on_delivery);
+                 DeliveryCallback&& on_delivery);
 
   class Impl;
   explicit Producer(std::unique_ptr<Impl> impl);

@@ -28,6 +28,7 @@ using contracts::v1::PaymentCreated;
 using contracts::v1::PaymentUpdated;
 using contracts::v1::UserRegistered;
 using google::protobuf::util::MessageDifferencer;
+using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using testing::RunningConsumer;
 using testing::TestConfig;
@@ -195,6 +196,23 @@ TEST_F(RoundTripTest, ExplicitTopicOverridesTheContract) {
   absl::MutexLock lock(&mu_);
   EXPECT_EQ(received_.begin()->second.topic, "custom.topic");
   EXPECT_EQ(received_.begin()->second.key, "user_7");
+}
+
+// A typed send names its topic by a handle the producer keeps: a name
+// librdkafka refuses fails that send (librdkafka's own error), and the
+// producer goes on with the next.
+TEST_F(RoundTripTest, ATopicNameLibrdkafkaRefusesFailsOnlyThatSend) {
+  auto producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok());
+  UserRegistered user;
+  user.set_user_id("user_7");
+  const std::string too_long(600, 't');  // librdkafka takes up to 512
+  DeliveryResult refused = (*producer)->Send(too_long, user).get();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("cannot enqueue to"));
+  DeliveryResult sent = (*producer)->Send("custom.topic", user).get();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->topic, "custom.topic");
 }
 
 TEST_F(RoundTripTest, CallbackSendReportsDelivery) {

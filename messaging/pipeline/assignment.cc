@@ -47,9 +47,17 @@ Partition* Assignment::Find(const TopicPartition& id) const {
 }
 
 Partition* Assignment::Find(int route, int32_t partition) const {
+  // Records come in runs of one partition (a fetch's batch): remember the
+  // last answer.
+  if (last_found_ != nullptr && last_found_->route == route &&
+      last_found_->id.partition == partition) {
+    return last_found_;
+  }
   if (static_cast<size_t>(route) >= by_route_.size()) return nullptr;
   auto it = by_route_[route].find(partition);
-  return it == by_route_[route].end() ? nullptr : it->second;
+  if (it == by_route_[route].end()) return nullptr;
+  last_found_ = it->second;
+  return last_found_;
 }
 
 Partition* Assignment::Of(const Held* held) const {
@@ -145,6 +153,7 @@ void Assignment::Revoke(Partition* p, const std::function<void(Held*)>& drop) {
     p->paused = false;
   }
   p->revoked = true;
+  if (last_found_ == p) last_found_ = nullptr;
   auto topic = by_topic_.find(p->id.topic);
   if (topic != by_topic_.end()) {
     topic->second.erase(p->id.partition);

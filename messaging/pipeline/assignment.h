@@ -148,6 +148,7 @@ class Assignment {
   absl::flat_hash_map<std::string, absl::flat_hash_map<int32_t, Partition*>>
       by_topic_;
   std::vector<absl::flat_hash_map<int32_t, Partition*>> by_route_;
+  mutable Partition* last_found_ = nullptr;  // Find()'s cache, a live one
   std::vector<bool> route_waiting_;
   std::vector<Partition*> dirty_;
   mutable absl::Mutex lag_mu_;

@@ -9,7 +9,13 @@ namespace pipeline {
 
 absl::Status DecodeEvent(absl::string_view event_type, absl::string_view value,
                          google::protobuf::Message& event) {
-  const std::string& expected = event.GetDescriptor()->full_name();
+  return DecodeEvent(event_type, value, event,
+                     event.GetDescriptor()->full_name());
+}
+
+absl::Status DecodeEvent(absl::string_view event_type, absl::string_view value,
+                         google::protobuf::Message& event,
+                         absl::string_view expected) {
   if (!event_type.empty() && event_type != expected) {
     return absl::InvalidArgumentError(
         absl::StrCat("ce_type '", event_type,

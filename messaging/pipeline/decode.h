@@ -25,6 +25,12 @@ namespace pipeline {
 // cannot; `event` may then hold part of the value.
 absl::Status DecodeEvent(absl::string_view event_type, absl::string_view value,
                          google::protobuf::Message& event);
+// The same, given event's full type name (asking the event for it is a
+// virtual call through a once-flag: callers that decode many records of one
+// type ask once).
+absl::Status DecodeEvent(absl::string_view event_type, absl::string_view value,
+                         google::protobuf::Message& event,
+                         absl::string_view type_name);
 
 }  // namespace pipeline
 }  // namespace herald

@@ -87,6 +87,18 @@ Lane* Dispatcher::LaneFor(Partition& partition, int64_t offset,
 
 Held* Dispatcher::Add(int partition_id, int64_t offset, absl::string_view key,
                       void* record, absl::Time now) {
+  return Insert(partition_id, offset, key, record, now, /*running=*/false);
+}
+
+Held* Dispatcher::AddRunning(int partition_id, int64_t offset,
+                             absl::string_view key, void* record,
+                             absl::Time now) {
+  return Insert(partition_id, offset, key, record, now, /*running=*/true);
+}
+
+Held* Dispatcher::Insert(int partition_id, int64_t offset,
+                         absl::string_view key, void* record, absl::Time now,
+                         bool running) {
   if (partition_id != last_added_id_) {
     last_added_ = partitions_.at(partition_id).get();
     last_added_id_ = partition_id;
@@ -101,11 +113,15 @@ Held* Dispatcher::Add(int partition_id, int64_t offset, absl::string_view key,
   held.record = record;
   held.arrived = now;
   held.lane = lane;
+  if (running) {
+    held.running = true;
+    ++running_;
+  }
   ++size_;
   ++partition.size;
   if (was_empty) {
     Refresh(lane, now, /*urgent=*/false);
-  } else if (lane->in_ready) {
+  } else if (lane->in_ready && !running) {
     // A ready lane whose records are all queued grows its run.
     Route& route = *routes_[lane->route];
     if (lane->ready_run == static_cast<int>(lane->records.size()) - 1 &&

@@ -119,6 +119,14 @@ class Dispatcher {
   Held* Add(int partition, int64_t offset, absl::string_view key, void* record,
             absl::Time now);
 
+  // AddRunning()
+  //
+  // Add() for a record the caller already ran, outside Next(), because its
+  // partition held nothing: it joins its lane as running (as if Next() had
+  // handed it over), and gets Done or Retry like any other.
+  Held* AddRunning(int partition, int64_t offset, absl::string_view key,
+                   void* record, absl::Time now);
+
   // Next()
   //
   // Fills `unit` with the next records to run together and marks them
@@ -178,6 +186,8 @@ class Dispatcher {
   };
 
   Lane* LaneFor(Partition& partition, int64_t offset, absl::string_view key);
+  Held* Insert(int partition, int64_t offset, absl::string_view key,
+               void* record, absl::Time now, bool running);
   // Puts `lane` where its head says: ready, waiting for a timer, or neither.
   void Refresh(Lane* lane, absl::Time now, bool urgent);
   void MakeReady(Lane* lane, absl::Time now, bool urgent);

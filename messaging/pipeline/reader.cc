@@ -117,8 +117,11 @@ void Reader::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 RecordPtr Reader::Poll(absl::Duration timeout) {
   // Round up: a wait of 0.3 ms must not become a busy loop of 0 ms polls.
-  int ms = static_cast<int>(std::ceil(
-      absl::ToDoubleMilliseconds(std::max(timeout, absl::ZeroDuration()))));
+  // (Most polls take what is already fetched: no arithmetic for those.)
+  int ms =
+      timeout <= absl::ZeroDuration()
+          ? 0
+          : static_cast<int>(std::ceil(absl::ToDoubleMilliseconds(timeout)));
   rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_, ms);
   if (raw == nullptr) return nullptr;
   RecordPtr record(raw);

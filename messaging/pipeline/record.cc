@@ -8,16 +8,19 @@ namespace herald {
 namespace pipeline {
 namespace {
 
-absl::string_view HeaderView(rd_kafka_headers_t* headers, const char* name) {
-  if (headers == nullptr) return {};
-  const void* value;
-  size_t size;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR ||
-      value == nullptr) {
-    return {};
-  }
+absl::string_view ValueOf(const void* value, size_t size) {
+  if (value == nullptr) return {};
   return absl::string_view(static_cast<const char*>(value), size);
+}
+
+// Whether NUL-terminated `name` is `want`, compared up to the first
+// difference (never past name's end).
+template <size_t N>
+bool Named(const char* name, const char (&want)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    if (name[i] != want[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -34,15 +37,54 @@ Metadata MetadataOf(const rd_kafka_message_t* record) {
   metadata.partition = record->partition;
   metadata.offset = record->offset;
   metadata.key = KeyOf(record);
-  rd_kafka_headers_t* headers = nullptr;
   // librdkafka parses headers lazily into the record, which stays ours.
-  if (rd_kafka_message_headers(record, &headers) !=
+  rd_kafka_headers_t* headers = nullptr;
+  std::optional<absl::string_view> traceparent, tracestate;
+  if (rd_kafka_message_headers(record, &headers) ==
       RD_KAFKA_RESP_ERR_NO_ERROR) {
-    headers = nullptr;
+    // One pass; a later header of a name replaces an earlier one (the last
+    // one counts, as with rd_kafka_header_get_last).
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      // (By their first letters: most names are told apart by one or two
+      // compares.)
+      switch (name[0]) {
+        case 'c':
+          if (name[1] != 'e' || name[2] != '_') break;
+          switch (name[3]) {
+            case 'i':
+              if (Named(name + 4, "d")) {
+                metadata.event_id = ValueOf(value, size);
+              }
+              break;
+            case 't':
+              if (Named(name + 4, "ype")) {
+                metadata.event_type = ValueOf(value, size);
+              }
+              break;
+            case 's':
+              if (Named(name + 4, "ource")) {
+                metadata.source = ValueOf(value, size);
+              }
+              break;
+          }
+          break;
+        case 't':
+          if (Named(name, trace::kTraceparent)) {
+            traceparent = ValueOf(value, size);
+          } else if (Named(name, trace::kTracestate)) {
+            tracestate = ValueOf(value, size);
+          }
+          break;
+      }
+    }
   }
-  metadata.event_id = HeaderView(headers, ce::kId);
-  metadata.event_type = HeaderView(headers, ce::kType);
-  metadata.source = HeaderView(headers, ce::kSource);
+  MetadataAccess::SetTrace(metadata, traceparent, tracestate);
   rd_kafka_timestamp_type_t ts_type;
   int64_t ts = rd_kafka_message_timestamp(record, &ts_type);
   if (ts >= 0) metadata.timestamp = absl::FromUnixMillis(ts);
@@ -51,13 +93,14 @@ Metadata MetadataOf(const rd_kafka_message_t* record) {
 }
 
 absl::Status Decode(const rd_kafka_message_t* record, const Metadata& metadata,
-                    google::protobuf::Message& event) {
+                    google::protobuf::Message& event,
+                    absl::string_view type_name) {
   absl::string_view value;
   if (record->payload != nullptr) {
     value = absl::string_view(static_cast<const char*>(record->payload),
                               record->len);
   }
-  return DecodeEvent(metadata.event_type, value, event);
+  return DecodeEvent(metadata.event_type, value, event, type_name);
 }
 
 FailedRecord FailedRecordOf(const rd_kafka_message_t* record,

@@ -10,10 +10,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "base/trace_context.h"
 #include "google/protobuf/message.h"
 #include "messaging/dead_letter.h"
 #include "messaging/metadata.h"
@@ -31,9 +33,25 @@ struct MetadataAccess {
   static void SetRecord(Metadata& metadata, const void* record) {
     metadata.record_ = record;
   }
+  static void SetTrace(Metadata& metadata,
+                       std::optional<absl::string_view> traceparent,
+                       std::optional<absl::string_view> tracestate) {
+    metadata.trace_read_ = true;
+    metadata.traceparent_ = traceparent;
+    metadata.tracestate_ = tracestate;
+  }
+  // The record's `traceparent` and `tracestate` headers, if any.
+  static std::optional<absl::string_view> Traceparent(const Metadata& m) {
+    return m.trace_read_ ? m.traceparent_ : m.Header(trace::kTraceparent);
+  }
+  static std::optional<absl::string_view> Tracestate(const Metadata& m) {
+    return m.trace_read_ ? m.tracestate_ : m.Header(trace::kTracestate);
+  }
 };
 
-// The handler's view of `record`, valid while the record lives.
+// The handler's view of `record`, valid while the record lives. Reads the
+// headers it needs (the CloudEvents attributes and the trace context) in
+// one pass: a lookup by name walks every header.
 Metadata MetadataOf(const rd_kafka_message_t* record);
 
 // The record's key, empty when it has none.
@@ -42,8 +60,10 @@ absl::string_view KeyOf(const rd_kafka_message_t* record);
 // Parses the record's value into `event` after checking that `ce_type`, when
 // present, names event's type. InvalidArgument says why it cannot. (The
 // record's side of DecodeEvent, messaging/pipeline/decode.h.)
+// `type_name` is event's full type name.
 absl::Status Decode(const rd_kafka_message_t* record, const Metadata& metadata,
-                    google::protobuf::Message& event);
+                    google::protobuf::Message& event,
+                    absl::string_view type_name);
 
 // The dead-letter description of `record`, which failed with `error` after
 // `attempts` attempts (0: never handed to its handler).

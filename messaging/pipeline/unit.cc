@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include "base/trace_context.h"
-#include "messaging/pipeline/record.h"
 
 namespace herald {
 namespace pipeline {
@@ -33,15 +32,15 @@ void Report(const UndecodableCallback& report, const rd_kafka_message_t* r,
   (report ? report : LogUndecodable)(bad);
 }
 
-// Decodes the record of `held` into `event`. One that does not decode is
-// reported and noted in `unit`: false.
-bool DecodeInto(Unit& unit, Held* held, const Metadata& metadata,
-                Message& event, const UndecodableCallback& report) {
-  const rd_kafka_message_t* record = RecordOf(held);
-  absl::Status decoded = Decode(record, metadata, event);
+// Decodes `record` into `event`. One that does not decode is reported:
+// false, with the reason in `*undecodable`.
+bool DecodeInto(const Route& route, const rd_kafka_message_t* record,
+                const Metadata& metadata, Message& event,
+                const UndecodableCallback& report, absl::Status* undecodable) {
+  absl::Status decoded = Decode(record, metadata, event, route.type_name);
   if (decoded.ok()) return true;
   Report(report, record, metadata, decoded);
-  unit.undecodable.emplace_back(held, std::move(decoded));
+  *undecodable = std::move(decoded);
   return false;
 }
 
@@ -56,6 +55,21 @@ Message* Scratch::For(const Route& route) {
   return message.get();
 }
 
+bool RunRecord(const Route& route, const rd_kafka_message_t* record,
+               Scratch& scratch, const UndecodableCallback& report,
+               absl::Status* status, absl::Status* undecodable) {
+  Metadata metadata = MetadataOf(record);
+  Message* event = scratch.For(route);
+  if (!DecodeInto(route, record, metadata, *event, report, undecodable)) {
+    return false;
+  }
+  // What the handler sends and logs carries the record's trace.
+  trace::Scope scope(MetadataAccess::Traceparent(metadata),
+                     MetadataAccess::Tracestate(metadata));
+  *status = route.handler(*event, metadata);
+  return true;
+}
+
 void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
   unit.called.clear();
   unit.undecodable.clear();
@@ -63,20 +77,19 @@ void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
   unit.status = absl::OkStatus();
   const Route& route = *unit.route;
 
-  if (!route.batch_handler) {  // the hot path: one record, no allocation
+  if (!route.batch_handler) {  // one record, no allocation
     Held* held = unit.records[0];
     if (held->dead_letter) {
       unit.dead_letter.push_back(held);
       return;
     }
-    Metadata metadata = MetadataOf(RecordOf(held));
-    Message* event = scratch.For(route);
-    if (!DecodeInto(unit, held, metadata, *event, report)) return;
-    unit.called.push_back(held);
-    // What the handler sends and logs carries the record's trace.
-    trace::Scope scope(metadata.Header(trace::kTraceparent),
-                       metadata.Header(trace::kTracestate));
-    unit.status = route.handler(*event, metadata);
+    absl::Status undecodable;
+    if (RunRecord(route, RecordOf(held), scratch, report, &unit.status,
+                  &undecodable)) {
+      unit.called.push_back(held);
+    } else {
+      unit.undecodable.emplace_back(held, std::move(undecodable));
+    }
     return;
   }
 
@@ -89,9 +102,14 @@ void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
       unit.dead_letter.push_back(held);
       continue;
     }
-    Metadata meta = MetadataOf(RecordOf(held));
+    const rd_kafka_message_t* record = RecordOf(held);
+    Metadata meta = MetadataOf(record);
     std::unique_ptr<Message> event(route.prototype->New());
-    if (!DecodeInto(unit, held, meta, *event, report)) continue;
+    absl::Status undecodable;
+    if (!DecodeInto(route, record, meta, *event, report, &undecodable)) {
+      unit.undecodable.emplace_back(held, std::move(undecodable));
+      continue;
+    }
     unit.called.push_back(held);
     metadata.push_back(meta);
     events.push_back(std::move(event));

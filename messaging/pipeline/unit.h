@@ -25,6 +25,7 @@
 #include "google/protobuf/message.h"
 #include "messaging/handler.h"
 #include "messaging/pipeline/dispatcher.h"
+#include "messaging/pipeline/record.h"
 
 namespace herald {
 namespace pipeline {
@@ -34,7 +35,8 @@ struct Route {
   int index = 0;
   std::string topic;
   std::unique_ptr<google::protobuf::Message> prototype;
-  Handler<google::protobuf::Message> handler;             // single records
+  std::string type_name;                       // prototype's full name
+  Handler<google::protobuf::Message> handler;  // single records
   BatchHandler<google::protobuf::Message> batch_handler;  // or batches
   BatchOptions batch;
 };
@@ -63,6 +65,16 @@ struct Unit {
 // Runs `unit`. Records already marked for the dead-letter topic
 // (Held::dead_letter) are neither decoded nor handed over.
 void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report);
+
+// RunRecord()
+//
+// Runs single-record `route` on `record` (what RunUnit does for a unit of
+// one): true when the handler was called, with its answer in `*status`;
+// false when the record does not decode (reported, the reason in
+// `*undecodable`).
+bool RunRecord(const Route& route, const rd_kafka_message_t* record,
+               Scratch& scratch, const UndecodableCallback& report,
+               absl::Status* status, absl::Status* undecodable);
 
 }  // namespace pipeline
 }  // namespace herald

@@ -11,7 +11,7 @@
 #
 # Prints each pair's instructions per record, raw and typed, and raw/typed
 # (what typed reaches of raw's throughput per instruction), with the median
-# and range of the pairs. Defaults: 6 pairs of 5,000 records; valgrind runs
+# and range of the pairs. Defaults: 10 pairs of 5,000 records; valgrind runs
 # the client some 50 times slower.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if ! valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
   --trace-children=no "$bench" \
-  --pairs=6 --messages=5000 --settle_seconds=20 "$@" >"$out/log" 2>&1; then
+  --pairs=10 --messages=5000 --settle_seconds=20 "$@" >"$out/log" 2>&1; then
   tail -20 "$out/log"
   exit 1
 fi
