@@ -513,22 +513,27 @@ absl::StatusOr<int64_t> ReadPublishedThrough(db::Database& db) {
 
 absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
                            int64_t through) {
+  // Rows at or below `through` are covered by the position.
+  std::vector<int64_t> marks;
+  for (int64_t id : ids) {
+    if (id > through) marks.push_back(id);
+  }
+  if (marks.empty() && through <= 0) return absl::OkStatus();
+  auto advance_position = [through](db::Transaction& tx) -> absl::Status {
+    if (through <= 0) return absl::OkStatus();
+    return tx
+        .Execute(
+            "UPDATE outbox_position SET published_through = ?"
+            " WHERE id = 1 AND published_through < ?",
+            {through, through})
+        .status();
+  };
   if (db.dialect() == db::Dialect::kPostgres) {
     // One statement for the lot, whatever their order: rows of many shards
     // interleave their ids (a run per id would be a round trip per row).
-    std::vector<int64_t> marks;
-    for (int64_t id : ids) {
-      if (id > through) marks.push_back(id);
-    }
-    if (marks.empty() && through <= 0) return absl::OkStatus();
     return db.Transact([&](db::Transaction& tx) -> absl::Status {
-      if (through > 0) {
-        absl::StatusOr<int64_t> r = tx.Execute(
-            "UPDATE outbox_position SET published_through = ?"
-            " WHERE id = 1 AND published_through < ?",
-            {through, through});
-        if (!r.ok()) return r.status();
-      }
+      absl::Status advanced = advance_position(tx);
+      if (!advanced.ok()) return advanced;
       if (marks.empty()) return absl::OkStatus();
       return tx
           .Execute(
@@ -541,28 +546,18 @@ absl::Status MarkPublished(db::Database& db, const std::vector<int64_t>& ids,
   // SQLite: delivered ids come mostly in long consecutive runs: one
   // statement per run, always the same SQL (prepared once), instead of an
   // IN list whose text changes with its length.
-  std::vector<int64_t> sorted;
-  for (int64_t id : ids) {
-    if (id > through) sorted.push_back(id);
-  }
-  std::sort(sorted.begin(), sorted.end());
+  std::sort(marks.begin(), marks.end());
   std::vector<std::pair<int64_t, int64_t>> runs;
-  for (int64_t id : sorted) {
+  for (int64_t id : marks) {
     if (!runs.empty() && id <= runs.back().second + 1) {
       runs.back().second = std::max(runs.back().second, id);
     } else {
       runs.emplace_back(id, id);
     }
   }
-  if (runs.empty() && through <= 0) return absl::OkStatus();
   return db.Transact([&](db::Transaction& tx) -> absl::Status {
-    if (through > 0) {
-      absl::StatusOr<int64_t> r = tx.Execute(
-          "UPDATE outbox_position SET published_through = ?"
-          " WHERE id = 1 AND published_through < ?",
-          {through, through});
-      if (!r.ok()) return r.status();
-    }
+    absl::Status advanced = advance_position(tx);
+    if (!advanced.ok()) return advanced;
     int64_t now = absl::ToUnixMillis(absl::Now());
     for (const auto& [first, last] : runs) {
       absl::StatusOr<int64_t> r = tx.Execute(
