@@ -102,7 +102,9 @@ class RealtimeGatewayTest : public ::testing::Test {
     EXPECT_EQ((*sse)->status(), 200) << (*sse)->head();
     auto hello = (*sse)->Next(kWait);
     EXPECT_TRUE(hello.ok()) << hello.status();
-    if (hello.ok()) EXPECT_EQ(hello->event, "herald.subscribed");
+    if (hello.ok()) {
+      EXPECT_EQ(hello->event, "herald.subscribed");
+    }
     return *std::move(sse);
   }
 
