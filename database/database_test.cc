@@ -337,6 +337,80 @@ TEST_P(PostgresOutageTest, FullDiskIsAnOutageUntilThereIsRoomAgain) {
   ASSERT_TRUE(server_->Execute("DROP TABLESPACE tiny").ok());
 }
 
+// Statements with parameters are prepared once per pooled connection
+// (postgres_database.cc): what a session loses, or a table changes under,
+// is prepared again, without the caller seeing it.
+TEST_P(PostgresOutageTest, PreparedStatementsAreMadeAgainInANewSession) {
+  auto count_above = [](Transaction& tx) -> absl::StatusOr<int64_t> {
+    auto rows = tx.Query("SELECT COUNT(*) FROM items WHERE id > ?", {0});
+    if (!rows.ok()) return rows.status();
+    return (*rows)[0].Int(0);
+  };
+  ASSERT_TRUE(InsertInto(*db_, "items", 1).ok());
+  ASSERT_TRUE(
+      db_->Read([&](Transaction& tx) { return count_above(tx).status(); })
+          .ok());
+  // The session ends after the statement was prepared on it: the retry
+  // runs on a new session, which has no prepared statement.
+  int attempts = 0;
+  absl::StatusOr<int64_t> counted = db_->TransactValue<int64_t>(
+      [&](Transaction& tx) -> absl::StatusOr<int64_t> {
+        absl::StatusOr<int64_t> n = count_above(tx);
+        if (!n.ok() || ++attempts > 1) return n;
+        absl::Status ended =
+            tx.Query("SELECT pg_terminate_backend(pg_backend_pid())").status();
+        if (ended.ok()) return absl::InternalError("the session lives");
+        return ended;  // an outage: Transact runs the body again
+      });
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(*counted, 1);
+  EXPECT_EQ(attempts, 2);
+}
+
+TEST_P(PostgresOutageTest, ATableChangedUnderAPreparedStatementIsReadAgain) {
+  ASSERT_TRUE(InsertInto(*db_, "items", 1).ok());
+  auto columns = [&]() -> absl::StatusOr<size_t> {
+    return db_->ReadValue<size_t>(
+        [](Transaction& tx) -> absl::StatusOr<size_t> {
+          auto rows = tx.Query("SELECT * FROM items WHERE id = ?", {1});
+          if (!rows.ok()) return rows.status();
+          if (rows->size() != 1) return absl::NotFoundError("no row 1");
+          return (*rows)[0].size();
+        });
+  };
+  // Every pooled connection prepares the SELECT * (each Read takes one).
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(columns().value_or(0), 2u);
+  ASSERT_TRUE(
+      db_->Transact([](Transaction& tx) {
+           return tx.Execute("ALTER TABLE items ADD COLUMN note TEXT").status();
+         })
+          .ok());
+  // PostgreSQL refuses a cached plan whose result changed shape.
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<size_t> n = columns();
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, 3u);
+  }
+}
+
+TEST_P(PostgresOutageTest, StatementsBeyondThePreparedCacheStillRun) {
+  // Texts built per call (a literal in the text) are more than any cache
+  // holds: those past it run unprepared, with the same results.
+  ASSERT_TRUE(InsertInto(*db_, "items", 7).ok());
+  for (int i = 0; i < 400; ++i) {
+    absl::StatusOr<int64_t> n = db_->ReadValue<int64_t>(
+        [i](Transaction& tx) -> absl::StatusOr<int64_t> {
+          auto rows = tx.Query(
+              absl::StrCat("SELECT COUNT(*) + ", i, " FROM items WHERE id = ?"),
+              {7});
+          if (!rows.ok()) return rows.status();
+          return (*rows)[0].Int(0);
+        });
+    ASSERT_TRUE(n.ok()) << i << ": " << n.status();
+    ASSERT_EQ(*n, i + 1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresOutageTest,
                          ::testing::Values(Backend::kPostgres),
                          testing::BackendParamName);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -112,9 +113,45 @@ std::string DecodeHexBytea(const char* text, int length) {
   return out;
 }
 
+// A pooled connection and the statements prepared on it. Statements with
+// parameters (the same few texts, run thousands of times) are prepared once
+// per connection and then only executed: PostgreSQL parses and plans them
+// once instead of on every call, which is most of a small INSERT's cost.
+struct PgConnection {
+  explicit PgConnection(PGconn* c) : conn(c) {}
+  ~PgConnection() { PQfinish(conn); }
+
+  // The name of `text` prepared on this connection, or null when it is not.
+  const std::string* Prepared(const std::string& text) const {
+    auto it = prepared.find(text);
+    return it == prepared.end() ? nullptr : &it->second;
+  }
+  // Forgets every prepared statement (after a reset, the server has none;
+  // after a "cached plan" error, the old ones are not used again).
+  void ForgetPrepared() { prepared.clear(); }
+
+  PGconn* const conn;
+  absl::flat_hash_map<std::string, std::string> prepared;
+  int64_t next_name = 0;
+};
+
+// Statements worth preparing: data statements with parameters. Text built
+// per call (an IN list, say) would fill the cache, which stops at
+// kMaxPrepared and runs the rest unprepared.
+constexpr size_t kMaxPrepared = 256;
+bool WorthPreparing(absl::string_view text, size_t params) {
+  if (params == 0) return false;
+  for (absl::string_view verb :
+       {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}) {
+    if (absl::StartsWithIgnoreCase(text, verb)) return true;
+  }
+  return false;
+}
+
 class PostgresTransaction : public Transaction {
  public:
-  explicit PostgresTransaction(PGconn* conn) : conn_(conn) {}
+  explicit PostgresTransaction(PgConnection& connection)
+      : connection_(connection), conn_(connection.conn) {}
 
   absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                   absl::Span<const Value> params) override {
@@ -182,12 +219,40 @@ class PostgresTransaction : public Transaction {
       values[i] = storage[i].data();
       lengths[i] = static_cast<int>(storage[i].size());
     }
-    PGresult* result = PQexecParams(
-        conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-        values.data(), lengths.data(), formats.data(), /*resultFormat=*/0);
+    const int n_params = static_cast<int>(params.size());
+    const std::string* name = connection_.Prepared(text);
+    if (name == nullptr && WorthPreparing(text, params.size()) &&
+        connection_.prepared.size() < kMaxPrepared) {
+      std::string new_name = absl::StrCat("h", connection_.next_name++);
+      std::unique_ptr<PGresult, void (*)(PGresult*)> prepared(
+          PQprepare(conn_, new_name.c_str(), text.c_str(), n_params, nullptr),
+          PQclear);
+      if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+        return ResultError(conn_, prepared.get(), "query");
+      }
+      name = &connection_.prepared.emplace(text, std::move(new_name))
+                  .first->second;
+    }
+    PGresult* result =
+        name != nullptr
+            ? PQexecPrepared(conn_, name->c_str(), n_params, values.data(),
+                             lengths.data(), formats.data(),
+                             /*resultFormat=*/0)
+            : PQexecParams(conn_, text.c_str(), n_params, nullptr,
+                           values.data(), lengths.data(), formats.data(),
+                           /*resultFormat=*/0);
     std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
     ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      if (name != nullptr && state != nullptr &&
+          absl::string_view(state) == "0A000") {
+        // "cached plan must not change result type": a table changed under
+        // a prepared SELECT *. Prepare afresh; Transact runs the body again.
+        connection_.ForgetPrepared();
+        return absl::AbortedError(
+            absl::StrCat("query: ", PQresultErrorMessage(result)));
+      }
       return ResultError(conn_, result, "query");
     }
     if (changed != nullptr) {
@@ -246,7 +311,8 @@ class PostgresTransaction : public Transaction {
     return status;
   }
 
-  PGconn* conn_;
+  PgConnection& connection_;
+  PGconn* const conn_;
   absl::Status first_error_;
 };
 
@@ -334,12 +400,14 @@ class PostgresListening : public Listening {
 
 class PostgresDatabase : public Database {
  public:
-  PostgresDatabase(std::string conninfo, std::vector<PGconn*> pool,
+  PostgresDatabase(std::string conninfo,
+                   std::vector<std::unique_ptr<PgConnection>> pool,
                    absl::Duration acquire_timeout)
       : conninfo_(std::move(conninfo)),
         secrets_(SecretsIn(conninfo_)),
         acquire_timeout_(acquire_timeout),
-        idle_(std::move(pool)) {
+        pool_(std::move(pool)) {
+    for (auto& connection : pool_) idle_.push_back(connection.get());
     size_ = idle_.size();
   }
 
@@ -355,23 +423,24 @@ class PostgresDatabase : public Database {
           return self->idle_.size() == self->size_;
         },
         this));
-    for (PGconn* conn : idle_) PQfinish(conn);
   }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   absl::Status Transact(
       const std::function<absl::Status(Transaction&)>& body) override {
-    PGconn* conn = Acquire();
-    if (conn == nullptr) {
+    PgConnection* connection = Acquire();
+    if (connection == nullptr) {
       return DependencyOutage(absl::UnavailableError(absl::StrCat(
           "no PostgreSQL connection free within acquire_timeout_ms=",
           absl::ToInt64Milliseconds(acquire_timeout_))));
     }
+    PGconn* conn = connection->conn;
     absl::Status status;
     for (int attempt = 0; attempt < 5; ++attempt) {
       if (PQstatus(conn) != CONNECTION_OK) {
         PQreset(conn);
+        connection->ForgetPrepared();  // a new session has none
         if (PQstatus(conn) != CONNECTION_OK) {
           status = DependencyOutage(absl::UnavailableError(
               absl::StrCat("PostgreSQL unreachable: ",
@@ -379,7 +448,7 @@ class PostgresDatabase : public Database {
           break;
         }
       }
-      PostgresTransaction tx(conn);
+      PostgresTransaction tx(*connection);
       status = tx.Exec("BEGIN");
       if (status.ok()) {
         status = body(tx);
@@ -404,11 +473,11 @@ class PostgresDatabase : public Database {
         break;
       }
       if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-        PostgresTransaction(conn).Exec("ROLLBACK").IgnoreError();
+        PostgresTransaction(*connection).Exec("ROLLBACK").IgnoreError();
       }
       absl::SleepFor(absl::Milliseconds(5 << attempt));
     }
-    Release(conn);
+    Release(connection);
     if (status.code() == absl::StatusCode::kAborted) {
       return absl::UnavailableError(
           absl::StrCat("transaction kept conflicting: ", status.message()));
@@ -449,23 +518,24 @@ class PostgresDatabase : public Database {
  private:
   // A connection of the pool, or nullptr when none was free within
   // acquire_timeout_.
-  PGconn* Acquire() {
+  PgConnection* Acquire() {
     absl::MutexLock lock(&mu_);
-    if (!mu_.AwaitWithTimeout(
-            absl::Condition(
-                +[](std::vector<PGconn*>* idle) { return !idle->empty(); },
-                &idle_),
-            acquire_timeout_)) {
+    if (!mu_.AwaitWithTimeout(absl::Condition(
+                                  +[](std::vector<PgConnection*>* idle) {
+                                    return !idle->empty();
+                                  },
+                                  &idle_),
+                              acquire_timeout_)) {
       return nullptr;
     }
-    PGconn* conn = idle_.back();
+    PgConnection* connection = idle_.back();
     idle_.pop_back();
-    return conn;
+    return connection;
   }
 
-  void Release(PGconn* conn) {
+  void Release(PgConnection* connection) {
     absl::MutexLock lock(&mu_);
-    idle_.push_back(conn);
+    idle_.push_back(connection);
   }
 
   struct Task {
@@ -499,8 +569,9 @@ class PostgresDatabase : public Database {
   std::deque<Task> tasks_ ABSL_GUARDED_BY(tasks_mu_);
   bool stopping_ ABSL_GUARDED_BY(tasks_mu_) = false;
   std::vector<std::thread> workers_;  // guarded by tasks_mu_ until joined
+  const std::vector<std::unique_ptr<PgConnection>> pool_;
   absl::Mutex mu_;
-  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<PgConnection*> idle_ ABSL_GUARDED_BY(mu_);
   size_t size_ = 0;
 };
 
@@ -556,7 +627,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
   std::string conninfo(base_query.first);
   if (!kept.empty()) absl::StrAppend(&conninfo, "?", absl::StrJoin(kept, "&"));
 
-  std::vector<PGconn*> pool;
+  std::vector<std::unique_ptr<PgConnection>> pool;
   for (int i = 0; i < pool_size; ++i) {
     PGconn* conn = PQconnectdb(conninfo.c_str());
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -565,13 +636,12 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
           absl::StrCat("cannot connect to PostgreSQL: ",
                        RedactText(PQerrorMessage(conn), SecretsIn(url)))));
       PQfinish(conn);
-      for (PGconn* c : pool) PQfinish(c);
       return s;
     }
     // Quiet NOTICEs (e.g. "relation already exists, skipping").
     PQsetNoticeProcessor(
         conn, [](void*, const char*) {}, nullptr);
-    pool.push_back(conn);
+    pool.push_back(std::make_unique<PgConnection>(conn));
   }
   return std::unique_ptr<Database>(
       new PostgresDatabase(std::move(conninfo), std::move(pool),
