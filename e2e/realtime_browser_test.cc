@@ -16,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gateway/auth/scopes.h"
 #include "gateway/gateway.h"
@@ -131,6 +132,21 @@ std::string Field(const std::string& body, const char* key) {
   return std::string(v.as_object().at(key).as_string());
 }
 
+// The lines of a component's /metrics that start with `prefix`, to tell
+// where events stopped when the page does not show them.
+std::string MetricsOf(const std::string& who, int port,
+                      absl::string_view prefix) {
+  auto metrics = web::HttpClient("127.0.0.1", port).Send("GET", "/metrics");
+  if (!metrics.ok())
+    return absl::StrCat(who, ": ", metrics.status().ToString());
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
+    if (absl::StartsWith(line, prefix))
+      absl::StrAppend(&out, who, ": ", line, "\n");
+  }
+  return out;
+}
+
 TEST(RealtimeBrowserTest, ThePageShowsAPaymentPostedThroughTheGateway) {
   ASSERT_NE(Chromium(), nullptr)
       << "chromium is not installed: run tools/setup.sh";
@@ -172,28 +188,34 @@ TEST(RealtimeBrowserTest, ThePageShowsAPaymentPostedThroughTheGateway) {
                    {{"targetId", target.at("targetId")}, {"flatten", true}});
   ASSERT_TRUE(attached.is_object());
   const std::string session(attached.at("sessionId").as_string());
-  auto page_text = [&]() -> std::string {
+  auto evaluate = [&](const std::string& expression) -> std::string {
     json::value r = browser.Call(
         "Runtime.evaluate",
-        {{"expression", "document.body ? document.body.innerText : ''"},
-         {"returnByValue", true}},
-        session);
+        {{"expression", expression}, {"returnByValue", true}}, session);
     if (!r.is_object() || !r.as_object().contains("result")) return "";
     const json::value& value = r.at("result").as_object().contains("value")
                                    ? r.at("result").at("value")
                                    : json::value(nullptr);
     return value.is_string() ? std::string(value.as_string()) : "";
   };
-  // The page is subscribed (its state says "live").
-  std::string text;
+  auto page_text = [&] {
+    return evaluate("document.body ? document.body.innerText : ''");
+  };
+  // The page is subscribed: its connection state says "live" once the
+  // server's `subscribed` event arrived (the page's subtitle says "live"
+  // from the start, so the state element itself is read). Events POSTed
+  // before that would be missed, as by any client not yet connected.
+  std::string state;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
-        text = page_text();
-        return absl::StrContains(text, "live");
+        state = evaluate(
+            "(document.getElementById('state') || {}).textContent || ''");
+        return absl::StartsWith(state, "live");
       },
       absl::Seconds(20)))
-      << text;
-
+      << "the page's connection state: " << state << "\n"
+      << page_text();
+  std::string text;
   web::HttpClient client("127.0.0.1", (*gw)->port());
   auto user = client.Send("POST", "/api/v1/users",
                           R"({"email":"ada@example.com","name":"Ada"})", auth);
@@ -216,7 +238,9 @@ TEST(RealtimeBrowserTest, ThePageShowsAPaymentPostedThroughTheGateway) {
       },
       absl::Seconds(2)))
       << "the page does not show " << payment_id << " 2 s after the POST:\n"
-      << text;
+      << text << "\nWhere the events stopped:\n"
+      << MetricsOf("gateway", (*gw)->admin_port(), "herald_outbox")
+      << MetricsOf("realtime worker", (*realtime)->port(), "herald_realtime");
   const absl::Duration shown = absl::Now() - posted;
   EXPECT_LT(shown, absl::Seconds(2));
   EXPECT_TRUE(absl::StrContains(text, "pending")) << text;
