@@ -149,7 +149,8 @@ class Gateway::Impl {
     if (!relay.ok()) return relay.status();
     relay_ = *std::move(relay);
     store_ =
-        std::make_unique<Store>(*db_, config_.service, answers_, relay_.get());
+        std::make_unique<Store>(*db_, config_.service, answers_, relay_.get(),
+                                settings_.relay.shard_leases);
     RegisterMetrics();
     janitor_ = std::thread([this] { Maintain(); });
 

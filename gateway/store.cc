@@ -118,7 +118,8 @@ struct Write {
 // goes to `unwritten`; otherwise `work` runs and the event goes to the
 // outbox and the answer, with the key, to idempotency_keys.
 template <typename Result>
-absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
+absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write,
+                       bool outbox_shards) {
   write.unwritten.reset();
   const std::optional<IdempotencyKey>& key = write.key;
   if (key.has_value()) {
@@ -153,7 +154,9 @@ absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
   // shard's other writers wait for until this transaction ends
   // (messaging/outbox/outbox_store.h).
   if (write.event.has_value()) {
-    s = outbox::AppendToOutbox(tx, *write.event, &write.outbox_row);
+    s = outbox_shards
+            ? outbox::AppendToOutbox(tx, *write.event, &write.outbox_row)
+            : outbox::AppendToOutboxById(tx, *write.event, &write.outbox_row);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -162,16 +165,18 @@ absl::Status WriteOnce(db::Transaction& tx, Write<Result>& write) {
 // Runs `write` in one transaction and calls its `done`; hands a committed
 // event to `relay`.
 template <typename Result>
-void Submit(db::Database& db, outbox::OutboxRelay* relay,
+void Submit(db::Database& db, outbox::OutboxRelay* relay, bool outbox_shards,
             std::shared_ptr<Write<Result>> write, bool is_retry = false) {
   db.TransactAsync(
-      [write](db::Transaction& tx) { return WriteOnce(tx, *write); },
-      [&db, relay, write, is_retry](absl::Status status) {
+      [write, outbox_shards](db::Transaction& tx) {
+        return WriteOnce(tx, *write, outbox_shards);
+      },
+      [&db, relay, outbox_shards, write, is_retry](absl::Status status) {
         if (status.code() == absl::StatusCode::kAlreadyExists &&
             write->key.has_value() && !is_retry) {
           // A concurrent request with the same key committed first: answer
           // with what it stored.
-          return Submit(db, relay, write, /*is_retry=*/true);
+          return Submit(db, relay, outbox_shards, write, /*is_retry=*/true);
         }
         if (write->unwritten.has_value() &&
             (status.ok() || IsRejected(status))) {
@@ -189,8 +194,13 @@ void Submit(db::Database& db, outbox::OutboxRelay* relay,
 }  // namespace
 
 Store::Store(db::Database& db, std::string service,
-             const AnswerRenderer& answers, outbox::OutboxRelay* relay)
-    : db_(db), service_(std::move(service)), answers_(answers), relay_(relay) {}
+             const AnswerRenderer& answers, outbox::OutboxRelay* relay,
+             bool outbox_shards)
+    : db_(db),
+      service_(std::move(service)),
+      answers_(answers),
+      relay_(relay),
+      outbox_shards_(outbox_shards) {}
 
 std::vector<db::Migration> Store::Migrations() {
   const std::string tables =
@@ -280,7 +290,7 @@ void Store::CreatePayment(gateway::CreatePayment command,
             row)
         .status();
   };
-  Submit(db_, relay_, std::move(write));
+  Submit(db_, relay_, outbox_shards_, std::move(write));
 }
 
 void Store::UpdatePaymentStatus(std::string payment_id,
@@ -331,7 +341,7 @@ void Store::UpdatePaymentStatus(std::string payment_id,
     write.event = *std::move(encoded);
     return absl::OkStatus();
   };
-  Submit(db_, relay_, std::move(write));
+  Submit(db_, relay_, outbox_shards_, std::move(write));
 }
 
 void Store::RegisterUser(gateway::RegisterUser command,
@@ -370,7 +380,7 @@ void Store::RegisterUser(gateway::RegisterUser command,
     }
     return r.status();
   };
-  Submit(db_, relay_, std::move(write));
+  Submit(db_, relay_, outbox_shards_, std::move(write));
 }
 
 void Store::RequestEmail(SendEmail command, std::optional<IdempotencyKey> key,
@@ -396,7 +406,7 @@ void Store::RequestEmail(SendEmail command, std::optional<IdempotencyKey> key,
   write->work = [](db::Transaction&, Write<RequestEmailResult>&) {
     return absl::OkStatus();  // the event is all there is to write
   };
-  Submit(db_, relay_, std::move(write));
+  Submit(db_, relay_, outbox_shards_, std::move(write));
 }
 
 void Store::PublishRealtime(PublishRealtimeMessage command,
@@ -419,7 +429,7 @@ void Store::PublishRealtime(PublishRealtimeMessage command,
   write->work = [](db::Transaction&, Write<PublishRealtimeResult>&) {
     return absl::OkStatus();  // the event is all there is to write
   };
-  Submit(db_, relay_, std::move(write));
+  Submit(db_, relay_, outbox_shards_, std::move(write));
 }
 
 absl::StatusOr<GetPaymentResult> Store::GetPayment(

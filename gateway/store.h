@@ -141,9 +141,11 @@ class Store {
   // `service` is the events' ce_source. `answers` must outlive the store.
   // A committed event is handed to `relay` (OutboxRelay::Handoff) to be
   // published from memory; with no relay, or when it declines, the relay
-  // finds the row in the outbox table.
+  // finds the row in the outbox table. `outbox_shards` false appends rows
+  // by id alone, for a relay without shard leases (RelayOptions; the
+  // benchmarks' baseline, not a setting).
   Store(db::Database& db, std::string service, const AnswerRenderer& answers,
-        outbox::OutboxRelay* relay);
+        outbox::OutboxRelay* relay, bool outbox_shards = true);
 
   static std::vector<db::Migration> Migrations();
 
@@ -179,6 +181,7 @@ class Store {
   const std::string service_;
   const AnswerRenderer& answers_;
   outbox::OutboxRelay* const relay_;
+  const bool outbox_shards_;
 };
 
 }  // namespace gateway

@@ -381,6 +381,46 @@ TEST_P(OutboxShardsTest, CommitOnOneGatewayWakesTheRelayOfAnother) {
   EXPECT_EQ(relay_b->Stats().published, 5);
 }
 
+// The benchmarks' baseline of the cost of coordination (one gateway, rows by
+// id, a relay without leases) publishes every row, once, like the real one:
+// its figures compare like with like.
+TEST_P(OutboxShardsTest, TheBaselineByIdPublishesEveryRowOnce) {
+  options_.shard_leases = false;
+  auto relay = OutboxRelay::Start(*writer_db_, config_, options_);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  auto consumer = Consume();
+  constexpr int kWriters = 4, kRows = 50;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kRows; ++i) {
+        PaymentCreated p;
+        p.set_payment_id(absl::StrCat("key-", w, "-", i % 7));
+        auto row = EncodeOutboxRow(p, "test");
+        ASSERT_TRUE(row.ok());
+        RowPosition position;
+        ASSERT_TRUE(writer_db_
+                        ->Transact([&](db::Transaction& tx) {
+                          return AppendToOutboxById(tx, *row, &position);
+                        })
+                        .ok());
+        EXPECT_EQ(position.seq, 0);
+        (*relay)->Handoff(position, *std::move(row));
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  ASSERT_TRUE(WaitFor([&] { return Received() == kWriters * kRows; },
+                      absl::Seconds(30)))
+      << Received();
+  SendSentinelsThrough(**relay);
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(times_seen_.size(), static_cast<size_t>(kWriters * kRows));
+  for (const auto& [event_id, times] : times_seen_) {
+    EXPECT_EQ(times, 1) << event_id;
+  }
+}
+
 // Deliveries of rows of many shards (ids interleaved, no runs) are marked
 // in one statement: exactly the rows delivered leave the backlog.
 TEST_P(OutboxShardsTest, MarkPublishedMarksInterleavedIds) {

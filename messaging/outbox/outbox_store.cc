@@ -396,6 +396,20 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
   return absl::OkStatus();
 }
 
+absl::Status AppendToOutboxById(db::Transaction& tx, const OutboxRow& row,
+                                RowPosition* position) {
+  if (tx.dialect() != db::Dialect::kPostgres) {
+    return AppendToOutbox(tx, row, position);
+  }
+  absl::StatusOr<int64_t> id = tx.InsertReturningId(
+      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+      " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.values, "id");
+  if (!id.ok()) return id.status();
+  if (position != nullptr) *position = {*id, 0, 0};
+  return absl::OkStatus();
+}
+
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id) {
   if (tx.dialect() == db::Dialect::kPostgres) {

@@ -106,6 +106,13 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             int64_t* id = nullptr);
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
                             RowPosition* position);
+// PostgreSQL, one gateway alone (its relay with RelayOptions::shard_leases
+// false): the row by id, with no shard number, as before several gateways
+// could share a database. The baseline of the cost of coordination
+// (tools/bench), not for production: a second gateway's relay would publish
+// the same rows. On SQLite, the same as AppendToOutbox.
+absl::Status AppendToOutboxById(db::Transaction& tx, const OutboxRow& row,
+                                RowPosition* position);
 // The row as a message (e.g. to look at its headers).
 absl::StatusOr<OutgoingMessage> ToMessage(const OutboxRow& row);
 
