@@ -393,6 +393,35 @@ TEST_P(PostgresOutageTest, ATableChangedUnderAPreparedStatementIsReadAgain) {
   }
 }
 
+TEST_P(PostgresOutageTest, PrepareFalseLeavesNoStatementInTheSession) {
+  // Behind a pooler that gives each transaction another server session, a
+  // named statement could be missing, or another's: prepare=false.
+  auto prepared_in_session = [](Database& db) -> int64_t {
+    absl::StatusOr<int64_t> n =
+        db.ReadValue<int64_t>([](Transaction& tx) -> absl::StatusOr<int64_t> {
+          auto warm = tx.Query("SELECT COUNT(*) FROM items WHERE id > ?", {0});
+          if (!warm.ok()) return warm.status();
+          auto rows = tx.Query(
+              "SELECT COUNT(*) FROM pg_prepared_statements WHERE name LIKE ?",
+              {"h%"});
+          if (!rows.ok()) return rows.status();
+          return (*rows)[0].Int(0);
+        });
+    return n.value_or(-1);
+  };
+  auto prepared = Database::Open(DatabaseUrl() + "?pool_size=1");
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_GE(prepared_in_session(**prepared), 1);
+  auto unprepared =
+      Database::Open(DatabaseUrl() + "?pool_size=1&prepare=false");
+  ASSERT_TRUE(unprepared.ok()) << unprepared.status();
+  EXPECT_EQ(prepared_in_session(**unprepared), 0);
+  absl::StatusOr<std::unique_ptr<Database>> bad =
+      Database::Open(DatabaseUrl() + "?prepare=sometimes");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("prepare"));
+}
+
 TEST_P(PostgresOutageTest, StatementsBeyondThePreparedCacheStillRun) {
   // Texts built per call (a literal in the text) are more than any cache
   // holds: those past it run unprepared, with the same results.

@@ -118,7 +118,8 @@ std::string DecodeHexBytea(const char* text, int length) {
 // per connection and then only executed: PostgreSQL parses and plans them
 // once instead of on every call, which is most of a small INSERT's cost.
 struct PgConnection {
-  explicit PgConnection(PGconn* c) : conn(c) {}
+  PgConnection(PGconn* c, bool prepare_statements)
+      : conn(c), prepare(prepare_statements) {}
   ~PgConnection() { PQfinish(conn); }
 
   // The name of `text` prepared on this connection, or null when it is not.
@@ -131,6 +132,7 @@ struct PgConnection {
   void ForgetPrepared() { prepared.clear(); }
 
   PGconn* const conn;
+  const bool prepare;  // the URL's prepare= option
   absl::flat_hash_map<std::string, std::string> prepared;
   int64_t next_name = 0;
 };
@@ -221,7 +223,8 @@ class PostgresTransaction : public Transaction {
     }
     const int n_params = static_cast<int>(params.size());
     const std::string* name = connection_.Prepared(text);
-    if (name == nullptr && WorthPreparing(text, params.size()) &&
+    if (name == nullptr && connection_.prepare &&
+        WorthPreparing(text, params.size()) &&
         connection_.prepared.size() < kMaxPrepared) {
       std::string new_name = absl::StrCat("h", connection_.next_name++);
       std::unique_ptr<PGresult, void (*)(PGresult*)> prepared(
@@ -602,6 +605,10 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
   // Take Herald's own options out of the query string.
   int pool_size = 4;
   int acquire_timeout_ms = 2000;
+  // Named prepared statements live in a server session: a pooler that
+  // hands each transaction another session (PgBouncer's transaction mode
+  // before 1.21) needs prepare=false.
+  bool prepare = true;
   std::pair<absl::string_view, absl::string_view> base_query =
       absl::StrSplit(url, absl::MaxSplits('?', 1));
   std::vector<std::string> kept;
@@ -612,6 +619,15 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
           pool_size > 100) {
         return absl::InvalidArgumentError(
             "pool_size in the PostgreSQL URL must be 1..100");
+      }
+    } else if (absl::ConsumePrefix(&kv, "prepare=")) {
+      if (kv == "true" || kv == "on") {
+        prepare = true;
+      } else if (kv == "false" || kv == "off") {
+        prepare = false;
+      } else {
+        return absl::InvalidArgumentError(
+            "prepare in the PostgreSQL URL must be true or false");
       }
     } else if (absl::ConsumePrefix(&kv, "acquire_timeout_ms=")) {
       if (!absl::SimpleAtoi(kv, &acquire_timeout_ms) ||
@@ -641,7 +657,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(absl::string_view url) {
     // Quiet NOTICEs (e.g. "relation already exists, skipping").
     PQsetNoticeProcessor(
         conn, [](void*, const char*) {}, nullptr);
-    pool.push_back(std::make_unique<PgConnection>(conn));
+    pool.push_back(std::make_unique<PgConnection>(conn, prepare));
   }
   return std::unique_ptr<Database>(
       new PostgresDatabase(std::move(conninfo), std::move(pool),

@@ -3,7 +3,9 @@
 // The PostgreSQL implementation of db::Database over libpq: a small pool of
 // connections (`?pool_size=N` in the URL, default 4; Herald-only options are
 // removed before the URL reaches libpq), `?` placeholders rewritten to `$n`,
-// and transactions retried on serialization failures and deadlocks.
+// statements with parameters prepared once per connection (`?prepare=false`
+// behind a pooler that moves transactions between server sessions), and
+// transactions retried on serialization failures and deadlocks.
 #ifndef HERALD_DATABASE_POSTGRES_DATABASE_H_
 #define HERALD_DATABASE_POSTGRES_DATABASE_H_
 

@@ -9,7 +9,8 @@ std::vector<settings::Key> DatabaseKeys(DatabaseSettings& s) {
   return {settings::String(
       "db", &s.url,
       "sqlite:PATH[?synchronous=full|normal|off&busy_timeout_ms=N] or "
-      "postgresql://...[?pool_size=N&acquire_timeout_ms=N]; workers default to "
+      "postgresql://...[?pool_size=N&acquire_timeout_ms=N&prepare=false]; "
+      "workers default to "
       "`sqlite:<worker>.db`",
       &ValidateDbUrl)};
 }
