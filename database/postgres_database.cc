@@ -223,6 +223,7 @@ class PostgresTransaction : public Transaction {
     }
     const int n_params = static_cast<int>(params.size());
     const std::string* name = connection_.Prepared(text);
+    const bool prepared_before = name != nullptr;
     if (name == nullptr && connection_.prepare &&
         WorthPreparing(text, params.size()) &&
         connection_.prepared.size() < kMaxPrepared) {
@@ -248,10 +249,12 @@ class PostgresTransaction : public Transaction {
     ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      if (name != nullptr && state != nullptr &&
+      if (prepared_before && state != nullptr &&
           absl::string_view(state) == "0A000") {
         // "cached plan must not change result type": a table changed under
-        // a prepared SELECT *. Prepare afresh; Transact runs the body again.
+        // a SELECT * prepared earlier. Prepare afresh; Transact runs the
+        // body again. (A statement the server cannot run at all fails when
+        // it is prepared, and is not retried.)
         connection_.ForgetPrepared();
         return absl::AbortedError(
             absl::StrCat("query: ", PQresultErrorMessage(result)));

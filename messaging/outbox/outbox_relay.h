@@ -65,8 +65,9 @@ struct RelayOptions {
   // (outbox_leases.h).
   absl::Duration lease = absl::Milliseconds(3000);
   // PostgreSQL: false runs the relay of one gateway alone, by id, without
-  // shards or leases, for rows written without shards (tools/bench's
-  // baseline of the cost of coordination; not a setting).
+  // shards or leases, for rows written without shards (AppendToOutboxById,
+  // which the gateway then uses): tools/bench's baseline of the cost of
+  // coordination, not a setting.
   bool shard_leases = true;
 };
 

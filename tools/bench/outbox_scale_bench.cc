@@ -7,7 +7,9 @@
 //      until the last one's delivery is confirmed (the writers' rate and
 //      the relays' rate while they write are printed too);
 //   2. the cost of coordination: one gateway with shards and leases against
-//      one without (main's relay: ids, no shards), same load, same run;
+//      one without (main's relay: ids, no shards), same load, same run:
+//      for the bare one-row transactions of (1), and (figure "gateway")
+//      through the in-process gateway, HTTP clients POSTing payments;
 //   3. the drain of a backlog: rows committed (one per transaction) while
 //      the broker is down for --outage_s, then the broker back: events/s
 //      until none is pending, with 1 and 3 gateways;
@@ -19,7 +21,7 @@
 // server), the broker the in-process mock cluster.
 //
 //   bazel run -c opt //tools/bench:outbox_scale_bench -- --rounds=3
-//   ... -- --figures=drain   (or coordination, gateways, wakeup)
+//   ... -- --figures=drain   (or coordination, gateway, gateways, wakeup)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
