@@ -178,7 +178,9 @@ class OutboxRelay::Impl {
     absl::Time last_prune = absl::InfinitePast();
     absl::Time last_rescan = absl::InfinitePast();
     int64_t cursor = 0;
-    bool accept_handoffs = false;  // until a scan has caught up
+    // SQLite: until a scan has caught up (PostgreSQL: per shard, in
+    // ShardState::needs_scan).
+    bool accept_handoffs = false;
     bool notified = false;
     absl::Time last_scan = absl::InfinitePast();
     absl::Duration backoff = absl::ZeroDuration();
@@ -201,7 +203,10 @@ class OutboxRelay::Impl {
         in_flight_.clear();
         in_flight_count_ = 0;
         in_flight_per_shard_.fill(0);
-        for (auto& entry : shards_) entry.second.cursor = 0;
+        for (auto& entry : shards_) {
+          entry.second.cursor = 0;
+          entry.second.needs_scan = true;
+        }
         undelivered_.clear();
         highest_published_ = through_;
         cursor = 0;
@@ -213,9 +218,7 @@ class OutboxRelay::Impl {
       }
 
       bool worked = FlushDelivered(/*final=*/false);
-      if (sharded_ && absl::Now() >= next_round_) {
-        if (LeaseRoundNow()) accept_handoffs = false;  // scan new shards
-      }
+      if (sharded_ && absl::Now() >= next_round_) LeaseRoundNow();
 
       int64_t room =
           options_.max_in_flight - static_cast<int64_t>(in_flight_.size());
@@ -224,7 +227,10 @@ class OutboxRelay::Impl {
       {
         absl::MutexLock lock(&mu_);
         handed.swap(handoffs_);
-        if (handoff_dropped_) accept_handoffs = false;
+        if (handoff_dropped_) {
+          accept_handoffs = false;
+          for (auto& entry : shards_) entry.second.needs_scan = true;
+        }
         handoff_dropped_ = false;
         notified = notified_;
         notified_ = false;
@@ -250,12 +256,13 @@ class OutboxRelay::Impl {
                   });
       }
       // Rows handed over by their writer, published without reading them
-      // back: only while the scans below have caught up, and only the row
-      // right after the cursor, so that no older row can still be waiting
-      // in the table (ids are consecutive in commit order on SQLite; a gap
-      // or a row committed out of order on PostgreSQL falls back to the
-      // scan). A row not taken stays pending for the next scan, and later
-      // handoffs wait until that scan has caught up.
+      // back: only the row right after the cursor, so that no older row can
+      // still be waiting in the table. On PostgreSQL that is the next number
+      // of its shard (numbers are gapless; see outbox_store.h); a row not
+      // taken stays pending, and its shard alone is read next. On SQLite,
+      // where ids are consecutive in commit order, only while the scans
+      // below have caught up; a row not taken waits for the next scan, and
+      // later handoffs until that scan has caught up.
       for (PendingRow& row : handed) {
         if (sharded_) {
           // The row right after the shard's cursor is the next one of its
@@ -267,8 +274,8 @@ class OutboxRelay::Impl {
             continue;
           }
           if (row.seq <= shard->cursor) continue;
-          if (!accept_handoffs || room <= 0 || row.seq != shard->cursor + 1) {
-            accept_handoffs = false;
+          if (room <= 0 || row.seq != shard->cursor + 1) {
+            shard->needs_scan = true;  // the row waits in the table
             continue;
           }
           shard->cursor = row.seq;
@@ -290,41 +297,41 @@ class OutboxRelay::Impl {
         handed_off_++;
       }
       // While rows arrive by handoff, the table is read only when asked
-      // (Notify), when handoffs were refused, and every idle_poll: reading
-      // it on every wake-up would mostly race the handoffs to their rows.
+      // (Notify), for the shards that need it (a refused handoff, a notice,
+      // a new shard, more pending than a scan takes), and every idle_poll:
+      // reading it on every wake-up would mostly race the handoffs to their
+      // rows.
       const absl::Time now = absl::Now();
-      // (PostgreSQL needs none: a shard's cursor never passes a row it
-      // has not published.)
-      bool rescan = !sharded_ && now - last_rescan > absl::Seconds(1);
-      bool scan = rescan || notified || !accept_handoffs ||
-                  now - last_scan >= options_.idle_poll;
-      // A notice alone scans only its shards.
-      if (sharded_ && room > 0 && !scan && !noticed.empty()) {
-        absl::StatusOr<bool> caught_up = ScanShards(
-            /*rescan=*/false,
-            static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
-            &worked, &noticed);
-        if (!caught_up.ok()) {
-          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << caught_up.status();
+      const bool every_shard =
+          notified || now - last_scan >= options_.idle_poll;
+      if (sharded_ && room > 0) {
+        std::vector<int> shards = std::move(noticed);
+        for (const auto& [shard, state] : shards_) {
+          if (state.needs_scan && ActiveShard(shard) != nullptr &&
+              std::find(shards.begin(), shards.end(), shard) == shards.end()) {
+            shards.push_back(shard);
+          }
         }
-        // More than a batch waiting: read on with every shard.
-        if (!caught_up.ok() || !*caught_up) accept_handoffs = false;
-      } else if (sharded_ && room > 0 && scan) {
-        last_scan = now;
-        if (rescan) last_rescan = now;
-        absl::StatusOr<bool> caught_up = ScanShards(
-            rescan,
-            static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
-            &worked);
-        if (!caught_up.ok()) {
-          LOG_EVERY_N(WARNING, 20) << "outbox relay: " << caught_up.status();
-          backoff = std::min(absl::Seconds(5),
-                             std::max(absl::Milliseconds(50), backoff * 2));
-        } else {
-          backoff = absl::ZeroDuration();
-          if (*caught_up) accept_handoffs = true;
+        if (every_shard || !shards.empty()) {
+          if (every_shard) last_scan = now;
+          absl::Status scanned = ScanShards(
+              static_cast<int>(std::min<int64_t>(room, options_.batch_size)),
+              &worked, every_shard ? nullptr : &shards);
+          if (!scanned.ok()) {
+            LOG_EVERY_N(WARNING, 20) << "outbox relay: " << scanned;
+            backoff = std::min(absl::Seconds(5),
+                               std::max(absl::Milliseconds(50), backoff * 2));
+          } else {
+            backoff = absl::ZeroDuration();
+          }
         }
-      } else if (room > 0 && scan) {
+      }
+      // By id: SQLite, and main's relay (RelayOptions::shard_leases false).
+      // (Shards need no rescan: a shard's cursor never passes a row it has
+      // not published.)
+      const bool rescan = !sharded_ && now - last_rescan > absl::Seconds(1);
+      const bool scan = rescan || every_shard || !accept_handoffs;
+      if (!sharded_ && room > 0 && scan) {
         last_scan = now;
         // Scan from the start now and then: with PostgreSQL a lower id can
         // commit after a higher one.
@@ -432,6 +439,8 @@ class OutboxRelay::Impl {
   struct ShardState {
     int64_t cursor = 0;  // every row of the shard up to it was seen
     bool draining = false;
+    // Rows past the cursor may be waiting in the table: read the shard.
+    bool needs_scan = true;
   };
   ShardState* ActiveShard(int shard) {
     if (absl::Now() >= valid_until_) return nullptr;
@@ -442,8 +451,9 @@ class OutboxRelay::Impl {
 
   // One lease round (outbox_leases.h): gives back drained shards, forgets
   // lost ones, starts new ones from their first pending row, and drains the
-  // surplus over the fair share. Returns whether new shards came.
-  bool LeaseRoundNow() {
+  // surplus over the fair share. A new shard, or one active again after
+  // draining, is read before its handoffs are trusted.
+  void LeaseRoundNow() {
     next_round_ = absl::Now() + options_.lease / 4;
     std::vector<int> give_back;
     for (const auto& [shard, state] : shards_) {
@@ -455,7 +465,7 @@ class OutboxRelay::Impl {
     if (!round.ok()) {
       LOG_EVERY_N(WARNING, 10)
           << "outbox relay: lease round: " << round.status();
-      return false;
+      return;
     }
     valid_until_ = round->valid_until;
     absl::btree_map<int, ShardState> next;
@@ -471,7 +481,10 @@ class OutboxRelay::Impl {
     }
     int surplus = static_cast<int>(next.size()) - round->fair_share;
     for (auto it = next.rbegin(); it != next.rend(); ++it) {
+      const bool was_draining = it->second.draining;
       it->second.draining = surplus-- > 0;
+      // While it drained, its rows stayed in the table.
+      if (was_draining && !it->second.draining) it->second.needs_scan = true;
     }
     if (gained || next.size() != shards_.size()) {
       VLOG(1) << "outbox relay " << leases_->owner() << ": holds "
@@ -487,15 +500,14 @@ class OutboxRelay::Impl {
     }
     held_mask_ = mask;
     active_mask_ = active;
-    return gained;
   }
 
   // Reads and publishes the pending rows of the active shards (of `only`,
-  // when given), each after its cursor (all of them with `rescan`); returns
-  // whether every shard has caught up (nothing pending past its cursor).
-  absl::StatusOr<bool> ScanShards(bool rescan, int per_shard_limit,
-                                  bool* worked,
-                                  const std::vector<int>* only = nullptr) {
+  // when given), each after its cursor; a shard with nothing pending past
+  // them has caught up (its cursor moves to its last number), one with more
+  // needs another scan.
+  absl::Status ScanShards(int per_shard_limit, bool* worked,
+                          const std::vector<int>* only = nullptr) {
     std::vector<ShardCursor> cursors;
     for (const auto& [shard, state] : shards_) {
       if (ActiveShard(shard) == nullptr) continue;
@@ -503,9 +515,9 @@ class OutboxRelay::Impl {
           std::find(only->begin(), only->end(), shard) == only->end()) {
         continue;
       }
-      cursors.push_back({shard, rescan ? 0 : state.cursor});
+      cursors.push_back({shard, state.cursor});
     }
-    if (cursors.empty()) return true;
+    if (cursors.empty()) return absl::OkStatus();
     absl::StatusOr<ShardScan> scan =
         FetchPendingInShards(db_, cursors, per_shard_limit);
     if (!scan.ok()) return scan.status();
@@ -517,18 +529,18 @@ class OutboxRelay::Impl {
       shard->cursor = std::max(shard->cursor, row.seq);
       if (Publish(row)) *worked = true;
     }
-    bool caught_up = true;
     for (const auto& [shard, last_seq] : scan->last_seq) {
       ShardState* state = ActiveShard(shard);
       if (state == nullptr) continue;
       if (found[shard] < per_shard_limit) {
         // Every row of the shard up to last_seq is published or was found.
         state->cursor = std::max(state->cursor, last_seq);
+        state->needs_scan = false;
       } else {
-        caught_up = false;
+        state->needs_scan = true;
       }
     }
-    return caught_up;
+    return absl::OkStatus();
   }
 
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -570,7 +582,10 @@ class OutboxRelay::Impl {
         auto it = in_flight_.find(report.id);
         if (it != in_flight_.end()) {
           auto shard = shards_.find(it->second);
-          if (shard != shards_.end()) shard->second.cursor = 0;
+          if (shard != shards_.end()) {
+            shard->second.cursor = 0;
+            shard->second.needs_scan = true;
+          }
         }
         ForgetInFlight(report.id);
       }
