@@ -50,12 +50,17 @@ absl::Time Metadata::EventTime() const {
 }
 
 std::optional<trace::Context> Metadata::Trace() const {
-  std::optional<absl::string_view> traceparent =
-      trace_read_ ? traceparent_ : Header(trace::kTraceparent);
+  std::optional<absl::string_view> traceparent = TraceparentHeader();
   if (!traceparent.has_value()) return std::nullopt;
-  std::optional<absl::string_view> tracestate =
-      trace_read_ ? tracestate_ : Header(trace::kTracestate);
-  return trace::Parse(*traceparent, tracestate.value_or(""));
+  return trace::Parse(*traceparent, TracestateHeader().value_or(""));
+}
+
+std::optional<absl::string_view> Metadata::TraceparentHeader() const {
+  return trace_read_ ? traceparent_ : Header(trace::kTraceparent);
+}
+
+std::optional<absl::string_view> Metadata::TracestateHeader() const {
+  return trace_read_ ? tracestate_ : Header(trace::kTracestate);
 }
 
 }  // namespace herald

@@ -61,8 +61,11 @@ class Metadata {
   friend struct pipeline::MetadataAccess;
   // The librdkafka record, kept opaque so this header stays librdkafka-free.
   const void* record_ = nullptr;
-  // The record's trace headers, when the pipeline read them in its one pass
-  // over the headers (trace_read_); else Trace() looks them up.
+  // The record's `traceparent` and `tracestate` headers, if any: as the
+  // pipeline read them in its one pass over the headers, else looked up.
+  std::optional<absl::string_view> TraceparentHeader() const;
+  std::optional<absl::string_view> TracestateHeader() const;
+  // Set when the pipeline read the trace headers (SetTrace).
   bool trace_read_ = false;
   std::optional<absl::string_view> traceparent_;
   std::optional<absl::string_view> tracestate_;

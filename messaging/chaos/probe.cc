@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "messaging/internal/kafka.h"
 
 namespace herald {
 namespace chaos {
@@ -146,24 +147,7 @@ absl::StatusOr<std::vector<TopicRecord>> ReadPartition(
         if (m->payload != nullptr) {
           r.value.assign(static_cast<const char*>(m->payload), m->len);
         }
-        rd_kafka_headers_t* headers = nullptr;
-        if (rd_kafka_message_headers(m, &headers) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            headers != nullptr) {
-          const char* header_name = nullptr;
-          const void* value = nullptr;
-          size_t size = 0;
-          for (size_t i = 0;
-               rd_kafka_header_get_all(headers, i, &header_name, &value,
-                                       &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++i) {
-            r.headers.emplace_back(
-                header_name,
-                value == nullptr
-                    ? std::string()
-                    : std::string(static_cast<const char*>(value), size));
-          }
-        }
+        r.headers = kafka_internal::AllHeaders(m);
         next = m->offset + 1;
         out.push_back(std::move(r));
       }

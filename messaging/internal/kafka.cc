@@ -164,24 +164,9 @@ absl::StatusOr<ConfPtr> NewConf(const Config& config, ClientKind kind) {
 
 Headers AllHeaders(const rd_kafka_message_t* message) {
   Headers out;
-  rd_kafka_headers_t* headers = nullptr;
-  // librdkafka parses headers lazily; `message` stays the caller's.
-  if (message == nullptr || rd_kafka_message_headers(message, &headers) !=
-                                RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return out;
-  }
-  const char* name;
-  const void* value;
-  size_t size;
-  for (size_t i = 0;
-       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-       RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    out.emplace_back(name,
-                     value == nullptr
-                         ? std::string()
-                         : std::string(static_cast<const char*>(value), size));
-  }
+  ForEachHeader(message, [&out](const char* name, absl::string_view value) {
+    out.emplace_back(name, std::string(value));
+  });
   return out;
 }
 

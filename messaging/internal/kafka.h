@@ -44,6 +44,31 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, absl::string_view name,
 // librdkafka's log lines (routed into glog by NewConf) get the same.
 std::string RedactKafkaText(absl::string_view text);
 
+// Calls `visit(name, value)` for each header of `message`, in order: `name`
+// NUL-terminated, `value` empty for a header without one, both librdkafka's
+// memory (valid while `message` lives). Inline: the consume path reads every
+// record's headers through it.
+template <typename Visit>
+void ForEachHeader(const rd_kafka_message_t* message, Visit&& visit) {
+  rd_kafka_headers_t* headers = nullptr;
+  // librdkafka parses headers lazily; `message` stays the caller's.
+  if (message == nullptr || rd_kafka_message_headers(message, &headers) !=
+                                RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+       RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    visit(name, value == nullptr
+                    ? absl::string_view()
+                    : absl::string_view(static_cast<const char*>(value), size));
+  }
+}
+
 // Every header of `message`, in order (a header without a value has an
 // empty one). Empty when it has none.
 Headers AllHeaders(const rd_kafka_message_t* message);

@@ -1,17 +1,14 @@
 #include "messaging/pipeline/record.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/trace_context.h"
 #include "messaging/cloudevents.h"
+#include "messaging/internal/kafka.h"
 #include "messaging/pipeline/decode.h"
 
 namespace herald {
 namespace pipeline {
 namespace {
-
-absl::string_view ValueOf(const void* value, size_t size) {
-  if (value == nullptr) return {};
-  return absl::string_view(static_cast<const char*>(value), size);
-}
 
 // Whether NUL-terminated `name` is `want`, compared up to the first
 // difference (never past name's end).
@@ -37,53 +34,37 @@ Metadata MetadataOf(const rd_kafka_message_t* record) {
   metadata.partition = record->partition;
   metadata.offset = record->offset;
   metadata.key = KeyOf(record);
-  // librdkafka parses headers lazily into the record, which stays ours.
-  rd_kafka_headers_t* headers = nullptr;
+  // One pass; a later header of a name replaces an earlier one (the last
+  // one counts, as with rd_kafka_header_get_last).
   std::optional<absl::string_view> traceparent, tracestate;
-  if (rd_kafka_message_headers(record, &headers) ==
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // One pass; a later header of a name replaces an earlier one (the last
-    // one counts, as with rd_kafka_header_get_last).
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      // (By their first letters: most names are told apart by one or two
-      // compares.)
-      switch (name[0]) {
-        case 'c':
-          if (name[1] != 'e' || name[2] != '_') break;
-          switch (name[3]) {
-            case 'i':
-              if (Named(name + 4, "d")) {
-                metadata.event_id = ValueOf(value, size);
-              }
-              break;
-            case 't':
-              if (Named(name + 4, "ype")) {
-                metadata.event_type = ValueOf(value, size);
-              }
-              break;
-            case 's':
-              if (Named(name + 4, "ource")) {
-                metadata.source = ValueOf(value, size);
-              }
-              break;
-          }
-          break;
-        case 't':
-          if (Named(name, trace::kTraceparent)) {
-            traceparent = ValueOf(value, size);
-          } else if (Named(name, trace::kTracestate)) {
-            tracestate = ValueOf(value, size);
-          }
-          break;
-      }
-    }
-  }
+  kafka_internal::ForEachHeader(
+      record, [&](const char* name, absl::string_view value) {
+        // (By their first letters: most names are told apart by one or two
+        // compares.)
+        switch (name[0]) {
+          case 'c':
+            if (name[1] != 'e' || name[2] != '_') break;
+            switch (name[3]) {
+              case 'i':
+                if (Named(name + 4, "d")) metadata.event_id = value;
+                break;
+              case 't':
+                if (Named(name + 4, "ype")) metadata.event_type = value;
+                break;
+              case 's':
+                if (Named(name + 4, "ource")) metadata.source = value;
+                break;
+            }
+            break;
+          case 't':
+            if (Named(name, trace::kTraceparent)) {
+              traceparent = value;
+            } else if (Named(name, trace::kTracestate)) {
+              tracestate = value;
+            }
+            break;
+        }
+      });
   MetadataAccess::SetTrace(metadata, traceparent, tracestate);
   rd_kafka_timestamp_type_t ts_type;
   int64_t ts = rd_kafka_message_timestamp(record, &ts_type);

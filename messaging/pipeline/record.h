@@ -15,7 +15,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "base/trace_context.h"
 #include "google/protobuf/message.h"
 #include "messaging/dead_letter.h"
 #include "messaging/metadata.h"
@@ -42,10 +41,10 @@ struct MetadataAccess {
   }
   // The record's `traceparent` and `tracestate` headers, if any.
   static std::optional<absl::string_view> Traceparent(const Metadata& m) {
-    return m.trace_read_ ? m.traceparent_ : m.Header(trace::kTraceparent);
+    return m.TraceparentHeader();
   }
   static std::optional<absl::string_view> Tracestate(const Metadata& m) {
-    return m.trace_read_ ? m.tracestate_ : m.Header(trace::kTracestate);
+    return m.TracestateHeader();
   }
 };
 
