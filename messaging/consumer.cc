@@ -484,10 +484,7 @@ class Consumer::Impl : public pipeline::RebalanceListener {
     Unit* unit = NewUnit();
     unit->route = &route;
     unit->records.assign(1, held);
-    unit->called.clear();
-    unit->undecodable.clear();
-    unit->dead_letter.clear();
-    unit->status = absl::OkStatus();
+    unit->ClearOutcome();
     if (called) {
       unit->called.push_back(held);
       unit->status = std::move(status);

@@ -71,10 +71,7 @@ bool RunRecord(const Route& route, const rd_kafka_message_t* record,
 }
 
 void RunUnit(Unit& unit, Scratch& scratch, const UndecodableCallback& report) {
-  unit.called.clear();
-  unit.undecodable.clear();
-  unit.dead_letter.clear();
-  unit.status = absl::OkStatus();
+  unit.ClearOutcome();
   const Route& route = *unit.route;
 
   if (!route.batch_handler) {  // one record, no allocation

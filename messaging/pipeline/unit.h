@@ -58,6 +58,14 @@ struct Unit {
   std::vector<std::pair<Held*, absl::Status>> undecodable;
   std::vector<Held*> dead_letter;  // already marked for the dead-letter topic
   absl::Status status;  // the handler's answer; OK when it was not called
+
+  // Empties what RunUnit() fills (a unit is reused).
+  void ClearOutcome() {
+    called.clear();
+    undecodable.clear();
+    dead_letter.clear();
+    status = absl::OkStatus();
+  }
 };
 
 // RunUnit()
