@@ -171,37 +171,10 @@ class StreamBase : public Stream,
   Transport transport() const override { return transport_; }
   const Request& request() const override { return request_; }
 
-  bool Send(Frame frame) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (closing_ || queue_.size() >= core_->options().max_queued_frames) {
-        return false;
-      }
-      queue_.push_back(std::move(frame));
-      if (writing_) return true;
-      writing_ = true;
-    }
-    loop_->Schedule(shared_from_this());
-    return true;
-  }
+  bool Send(Frame frame) override { return Queue(&frame, 1) == 1; }
 
   size_t Send(std::vector<Frame>& frames) override {
-    size_t queued = 0;
-    {
-      absl::MutexLock lock(&mu_);
-      if (closing_) return 0;
-      const size_t room =
-          core_->options().max_queued_frames -
-          std::min(queue_.size(), core_->options().max_queued_frames);
-      queued = std::min(room, frames.size());
-      for (size_t i = 0; i < queued; ++i) {
-        queue_.push_back(std::move(frames[i]));
-      }
-      if (queued == 0 || writing_) return queued;
-      writing_ = true;
-    }
-    loop_->Schedule(shared_from_this());
-    return queued;
+    return Queue(frames.data(), frames.size());
   }
 
   void Close(Frame last) override {
@@ -222,6 +195,29 @@ class StreamBase : public Stream,
   }
 
   std::shared_ptr<Stream> shared() override { return shared_from_this(); }
+
+ private:
+  // Moves as many of the `count` frames as there is room for into the
+  // queue, in order, and has a write scheduled unless one is under way;
+  // returns how many it took.
+  size_t Queue(Frame* frames, size_t count) {
+    size_t queued = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) return 0;
+      const size_t room =
+          core_->options().max_queued_frames -
+          std::min(queue_.size(), core_->options().max_queued_frames);
+      queued = std::min(room, count);
+      for (size_t i = 0; i < queued; ++i) {
+        queue_.push_back(std::move(frames[i]));
+      }
+      if (queued == 0 || writing_) return queued;
+      writing_ = true;
+    }
+    loop_->Schedule(shared_from_this());
+    return queued;
+  }
 
  protected:
   // Writes `frames` (one or more, in order; Write copies what it still
