@@ -396,18 +396,31 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
   return absl::OkStatus();
 }
 
+namespace {
+
+// The row by id alone, without shard or number (SQLite's layout, and
+// PostgreSQL's baseline); its id in `*id` when asked.
+absl::Status InsertById(db::Transaction& tx, const OutboxRow& row,
+                        int64_t* id) {
+  static constexpr char kInsert[] =
+      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
+      " created_at) VALUES (?, ?, ?, ?, ?, ?)";
+  if (id == nullptr) return tx.Execute(kInsert, row.values).status();
+  absl::StatusOr<int64_t> new_id =
+      tx.InsertReturningId(kInsert, row.values, "id");
+  if (!new_id.ok()) return new_id.status();
+  *id = *new_id;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status AppendToOutboxById(db::Transaction& tx, const OutboxRow& row,
                                 RowPosition* position) {
-  if (tx.dialect() != db::Dialect::kPostgres) {
-    return AppendToOutbox(tx, row, position);
-  }
-  absl::StatusOr<int64_t> id = tx.InsertReturningId(
-      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
-      " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      row.values, "id");
-  if (!id.ok()) return id.status();
-  if (position != nullptr) *position = {*id, 0, 0};
-  return absl::OkStatus();
+  int64_t id = 0;
+  absl::Status s = InsertById(tx, row, &id);
+  if (position != nullptr) *position = {id, 0, 0};
+  return s;
 }
 
 absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
@@ -418,15 +431,7 @@ absl::Status AppendToOutbox(db::Transaction& tx, const OutboxRow& row,
     if (id != nullptr) *id = position.id;
     return s;
   }
-  static constexpr char kInsert[] =
-      "INSERT INTO outbox(event_id, topic, msg_key, headers, value,"
-      " created_at) VALUES (?, ?, ?, ?, ?, ?)";
-  if (id == nullptr) return tx.Execute(kInsert, row.values).status();
-  absl::StatusOr<int64_t> new_id =
-      tx.InsertReturningId(kInsert, row.values, "id");
-  if (!new_id.ok()) return new_id.status();
-  *id = *new_id;
-  return absl::OkStatus();
+  return InsertById(tx, row, id);
 }
 
 absl::Status AppendToOutbox(db::Transaction& tx, const OutgoingMessage& message,
