@@ -98,17 +98,22 @@ std::string SseEvent(int i) {
 }
 std::string JsonFrame(int i) { return absl::StrCat("{\"n\":", i, "}"); }
 
+// Reads `count` events and expects SseEvent(0), SseEvent(1), ... in order.
+void ExpectEventsInOrder(SseClient& client, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto event = client.Next(kWait);
+    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
+    EXPECT_EQ(event->id, absl::StrCat(i));
+    EXPECT_EQ(event->data, absl::StrCat(i));
+  }
+}
+
 TEST(StreamServerTest, SseBurstArrivesWholeAndInOrder) {
   BurstServer server({}, 200, SseEvent);
   auto client = SseClient::Connect(server.port(), "/sse");
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_EQ((*client)->status(), 200);
-  for (int i = 0; i < 200; ++i) {
-    auto event = (*client)->Next(kWait);
-    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
-    EXPECT_EQ(event->id, absl::StrCat(i));
-    EXPECT_EQ(event->data, absl::StrCat(i));
-  }
+  ExpectEventsInOrder(**client, 200);
 }
 
 TEST(StreamServerTest, WebSocketBatchesEverythingQueuedInOneMessage) {
@@ -214,11 +219,7 @@ TEST(StreamServerTest, QueueBoundRefusesFramesBeyondIt) {
   // Nothing was written while on_open ran (its writes wait for the loop
   // thread it runs on), so the queue filled up to the bound: the response
   // head, then 99 events.
-  for (int i = 0; i < 99; ++i) {
-    auto event = (*client)->Next(kWait);
-    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
-    EXPECT_EQ(event->id, absl::StrCat(i));
-  }
+  ExpectEventsInOrder(**client, 99);
   EXPECT_EQ(server.accepted(), std::vector<int>{99});
 }
 
@@ -229,11 +230,7 @@ TEST(StreamServerTest, OneSendOfManyFramesQueuesAsManyAsFit) {
   auto client = SseClient::Connect(server.port(), "/sse");
   ASSERT_TRUE(client.ok()) << client.status();
   // The response head, then the first 99 events, in order.
-  for (int i = 0; i < 99; ++i) {
-    auto event = (*client)->Next(kWait);
-    ASSERT_TRUE(event.ok()) << i << ": " << event.status();
-    EXPECT_EQ(event->id, absl::StrCat(i));
-  }
+  ExpectEventsInOrder(**client, 99);
   EXPECT_EQ(server.accepted(), std::vector<int>{99});
 }
 

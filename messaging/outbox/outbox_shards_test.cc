@@ -71,19 +71,35 @@ class OutboxShardsTest : public db::testing::ForEachBackend {
     return relay.ok() ? *std::move(relay) : nullptr;
   }
 
-  // Commits an event for `key`; returns its event id.
-  std::string Commit(const std::string& key, int64_t amount) {
+  // An event committed as a gateway commits it: its row and where it went,
+  // for OutboxRelay::Handoff.
+  struct CommittedRow {
+    RowPosition position;
+    OutboxRow row;
+  };
+  // Commits an event for `key` (`by_id`: AppendToOutboxById, the baseline).
+  CommittedRow CommitRow(const std::string& key, int64_t amount,
+                         bool by_id = false) {
     PaymentCreated p;
     p.set_payment_id(key);
     p.set_amount(amount);
     auto row = EncodeOutboxRow(p, "test");
     EXPECT_TRUE(row.ok());
+    CommittedRow committed{RowPosition(), *std::move(row)};
     EXPECT_TRUE(writer_db_
                     ->Transact([&](db::Transaction& tx) {
-                      return AppendToOutbox(tx, *row);
+                      return by_id ? AppendToOutboxById(tx, committed.row,
+                                                        &committed.position)
+                                   : AppendToOutbox(tx, committed.row,
+                                                    &committed.position);
                     })
                     .ok());
-    return std::string(row->event_id());
+    return committed;
+  }
+
+  // Commits an event for `key`; returns its event id.
+  std::string Commit(const std::string& key, int64_t amount) {
+    return std::string(CommitRow(key, amount).row.event_id());
   }
 
   std::unique_ptr<RunningConsumer> Consume() {
@@ -292,15 +308,11 @@ TEST_P(OutboxShardsTest, HandoffsOutOfOrderRepeatedOrLostKeepKeyOrder) {
   std::mt19937 random(seed);
   auto relay = StartRelay();
   auto consumer = Consume();
-  struct Committed {
-    RowPosition position;
-    OutboxRow row;
-  };
-  std::vector<Committed> waiting;  // committed, not yet handed over
+  std::vector<CommittedRow> waiting;  // committed, not yet handed over
   int dropped = 0, repeated = 0;
   auto hand_over_one = [&] {
     const size_t i = random() % waiting.size();
-    Committed c = std::move(waiting[i]);
+    CommittedRow c = std::move(waiting[i]);
     waiting[i] = std::move(waiting.back());
     waiting.pop_back();
     const unsigned fate = random() % 10;
@@ -316,18 +328,7 @@ TEST_P(OutboxShardsTest, HandoffsOutOfOrderRepeatedOrLostKeepKeyOrder) {
   };
   constexpr int kRows = 400;
   for (int i = 0; i < kRows; ++i) {
-    PaymentCreated p;
-    p.set_payment_id(absl::StrCat("key-", random() % 8));
-    p.set_amount(i);
-    auto row = EncodeOutboxRow(p, "test");
-    ASSERT_TRUE(row.ok());
-    Committed c{RowPosition(), *std::move(row)};
-    ASSERT_TRUE(writer_db_
-                    ->Transact([&](db::Transaction& tx) {
-                      return AppendToOutbox(tx, c.row, &c.position);
-                    })
-                    .ok());
-    waiting.push_back(std::move(c));
+    waiting.push_back(CommitRow(absl::StrCat("key-", random() % 8), i));
     // Up to two handoffs per commit, of any row still waiting.
     for (unsigned n = random() % 3; n > 0 && !waiting.empty(); --n) {
       hand_over_one();
@@ -432,17 +433,8 @@ TEST_P(OutboxShardsTest, CommitOnOneGatewayWakesTheRelayOfAnother) {
   ASSERT_EQ((*relay_a)->Stats().shards_held, 0);
   auto consumer = Consume();
   for (int i = 0; i < 5; ++i) {
-    PaymentCreated p;
-    p.set_payment_id(absl::StrCat("key-", i));
-    auto row = EncodeOutboxRow(p, "test");
-    ASSERT_TRUE(row.ok());
-    RowPosition position;
-    ASSERT_TRUE(writer_db_
-                    ->Transact([&](db::Transaction& tx) {
-                      return AppendToOutbox(tx, *row, &position);
-                    })
-                    .ok());
-    (*relay_a)->Handoff(position, *std::move(row));
+    CommittedRow c = CommitRow(absl::StrCat("key-", i), 0);
+    (*relay_a)->Handoff(c.position, std::move(c.row));
     ASSERT_TRUE(WaitFor([&] { return Received() > i; }, absl::Seconds(10)))
         << "row " << i << " waited for a poll";
   }
@@ -465,18 +457,10 @@ TEST_P(OutboxShardsTest, TheBaselineByIdPublishesEveryRowOnce) {
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < kRows; ++i) {
-        PaymentCreated p;
-        p.set_payment_id(absl::StrCat("key-", w, "-", i % 7));
-        auto row = EncodeOutboxRow(p, "test");
-        ASSERT_TRUE(row.ok());
-        RowPosition position;
-        ASSERT_TRUE(writer_db_
-                        ->Transact([&](db::Transaction& tx) {
-                          return AppendToOutboxById(tx, *row, &position);
-                        })
-                        .ok());
-        EXPECT_EQ(position.seq, 0);
-        (*relay)->Handoff(position, *std::move(row));
+        CommittedRow c = CommitRow(absl::StrCat("key-", w, "-", i % 7), i,
+                                   /*by_id=*/true);
+        EXPECT_EQ(c.position.seq, 0);
+        (*relay)->Handoff(c.position, std::move(c.row));
       }
     });
   }
